@@ -1,0 +1,115 @@
+"""Reading and writing frames, and the level-of-theory record every label carries.
+
+Frames travel as extended XYZ. Reference labels live under ``REF_energy`` (eV),
+``REF_forces`` (eV/Å, per-atom array) and ``REF_stress`` (eV/Å^3, Voigt order
+xx yy zz yz xz xy, ASE sign convention). Model predictions use ``<model>_energy``
+and friends so that they never overwrite the reference.
+
+The level of theory is stored on every labelled frame as two info keys:
+``level_of_theory`` (a ``key=value;...`` string, sorted by key) and
+``lot_hash`` (the first 10 hex digits of its SHA-1). Frames with different
+hashes must never meet in one training set; :func:`merge_labelled` refuses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping
+
+import ase.io
+from ase import Atoms
+
+REF_ENERGY = "REF_energy"
+REF_FORCES = "REF_forces"
+REF_STRESS = "REF_stress"
+LOT_KEY = "level_of_theory"
+LOT_HASH_KEY = "lot_hash"
+
+
+class LevelOfTheoryError(ValueError):
+    """Raised when frames of different levels of theory would be mixed."""
+
+
+def read_frames(path: str | os.PathLike) -> list[Atoms]:
+    """Read every frame of an extended-XYZ file; an empty file gives an empty list."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"frame file {path} does not exist")
+    if path.stat().st_size == 0:
+        return []
+    return list(ase.io.read(path, index=":", format="extxyz"))
+
+
+def iter_frames(path: str | os.PathLike) -> Iterator[Atoms]:
+    """Stream frames one at a time, so memory does not grow with the file."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        return iter(())
+    return ase.io.iread(path, index=":", format="extxyz")
+
+
+def write_frames(path: str | os.PathLike, frames: Iterable[Atoms]) -> int:
+    """Write frames to extended XYZ (an empty iterable writes an empty file); return the count."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = list(frames)
+    if not frames:
+        path.write_text("")
+        return 0
+    ase.io.write(path, frames, format="extxyz")
+    return len(frames)
+
+
+def level_of_theory_string(record: Mapping[str, object]) -> str:
+    """Canonical ``key=value;...`` form of a level-of-theory record (keys sorted)."""
+    for key, value in record.items():
+        text = f"{key}{value}"
+        if any(c in text for c in ";=\"'\n"):
+            raise ValueError(f"level-of-theory entry {key}={value!r} may not contain ; = or quotes")
+    return ";".join(f"{k}={record[k]}" for k in sorted(record))
+
+
+def level_of_theory_hash(record: Mapping[str, object]) -> str:
+    """Short, stable hash (10 hex digits) of a level-of-theory record."""
+    return hashlib.sha1(level_of_theory_string(record).encode()).hexdigest()[:10]
+
+
+def parse_level_of_theory(text: str) -> dict[str, str]:
+    """Inverse of :func:`level_of_theory_string`."""
+    return dict(item.split("=", 1) for item in text.split(";") if item)
+
+
+def stamp_level_of_theory(atoms: Atoms, record: Mapping[str, object]) -> None:
+    """Write the level-of-theory string and hash into ``atoms.info``."""
+    atoms.info[LOT_KEY] = level_of_theory_string(record)
+    atoms.info[LOT_HASH_KEY] = level_of_theory_hash(record)
+
+
+def merge_labelled(sources: Mapping[str, list[Atoms]]) -> list[Atoms]:
+    """Concatenate labelled frame lists, refusing any mix of levels of theory.
+
+    ``sources`` maps a name (usually the file) to its frames. Every frame must
+    carry ``lot_hash``; the error names the file, the frame index and both levels.
+    """
+    merged: list[Atoms] = []
+    first: tuple[str, int, str, str] | None = None
+    for name, frames in sources.items():
+        for index, atoms in enumerate(frames):
+            lot_hash = atoms.info.get(LOT_HASH_KEY)
+            if lot_hash is None:
+                raise LevelOfTheoryError(
+                    f"frame {index} of {name} has no '{LOT_HASH_KEY}': it was not labelled by amlip.labelers"
+                )
+            if first is None:
+                first = (name, index, lot_hash, atoms.info.get(LOT_KEY, "?"))
+            elif lot_hash != first[2]:
+                raise LevelOfTheoryError(
+                    "refusing to mix levels of theory in one data set: "
+                    f"frame {first[1]} of {first[0]} is {first[2]} ({first[3]}) but "
+                    f"frame {index} of {name} is {lot_hash} ({atoms.info.get(LOT_KEY, '?')}). "
+                    "Relabel one set at the other's level of theory."
+                )
+            merged.append(atoms)
+    return merged

@@ -1,0 +1,67 @@
+# Stage 3: reference labels. Frames are labelled in chunks (one job each); failures are kept
+# in a CSV beside every chunk and checked against label.max_failed_fraction when merging.
+
+
+rule label_chunk:
+    input:
+        frames=frames_to_label,
+    output:
+        labelled=protected("results/label/{domain}/iter_{i}/chunk_{c}.extxyz"),
+        failed="results/label/{domain}/iter_{i}/chunk_{c}_failed.csv",
+    log:
+        "logs/label/{domain}/iter_{i}/chunk_{c}.log",
+    benchmark:
+        "results/benchmarks/label/{domain}/iter_{i}/chunk_{c}.tsv"
+    params:
+        backend=config["label"]["backend"],
+        settings=config["label"].get(config["label"]["backend"], {}),
+        chunk_size=config["label"]["chunk_size"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../envs/xtb.yaml"
+    script:
+        "../scripts/label_chunk.py"
+
+
+rule merge_labels:
+    input:
+        chunks=label_chunks,
+        failed=failed_chunks,
+        frames=frames_to_label,
+    output:
+        labelled="results/label/{domain}/iter_{i}/labelled.extxyz",
+        failed="results/label/{domain}/iter_{i}/failed.csv",
+    log:
+        "logs/label/{domain}/iter_{i}/merge.log",
+    params:
+        max_failed_fraction=config["label"]["max_failed_fraction"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/merge_labels.py"
+
+
+rule label_isolated_atoms:
+    output:
+        protected("results/label/isolated_atoms.json"),
+    log:
+        "logs/label/isolated_atoms.log",
+    params:
+        backend=config["label"]["backend"],
+        settings=config["label"].get(config["label"]["backend"], {}),
+        elements=config["elements"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/xtb.yaml"
+    script:
+        "../scripts/label_isolated_atoms.py"

@@ -1,0 +1,71 @@
+# Stage 6: the active-learning loop, unrolled: iteration i's data set is iteration i-1's plus
+# the new split labels; the summary records what the iteration explored, picked and reached.
+
+
+rule assemble_dataset:
+    input:
+        unpack(previous_dataset),
+        train="results/select/{domain}/iter_{i}/train.extxyz",
+        test="results/select/{domain}/iter_{i}/test.extxyz",
+        val="results/select/{domain}/iter_{i}/val.extxyz",
+    output:
+        train="results/learn/{domain}/iter_{i}/train.extxyz",
+        test="results/learn/{domain}/iter_{i}/test.extxyz",
+        val="results/learn/{domain}/iter_{i}/val.extxyz",
+    log:
+        "logs/learn/{domain}/iter_{i}/assemble.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/assemble_dataset.py"
+
+
+rule summarize_iteration:
+    input:
+        pool="results/explore/{domain}/iter_{i}/pool.extxyz",
+        frames=frames_to_label,
+        labelled="results/label/{domain}/iter_{i}/labelled.extxyz",
+        failed="results/label/{domain}/iter_{i}/failed.csv",
+        train="results/learn/{domain}/iter_{i}/train.extxyz",
+        test="results/learn/{domain}/iter_{i}/test.extxyz",
+        val="results/learn/{domain}/iter_{i}/val.extxyz",
+        evaluations=lambda wildcards: evaluations(wildcards.domain, wildcards.i),
+    output:
+        "results/learn/{domain}/iter_{i}/summary.csv",
+    log:
+        "logs/learn/{domain}/iter_{i}/summary.log",
+    params:
+        low=config["learn"]["sigma_low_eV_A"],
+        high=config["learn"]["sigma_high_eV_A"],
+        converged_fraction=config["learn"]["converged_fraction"],
+        n_iterations=N_ITER,
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/summarize_iteration.py"
+
+
+rule choose_model:
+    input:
+        evaluations=lambda wildcards: evaluations(wildcards.domain, N_ITER),
+        models=lambda wildcards: committee(wildcards.domain, N_ITER),
+    output:
+        "results/learn/{domain}/final/choice.json",
+    log:
+        "logs/learn/{domain}/choose.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/choose_model.py"

@@ -1,0 +1,40 @@
+# Stage 1: starting structures (random precursor packings, crystals).
+
+
+rule build_random_structure:
+    output:
+        "results/structures/random_{k}.extxyz",
+    log:
+        "logs/structures/random_{k}.log",
+    params:
+        settings=config["structures"]["random"],
+        seed=lambda wildcards: config["seed"] + int(wildcards.k),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/build_random_structure.py"
+
+
+rule build_crystal:
+    input:
+        cif=crystal_cif,
+    output:
+        "results/structures/crystal_{name}.extxyz",
+    log:
+        "logs/structures/crystal_{name}.log",
+    params:
+        supercell=lambda wildcards: config["structures"]["crystals"][wildcards.name].get(
+            "supercell", [1, 1, 1]
+        ),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/build_crystal.py"

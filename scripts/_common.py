@@ -1,0 +1,32 @@
+"""Start-up shared by the pipeline scripts: the repository on sys.path, logging into the rule's log.
+
+Snakemake puts scripts/ on sys.path for every script, so ``from _common import setup`` works in
+every environment, including per-rule conda envs that do not have amlip installed.
+"""
+
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def setup(snakemake) -> logging.Logger:
+    """Log INFO and above to the rule's log file (and uncaught errors too); return the rule's logger."""
+    handlers = [logging.StreamHandler(sys.stderr)]
+    if snakemake.log:
+        handlers.append(logging.FileHandler(snakemake.log[0], mode="w"))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    logging.captureWarnings(True)
+    logger = logging.getLogger(snakemake.rule)
+
+    def excepthook(kind, value, tb):
+        logger.error("%s failed", snakemake.rule, exc_info=(kind, value, tb))
+
+    sys.excepthook = excepthook
+    return logger

@@ -1,0 +1,11 @@
+from _common import setup
+
+log = setup(snakemake)
+
+from amlip.io import write_frames
+from amlip.structures import density_g_cm3, random_packing
+
+s = snakemake.params.settings
+atoms = random_packing(s["units"], s["density_g_cm3"], s.get("min_distance_A", 1.6), seed=snakemake.params.seed)
+write_frames(snakemake.output[0], [atoms])
+log.info("%s: %d atoms, %.4f g/cm3", atoms.get_chemical_formula(), len(atoms), density_g_cm3(atoms))
