@@ -119,12 +119,12 @@ def _check(atoms: Atoms, target_K: float, guards: Guards, step: int) -> None:
     pos = atoms.get_positions()
     if not np.all(np.isfinite(pos)):
         raise MDGuardError(f"non-finite positions at step {step} (atoms lost)")
-    temp = atoms.get_temperature()
-    if temp > guards.max_T_factor * max(target_K, 100.0):
-        raise MDGuardError(f"temperature runaway at step {step}: {temp:.0f} K for a target of {target_K:.0f} K")
     d = neighbor_list("d", atoms, guards.min_distance_A)
     if len(d):
         raise MDGuardError(f"atoms closer than {guards.min_distance_A} Å at step {step} (min {d.min():.2f} Å)")
+    temp = atoms.get_temperature()
+    if temp > guards.max_T_factor * max(target_K, 100.0):
+        raise MDGuardError(f"temperature runaway at step {step}: {temp:.0f} K for a target of {target_K:.0f} K")
 
 
 def run_protocol(

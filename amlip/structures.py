@@ -108,6 +108,7 @@ def random_packing(
     the box is cubic with the edge that gives exactly ``density_g_cm3``. Every atom of a
     new unit keeps at least ``min_distance_A`` from every atom already placed (minimum
     image). ``allowed(positions) -> bool`` can veto a placement (e.g. atoms inside a pore).
+    The array ``unit_id`` says which unit each atom came from.
     Raises ``RuntimeError`` naming the unit when no placement is found.
     """
     rng = np.random.default_rng(seed)
@@ -121,10 +122,11 @@ def random_packing(
     cell = np.asarray(cell, dtype=float)
 
     placed_symbols: list[str] = []
+    unit_ids: list[int] = []
     placed = np.zeros((0, 3))
     order = [name for name, n in units.items() for _ in range(int(n))]
     rng.shuffle(order)
-    for name in order:
+    for unit_id, name in enumerate(order):
         unit_symbols, template = PRECURSOR_UNITS[name]
         template = np.asarray(template, dtype=float)
         template = template - template.mean(axis=0)
@@ -141,7 +143,9 @@ def random_packing(
             )
         placed = np.vstack([placed, pos])
         placed_symbols.extend(unit_symbols)
+        unit_ids.extend([unit_id] * len(unit_symbols))
     atoms = Atoms(placed_symbols, positions=placed, cell=cell, pbc=True)
+    atoms.arrays["unit_id"] = np.array(unit_ids)
     atoms.wrap()
     atoms.info["source"] = "random_packing"
     return atoms

@@ -38,7 +38,7 @@ def mace_cli_args(
     """The argument string for ``mace_run_train`` (quoted for a shell).
 
     ``settings`` is the ``train.mace`` config block (hyper-parameters under their MACE
-    flag names). Keys, files, seeds and directories come from the pipeline.
+    flag names; ``true`` adds a bare switch, ``false`` leaves it out). Keys, files, seeds and directories come from the pipeline.
     """
     e0s = json.loads(Path(e0s_file).read_text())["energies_eV"] if Path(e0s_file).exists() else None
     args: dict[str, object] = {
@@ -59,9 +59,12 @@ def mace_cli_args(
     args.update(settings)
     parts = []
     for key, value in args.items():
-        if isinstance(value, bool):
-            value = str(value)
-        parts.append(f"--{key}={shlex.quote(str(value))}")
+        # YAML true/false are switches (store_true flags such as --save_cpu); flags that take a
+        # boolean value (--plot, --compute_stress) are written as strings "True"/"False" in config.
+        if value is True:
+            parts.append(f"--{key}")
+        elif value is not False:
+            parts.append(f"--{key}={shlex.quote(str(value))}")
     return " ".join(parts)
 
 

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 
 from amlip.io import read_frames, write_frames
-from amlip.md import MDGuardError, run_protocol, schedule, schedule_table
+from amlip.md import Guards, MDGuardError, run_protocol, schedule, schedule_table
 from amlip.train import load_mace
 
 s = snakemake.params.settings
@@ -28,6 +28,7 @@ try:
         taut_fs=s.get("taut_fs", 100.0),
         taup_fs=s.get("taup_fs", 1000.0),
         bulk_modulus_GPa=s.get("bulk_modulus_GPa", 40.0),
+        guards=Guards(**s.get("guards", {})),
     )
 except MDGuardError as exc:
     keep = snakemake.output.trajectory.replace(".extxyz", ".failed.extxyz")

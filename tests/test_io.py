@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+from ase import Atoms
+
+from amlip.io import (
+    LevelOfTheoryError,
+    merge_labelled,
+    parse_level_of_theory,
+    read_frames,
+    stamp_level_of_theory,
+    write_frames,
+)
+
+
+def _frame(record):
+    atoms = Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]], cell=[5, 5, 5], pbc=True)
+    atoms.info["REF_energy"] = -1.0
+    atoms.arrays["REF_forces"] = np.zeros((2, 3))
+    stamp_level_of_theory(atoms, record)
+    return atoms
+
+
+def test_level_of_theory_roundtrip_through_extxyz(tmp_path):
+    record = {"code": "tblite", "method": "GFN1-xTB", "kpoints": "gamma"}
+    path = tmp_path / "f.extxyz"
+    write_frames(path, [_frame(record)])
+    back = read_frames(path)[0]
+    assert parse_level_of_theory(back.info["level_of_theory"]) == record
+    assert len(back.info["lot_hash"]) == 10
+
+
+def test_merge_refuses_mixed_levels_and_names_both():
+    a = {"a.extxyz": [_frame({"code": "tblite", "method": "GFN1-xTB"})]}
+    b = {"b.extxyz": [_frame({"code": "tblite", "method": "GFN2-xTB"})]}
+    with pytest.raises(LevelOfTheoryError) as err:
+        merge_labelled(a | b)
+    text = str(err.value)
+    assert "GFN1-xTB" in text and "GFN2-xTB" in text and "b.extxyz" in text and "a.extxyz" in text
+
+
+def test_merge_accepts_one_level():
+    record = {"code": "tblite", "method": "GFN1-xTB"}
+    merged = merge_labelled({"a": [_frame(record)], "b": [_frame(record), _frame(record)]})
+    assert len(merged) == 3
+
+
+def test_merge_refuses_unlabelled_frame():
+    with pytest.raises(LevelOfTheoryError, match="frame 0 of raw.extxyz has no 'lot_hash'"):
+        merge_labelled({"raw.extxyz": [Atoms("H")]})
+
+
+def test_empty_file_roundtrip(tmp_path):
+    path = tmp_path / "empty.extxyz"
+    assert write_frames(path, []) == 0
+    assert read_frames(path) == []

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.emt import EMT
+
+from amlip.md import PRESETS, Guards, MDGuardError, Stage, run_protocol, schedule, schedule_table
+
+
+def test_as_melt_quench_preset_numbers():
+    stages = {s.name: s for s in PRESETS["melt_quench_AS"]}
+    assert stages["heat"].duration_ps == pytest.approx(4700 / 23.5)
+    assert stages["melt"].duration_ps == 200.0 and stages["melt"].T_start_K == 5000
+    assert stages["quench_fast"].duration_ps == pytest.approx(100.0)
+    assert stages["quench_slow"].ensemble == "npt" and stages["quench_slow"].duration_ps == pytest.approx(200.0)
+    assert stages["equilibrate"].duration_ps == 250.0 and stages["equilibrate"].T_end_K == 300
+
+
+def test_time_scale_shrinks_every_stage_and_keeps_temperatures():
+    full = schedule("melt_quench_NS")
+    small = schedule("melt_quench_NS", time_scale=0.01)
+    for a, b in zip(full, small):
+        assert b.duration_ps == pytest.approx(0.01 * a.duration_ps)
+        assert (a.T_start_K, a.T_end_K) == (b.T_start_K, b.T_end_K)
+    rows = schedule_table(small)
+    assert rows[1]["first_step"] == rows[0]["n_steps"]
+    assert rows[0]["rate_K_per_ps"] == pytest.approx(500.0)
+
+
+def test_zif_preset_time_step():
+    assert all(s.timestep_fs == 0.5 for s in schedule("melt_quench_ZIF"))
+    with pytest.raises(KeyError, match="unknown MD protocol 'melt_quench_XYZ'"):
+        schedule("melt_quench_XYZ")
+
+
+def test_stage_temperatures_follow_the_ramp():
+    atoms = bulk("Cu", cubic=True).repeat((2, 2, 2))
+    stages = [Stage("heat", "nvt", 100, 500, 0.1, 1.0), Stage("hold", "npt", 500, 500, 0.05, 1.0)]
+    frames = run_protocol(atoms, EMT(), stages, sample_every=10, seed=0, friction_per_fs=0.05)
+    assert len(frames) == 15
+    targets = [f.info["target_T_K"] for f in frames]
+    np.testing.assert_allclose(targets[:10], 100 + 400 * np.arange(1, 11) / 10)
+    assert all(f.info["stage"] == "hold" for f in frames[10:])
+    assert frames[-1].info["step"] == 150
+    assert 8.0 < frames[-1].info["density_g_cm3"] < 10.0  # copper, 8.96 g/cm3 at 0 K
+
+
+def test_guard_stops_collapsing_atoms_and_keeps_frames():
+    atoms = bulk("Cu", cubic=True).repeat((2, 2, 2))
+    atoms.positions[1] = atoms.positions[0] + [0.3, 0, 0]
+    with pytest.raises(MDGuardError, match="closer than 0.6") as err:
+        run_protocol(atoms, EMT(), [Stage("hold", "nvt", 300, 300, 0.05)], guards=Guards(check_every=1), sample_every=1)
+    assert err.value.frames == []

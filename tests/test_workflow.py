@@ -1,0 +1,108 @@
+"""The Snakemake layer: dry runs of every shipped config, lint, schema errors, rule hygiene."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+CONFIGS = sorted(p.relative_to(ROOT) for p in (ROOT / "config").rglob("*.yaml") if p.name != "schema.yaml")
+STAGES = ["structures", "explore", "label", "select", "train", "learn", "produce", "validate", "report"]
+
+
+def snakemake(*args, cwd=ROOT):
+    return subprocess.run([SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def rules_by_file():
+    found = {}
+    for smk in sorted((ROOT / "rules").glob("*.smk")):
+        text = smk.read_text()
+        blocks = re.split(r"^(?=rule |checkpoint )", text, flags=re.M)[1:]
+        found[smk.stem] = {re.match(r"(?:rule|checkpoint) (\w+):", b).group(1): b for b in blocks}
+    return found
+
+
+@pytest.mark.parametrize("configfile", CONFIGS, ids=str)
+def test_dry_run_of_every_shipped_config(configfile):
+    result = snakemake("-n", "--quiet", "rules", "--configfile", str(configfile))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_dry_run_lists_rules_from_every_stage_file():
+    result = snakemake("-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rules = rules_by_file()
+    assert sorted(rules) == sorted(STAGES + ["common"])
+    for stage in STAGES:
+        assert any(f"rule {name}:" in result.stdout for name in rules[stage]), f"no rule of rules/{stage}.smk in the DAG"
+
+
+def test_active_learning_iteration_depends_on_previous_committee():
+    result = snakemake("-n", "--forceall", "results/explore/syn/iter_2/pool.extxyz")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "results/train/syn/iter_1/member_0/mace.model" in result.stdout
+    assert "results/train/syn/iter_0/member_1/mace.model" in result.stdout
+
+
+def test_slurm_profile_dry_run():
+    result = snakemake("--profile", "profiles/slurm", "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "train_model" in result.stdout
+
+
+def test_lint_is_clean():
+    result = snakemake("--lint")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("label: {chunk_sze: 3}", "chunk_sze"),
+        ("label: {backend: dft9000}", "dft9000"),
+        ("train: {n_models: two}", "n_models"),
+        ("learnn: {n_iterations: 1}", "learnn"),
+    ],
+)
+def test_invalid_config_fails_naming_the_key(tmp_path, override, expected):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(override + "\n")
+    result = snakemake("-n", "--configfile", str(bad))
+    assert result.returncode != 0
+    assert expected in result.stdout + result.stderr
+
+
+def test_every_rule_has_log_conda_and_resources():
+    for stage, rules in rules_by_file().items():
+        for name, block in rules.items():
+            if name == "all":
+                continue
+            for directive in ("log:", "conda:", "threads:", "resources:"):
+                assert directive in block, f"rule {name} in rules/{stage}.smk has no {directive}"
+            assert re.match(r"[a-z]+(_[a-z]+)+$", name), f"rule {name} is not verb_object"
+
+
+@pytest.mark.parametrize("env", sorted((ROOT / "envs").glob("*.yaml")), ids=lambda p: p.name)
+def test_env_files_parse_and_pin(env):
+    spec = yaml.safe_load(env.read_text())
+    assert spec["channels"] == ["conda-forge", "nodefaults"]
+    for dep in spec["dependencies"]:
+        if isinstance(dep, dict):
+            for pkg in dep["pip"]:
+                assert re.match(r"^[A-Za-z0-9_.\-\[\]]+==[\w.+]+$", pkg), f"{env.name}: pip {pkg} is not pinned"
+        else:
+            assert re.match(r"^[\w.\-]+=[\w.]+$", dep), f"{env.name}: {dep} is not pinned"
+    referenced = {m for smk in (ROOT / "rules").glob("*.smk") for m in re.findall(r'"\.\./envs/([\w.]+)"', smk.read_text())}
+    assert env.name in referenced, f"{env.name} is not used by any rule"
+
+
+def test_requirements_pin_torch_and_everything():
+    lines = [l for l in (ROOT / "requirements.txt").read_text().splitlines() if l and not l.startswith("#")]
+    assert "torch==2.13.0" in lines
+    assert all("==" in l for l in lines), [l for l in lines if "==" not in l]
