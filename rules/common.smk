@@ -133,4 +133,16 @@ def mace_arguments(wildcards, input, output):
         e0s_file=input.e0s,
         work_dir=os.path.dirname(output.model),
         seed=config["seed"] + int(wildcards.m),
+        finetune=config["train"].get("finetune"),
     )
+
+
+def finetune_inputs(wildcards):
+    """The foundation model and replay set when fine-tuning (train.finetune), else nothing."""
+    finetune = config["train"].get("finetune") or {}
+    if not finetune.get("foundation_model"):
+        return {}
+    files = {"foundation_model": finetune["foundation_model"]}
+    if finetune.get("replay_file"):
+        files["replay"] = finetune["replay_file"]
+    return files

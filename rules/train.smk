@@ -2,6 +2,7 @@
 # evaluation writes the AS Table 2 / ZIF Table 1 metrics for every split.
 rule train_model:
     input:
+        unpack(finetune_inputs),
         train="results/learn/{domain}/iter_{i}/train.extxyz",
         val="results/learn/{domain}/iter_{i}/val.extxyz",
         test="results/learn/{domain}/iter_{i}/test.extxyz",
