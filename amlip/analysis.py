@@ -1,7 +1,9 @@
-"""Structural properties of periodic frames (PROTOCOLS 6): density, RDFs, coordination, angles, Qn.
+"""Structural properties of periodic frames (PROTOCOLS 6): density, RDFs, PMF, coordination, angles, Qn, MSD.
 
 All functions take ASE Atoms (or lists of them); distances in Å, angles in degrees,
-densities in g/cm3. Neighbours come from ASE's periodic neighbour list.
+densities in g/cm3, energies in eV, times in fs. Neighbours come from ASE's periodic
+neighbour list. Scattering functions live in :mod:`amlip.scattering`, rings in
+:mod:`amlip.rings`, pores in :mod:`amlip.pores`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ __all__ = [
     "bond_angles",
     "angle_distribution",
     "qn_fractions",
+    "qn_table",
+    "density_statistics",
+    "potential_of_mean_force",
+    "mean_squared_displacement",
 ]
 
 
@@ -31,6 +37,32 @@ def mean_density(frames: Sequence[Atoms]) -> tuple[float, float]:
     """Mean and standard deviation (g/cm3) of the density over frames."""
     d = np.array([density_g_cm3(a) for a in frames])
     return float(d.mean()), float(d.std())
+
+
+def density_statistics(trajectories: Sequence[Sequence[Atoms]], average_last_fraction: float = 0.3) -> dict[str, float]:
+    """Density (g/cm3) over the end of each trajectory, then over independent glasses (AS: 50 glasses).
+
+    Each trajectory (one glass) is averaged over its last ``average_last_fraction`` of frames;
+    the glass means are then averaged. ``std`` is the sample standard deviation between glasses
+    (ddof = 1) and ``sem`` = std / sqrt(n_glasses); with a single glass both are taken over its frames
+    (sem then ignores time correlation and is a lower bound).
+    """
+    if not trajectories or any(len(t) == 0 for t in trajectories):
+        raise ValueError("density_statistics needs at least one non-empty trajectory")
+    tails = []
+    for frames in trajectories:
+        n_last = max(1, int(round(len(frames) * average_last_fraction)))
+        tails.append(np.array([density_g_cm3(a) for a in frames[-n_last:]]))
+    means = np.array([t.mean() for t in tails])
+    spread = tails[0] if len(tails) == 1 else means
+    std = float(spread.std(ddof=1)) if len(spread) > 1 else float("nan")
+    return {
+        "mean": float(means.mean()),
+        "std": std,
+        "sem": std / np.sqrt(len(spread)),
+        "n_glasses": len(tails),
+        "n_frames_averaged": int(sum(len(t) for t in tails)),
+    }
 
 
 def partial_rdf(frames: Sequence[Atoms], a: str, b: str, r_max: float = 6.0, n_bins: int = 120) -> tuple[np.ndarray, np.ndarray]:
@@ -53,6 +85,43 @@ def partial_rdf(frames: Sequence[Atoms], a: str, b: str, r_max: float = 6.0, n_b
     shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
     g = hist / (norm * shell) if norm > 0 else hist
     return 0.5 * (edges[1:] + edges[:-1]), g
+
+
+def potential_of_mean_force(g: np.ndarray, temperature_K: float) -> np.ndarray:
+    """PMF F(r) = -k_B T (ln g(r) - ln g_max) in eV (ZIF); +inf where g = 0, so F >= 0 with F = 0 at the peak."""
+    from ase.units import kB
+
+    g = np.asarray(g, dtype=float)
+    if not np.any(g > 0):
+        raise ValueError("g(r) is zero everywhere: no pairs within r_max")
+    with np.errstate(divide="ignore"):
+        return -kB * temperature_K * (np.log(g) - np.log(g.max()))
+
+
+def mean_squared_displacement(frames: Sequence[Atoms], species: str | None = None, max_lag: int | None = None) -> np.ndarray:
+    """MSD (Å^2) against lag in frames, averaged over atoms (of ``species``) and time origins.
+
+    Positions are unwrapped by following each atom's minimum-image step between consecutive
+    frames (in fractional coordinates, so NpT cells work), which needs frames closer in time
+    than an atom takes to cross half a cell. Returns msd[lag] for lag = 0 .. max_lag.
+    """
+    if len(frames) < 2:
+        raise ValueError("an MSD needs at least two frames")
+    mask = np.ones(len(frames[0]), dtype=bool) if species is None else np.array(frames[0].get_chemical_symbols()) == species
+    if not mask.any():
+        raise ValueError(f"no '{species}' atoms in the frames")
+    frac = np.array([a.get_scaled_positions(wrap=False)[mask] for a in frames])
+    steps = np.diff(frac, axis=0)
+    steps -= np.round(steps)
+    cells = np.array([a.cell.array for a in frames])
+    cart_steps = np.einsum("tia,tab->tib", steps, cells[1:])
+    unwrapped = np.concatenate([np.zeros((1,) + cart_steps.shape[1:]), np.cumsum(cart_steps, axis=0)])
+    max_lag = len(frames) - 1 if max_lag is None else min(max_lag, len(frames) - 1)
+    msd = np.zeros(max_lag + 1)
+    for lag in range(1, max_lag + 1):
+        d = unwrapped[lag:] - unwrapped[:-lag]
+        msd[lag] = np.mean(np.sum(d**2, axis=-1))
+    return msd
 
 
 def _neighbours(atoms: Atoms, center: str, neighbor: str, cutoff: float) -> dict[int, list[int]]:
@@ -116,6 +185,17 @@ def qn_fractions(atoms: Atoms, cutoff: float = 2.0, former: str = "Si", oxygen: 
     counts = Counter(sum(1 for o in oxygens if o in bridging) for oxygens in si_neigh.values())
     total = len(si_neigh)
     return {n: counts.get(n, 0) / total for n in range(5)}
+
+
+def qn_table(frames: Sequence[Atoms], cutoff: float = 2.0, former: str = "Si", oxygen: str = "O"):
+    """Qn speciation averaged over frames: DataFrame with n, fraction, std (over frames), percent."""
+    import pandas as pd
+
+    if not frames:
+        raise ValueError("qn_table needs at least one frame")
+    per_frame = np.array([[qn_fractions(a, cutoff, former, oxygen)[n] for n in range(5)] for a in frames])
+    mean = per_frame.mean(axis=0)
+    return pd.DataFrame({"n": np.arange(5), "species": [f"Q{n}" for n in range(5)], "fraction": mean, "std": per_frame.std(axis=0), "percent": 100 * mean})
 
 
 def structure_properties(frames: Sequence[Atoms], settings: dict):

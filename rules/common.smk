@@ -111,6 +111,8 @@ def final_targets():
     targets = []
     for d in DOMAINS:
         targets += expand("results/learn/{domain}/iter_{i}/summary.csv", domain=d, i=range(N_ITER + 1))
+        targets += expand("results/select/{domain}/iter_{i}/energy_selection.png", domain=d, i=range(N_ITER + 1))
+        targets += expand("results/select/{domain}/iter_{i}/soap_map.png", domain=d, i=range(1, N_ITER + 1))
     targets += [
         "results/report/accuracy.csv",
         "results/report/parity.png",
@@ -119,6 +121,11 @@ def final_targets():
         "results/report/rdf.png",
         "results/report/angles.png",
     ]
+    targets += expand(
+        "results/validate/melt_quench/{analysis}.{ext}",
+        analysis=["xray_pdf", "neutron_sq", "rings", "qn", "pmf", "pores"],
+        ext=["csv", "png"],
+    )
     return targets
 
 

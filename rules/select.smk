@@ -1,5 +1,7 @@
 # Stage 4: selection. Active-learning candidates inside the committee band, thinned by SOAP
-# k-means; flat-histogram train/test/validation split of every iteration's new labels.
+# k-means (MIL; or farthest-point / random); flat-histogram train/test/validation split (ZIF)
+# of every iteration's new labels, after the force filter where one is set (AS eq domain).
+# Every selected frame records why (selection_* and split_* info keys, amlip.select).
 
 
 rule select_candidates:
@@ -16,8 +18,10 @@ rule select_candidates:
         low=config["learn"]["sigma_low_eV_A"],
         high=config["learn"]["sigma_high_eV_A"],
         max_new_frames=config["learn"]["max_new_frames"],
+        method=config["select"].get("method", "soap_kmeans"),
         soap=config["select"].get("soap", {}),
         seed=config["seed"],
+        iteration=lambda wildcards: int(wildcards.i),
     threads: 1
     resources:
         mem_mb=4000,
@@ -42,11 +46,69 @@ rule split_dataset:
         train_fraction=config["select"]["train_fraction"],
         test_fraction=config["select"]["test_fraction"],
         seed=lambda wildcards: config["seed"] + int(wildcards.i),
+        iteration=lambda wildcards: int(wildcards.i),
+        max_force_eV_A=lambda wildcards: config["select"].get("max_force_eV_A", {}).get(wildcards.domain),
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=5,
+        runtime=30,
     conda:
         "../envs/amlip.yaml"
     script:
         "../scripts/split_dataset.py"
+
+
+rule plot_selection:
+    input:
+        pool="results/explore/{domain}/iter_{i}/pool.extxyz",
+        picked="results/select/{domain}/iter_{i}/picked.extxyz",
+    output:
+        figure=report(
+            "results/select/{domain}/iter_{i}/soap_map.png",
+            category="Selection",
+            caption="../report/soap_map.rst",
+            labels={"domain": "{domain}", "iteration": "{i}", "figure": "SOAP map"},
+        ),
+        data="results/select/{domain}/iter_{i}/soap_map.csv",
+    wildcard_constraints:
+        i=r"[1-9]\d*",
+    log:
+        "logs/select/{domain}/iter_{i}/soap_map.log",
+    params:
+        method=config["select"].get("map_method", "pca"),
+        soap=config["select"].get("soap", {}),
+        seed=config["seed"],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/plot_selection.py"
+
+
+rule plot_energy_selection:
+    input:
+        labelled="results/label/{domain}/iter_{i}/labelled.extxyz",
+        split="results/select/{domain}/iter_{i}/split.csv",
+    output:
+        figure=report(
+            "results/select/{domain}/iter_{i}/energy_selection.png",
+            category="Selection",
+            caption="../report/energy_selection.rst",
+            labels={"domain": "{domain}", "iteration": "{i}", "figure": "energy histogram"},
+        ),
+        data="results/select/{domain}/iter_{i}/energy_selection.csv",
+    log:
+        "logs/select/{domain}/iter_{i}/energy_selection.log",
+    params:
+        seed=lambda wildcards: config["seed"] + int(wildcards.i),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/plot_energy_selection.py"

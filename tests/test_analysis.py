@@ -7,12 +7,26 @@ from amlip.analysis import (
     bond_angles,
     coordination_counts,
     density_g_cm3,
+    density_statistics,
     mean_coordination,
+    mean_squared_displacement,
     partial_rdf,
+    potential_of_mean_force,
     qn_fractions,
+    qn_table,
     structure_properties,
 )
 from amlip.structures import build_crystal
+
+
+@pytest.fixture
+def chain_silicate():
+    """A periodic metasilicate chain along x: every Si has 2 bridging and 2 non-bridging O (Q2)."""
+    symbols, positions = [], []
+    for x in (0.0, 3.1):
+        symbols += ["Si", "O", "O", "O"]
+        positions += [(x, 5, 5), (x + 1.55, 5.3, 5), (x, 4.2, 6.35), (x, 4.2, 3.65)]
+    return Atoms(symbols, positions=positions, cell=[6.2, 10, 10], pbc=True)
 
 
 def test_quartz_known_structure(quartz):
@@ -32,8 +46,8 @@ def test_quartz_rdf_first_peak_at_si_o_bond(quartz):
 
 def test_rdf_of_ideal_gas_tends_to_one():
     rng = np.random.default_rng(0)
-    atoms = Atoms("Ar2000", positions=rng.random((2000, 3)) * 30.0, cell=[30.0] * 3, pbc=True)
-    r, g = partial_rdf([atoms], "Ar", "Ar", r_max=8.0, n_bins=16)
+    atoms = Atoms("Ar1000", positions=rng.random((1000, 3)) * 25.0, cell=[25.0] * 3, pbc=True)
+    r, g = partial_rdf([atoms], "Ar", "Ar", r_max=6.0, n_bins=12)
     assert np.mean(g[4:]) == pytest.approx(1.0, abs=0.05)
 
 
@@ -62,3 +76,63 @@ def test_structure_properties_table(quartz):
     assert row.rel_error_percent == pytest.approx(100 * (row.value - 2.2) / 2.2)
     assert props.set_index("property").loc["Q4"].value == 1.0
     assert list(rdf.columns) == ["r_A", "g_SiO"]
+
+
+def test_qn_of_a_chain_silicate_is_all_q2(chain_silicate):
+    assert mean_coordination(chain_silicate, "Si", "O", 2.0) == 4.0
+    assert qn_fractions(chain_silicate) == {0: 0.0, 1: 0.0, 2: 1.0, 3: 0.0, 4: 0.0}
+    # Cutting the chain: removing one bridging O leaves two Q1 end groups.
+    broken = chain_silicate.copy()
+    del broken[1]
+    table = qn_table([chain_silicate, broken]).set_index("species")
+    assert table.loc["Q2", "fraction"] == pytest.approx(0.5)
+    assert table.loc["Q1", "percent"] == pytest.approx(50.0)
+    assert table.loc["Q1", "std"] == pytest.approx(0.5)
+
+
+def test_n_zn_n_angles_of_a_tetrahedron_with_a_2_5_A_cutoff():
+    tetra = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
+    positions = [(5, 5, 5)] + [tuple(5 + 2.0 * v) for v in tetra] + [(5 + 2.7, 5, 5)]
+    atoms = Atoms("ZnN4N", positions=positions, cell=[12] * 3, pbc=True)
+    angles = bond_angles(atoms, "Zn", "N", 2.5)
+    assert len(angles) == 6  # the N at 2.7 Å is outside the ZIF cutoff
+    assert angles == pytest.approx(np.full(6, 109.47), abs=0.01)
+    assert mean_coordination(atoms, "Zn", "N", 2.5) == 4.0
+
+
+def test_density_statistics_over_glasses(quartz):
+    def scaled(factor):
+        atoms = quartz.copy()
+        atoms.set_cell(atoms.cell * factor ** (-1 / 3), scale_atoms=True)
+        return atoms
+
+    rho = density_g_cm3(quartz)
+    # Two glasses; only the last half of each is averaged (the first frames are far off).
+    glass_a = [scaled(0.5), scaled(1.0), scaled(1.0)]
+    glass_b = [scaled(0.5), scaled(1.1), scaled(1.1)]
+    stats = density_statistics([glass_a, glass_b], average_last_fraction=0.5)
+    means = np.array([rho, 1.1 * rho])
+    assert stats["mean"] == pytest.approx(means.mean())
+    assert stats["std"] == pytest.approx(means.std(ddof=1))
+    assert stats["sem"] == pytest.approx(means.std(ddof=1) / np.sqrt(2))
+    assert stats["n_glasses"] == 2
+
+
+def test_pmf_is_zero_at_the_peak_and_kT_ln_ratio_elsewhere():
+    g = np.array([0.0, 0.5, 4.0, 1.0])
+    f = potential_of_mean_force(g, 300.0)
+    kt = 8.617333e-5 * 300.0
+    assert f[2] == 0.0 and np.isinf(f[0])
+    assert f[1] == pytest.approx(kt * np.log(8.0), rel=1e-6)
+    assert f[3] == pytest.approx(kt * np.log(4.0), rel=1e-6)
+
+
+def test_msd_unwraps_atoms_crossing_the_cell():
+    frames = []
+    for t in range(10):  # one atom moves 0.9 Å per frame along x through a 4 Å box, one sits still
+        atoms = Atoms("ArNe", positions=[(0.5 + 0.9 * t, 1, 1), (2, 2, 2)], cell=[4.0] * 3, pbc=True)
+        atoms.wrap()
+        frames.append(atoms)
+    msd = mean_squared_displacement(frames, species="Ar")
+    assert msd == pytest.approx((0.9 * np.arange(10)) ** 2)
+    assert mean_squared_displacement(frames)[3] == pytest.approx((0.9 * 3) ** 2 / 2)

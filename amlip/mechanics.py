@@ -1,0 +1,228 @@
+"""Elastic properties (PROTOCOLS 6): equations of state (ZIF, NS), uniaxial strain (NS), strain fluctuations (ZIF).
+
+Units: volumes in Å^3, pressures and moduli in GPa, strains dimensionless (Voigt order
+xx yy zz yz xz xy with engineering shears), temperatures in K. Stresses follow ASE: positive
+in tension, pressure P = -trace(stress) / 3.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from ase import Atoms, units
+
+BOLTZMANN_EV_K = units.kB
+EV_A3_TO_GPA = 1.0 / units.GPa
+
+
+def birch_murnaghan_pressure(volume, v0: float, k0: float, k0_prime: float = 4.0):
+    """Third-order Birch-Murnaghan P(V) in the units of ``k0``; ``k0_prime = 4`` is the second-order form.
+
+    P = 3 K0 / 2 (x^7 - x^5) [1 + 3/4 (K0' - 4)(x^2 - 1)],  x = (V0 / V)^(1/3).
+    """
+    x = (v0 / np.asarray(volume, dtype=float)) ** (1.0 / 3.0)
+    return 1.5 * k0 * (x**7 - x**5) * (1.0 + 0.75 * (k0_prime - 4.0) * (x**2 - 1.0))
+
+
+def fit_birch_murnaghan(volumes: Sequence[float], pressures_GPa: Sequence[float], order: int = 2) -> dict[str, float]:
+    """Fit Birch-Murnaghan to P(V) data (ZIF: second order, K0' = 4 fixed).
+
+    Returns V0 (Å^3), K0 (GPa), K0' and the one-sigma errors of the fitted ones (``*_err``).
+    """
+    from scipy.optimize import curve_fit
+
+    v = np.asarray(volumes, dtype=float)
+    p = np.asarray(pressures_GPa, dtype=float)
+    if len(v) < order + 1:
+        raise ValueError(f"a Birch-Murnaghan fit of order {order} needs at least {order + 1} (V, P) points, got {len(v)}")
+    slope = np.polyfit(v, p, 1)[0]
+    v0_guess = float(v[np.argmin(np.abs(p))])
+    k0_guess = float(-v0_guess * slope) if slope < 0 else 10.0
+    if order == 2:
+        popt, pcov = curve_fit(lambda vol, v0, k0: birch_murnaghan_pressure(vol, v0, k0), v, p, p0=[v0_guess, k0_guess])
+        popt, perr = np.append(popt, 4.0), np.append(np.sqrt(np.diag(pcov)), 0.0)
+    elif order == 3:
+        popt, pcov = curve_fit(birch_murnaghan_pressure, v, p, p0=[v0_guess, k0_guess, 4.0])
+        perr = np.sqrt(np.diag(pcov))
+    else:
+        raise ValueError(f"order must be 2 or 3, not {order}")
+    return {"V0_A3": popt[0], "K0_GPa": popt[1], "K0_prime": popt[2], "V0_A3_err": perr[0], "K0_GPa_err": perr[1], "K0_prime_err": perr[2]}
+
+
+def bulk_modulus_from_pressure_steps(pressures_GPa: Sequence[float], volumes: Sequence[float]) -> float:
+    """Bulk modulus K = -V dP/dV (GPa) from volumes at a few pressures (NS: 0-5 GPa steps).
+
+    A straight line through ln V against P gives K = -1 / (d ln V / dP) at the mean pressure.
+    """
+    slope = np.polyfit(np.asarray(pressures_GPa, dtype=float), np.log(np.asarray(volumes, dtype=float)), 1)[0]
+    return float(-1.0 / slope)
+
+
+def volumes_under_pressure(atoms: Atoms, calculator, pressures_GPa: Sequence[float] = (0, 1, 2, 3, 4, 5), fmax: float = 1e-4) -> np.ndarray:
+    """Equilibrium volume (Å^3) at each hydrostatic pressure (GPa), relaxing cell and atoms at 0 K.
+
+    The zero-temperature analogue of NS's 0-5 GPa NpT steps; feed the result to
+    :func:`bulk_modulus_from_pressure_steps` or :func:`fit_birch_murnaghan`.
+    """
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import BFGS
+
+    volumes = []
+    for p in pressures_GPa:
+        relaxed = atoms.copy()
+        relaxed.calc = calculator
+        BFGS(FrechetCellFilter(relaxed, scalar_pressure=p / EV_A3_TO_GPA), logfile=None).run(fmax=fmax, steps=1000)
+        volumes.append(relaxed.get_volume())
+    return np.array(volumes)
+
+
+def stress_GPa(atoms: Atoms) -> np.ndarray:
+    """Voigt stress (GPa, ASE sign: positive in tension) of atoms with a calculator."""
+    return atoms.get_stress(voigt=True) * EV_A3_TO_GPA
+
+
+def _strained(atoms: Atoms, strain: np.ndarray) -> Atoms:
+    """A copy with cell and positions deformed by the symmetric strain matrix (3, 3)."""
+    out = atoms.copy()
+    out.calc = atoms.calc
+    out.set_cell(atoms.cell.array @ (np.eye(3) + strain), scale_atoms=True)
+    return out
+
+
+def _relaxed_stress(atoms: Atoms, relax_atoms: bool, fmax: float) -> np.ndarray:
+    if relax_atoms:
+        from ase.optimize import FIRE
+
+        FIRE(atoms, logfile=None).run(fmax=fmax, steps=500)
+    return stress_GPa(atoms)
+
+
+def _voigt_to_matrix(e: np.ndarray) -> np.ndarray:
+    """Voigt strain (engineering shears) to the symmetric 3x3 strain matrix."""
+    return np.array([[e[0], e[5] / 2, e[4] / 2], [e[5] / 2, e[1], e[3] / 2], [e[4] / 2, e[3] / 2, e[2]]])
+
+
+def elastic_tensor_finite_strain(atoms: Atoms, calculator, strain: float = 0.005, relax_atoms: bool = False, fmax: float = 1e-3) -> np.ndarray:
+    """Zero-temperature elastic tensor C (6x6, GPa) by central differences of the stress.
+
+    Each of the six Voigt strains is applied as +/- ``strain``; with ``relax_atoms`` the atoms
+    relax at fixed cell (needed for glasses and for crystals with internal degrees of freedom).
+    """
+    c = np.zeros((6, 6))
+    base = atoms.copy()
+    base.calc = calculator
+    for k in range(6):
+        e = np.zeros(6)
+        e[k] = strain
+        plus = _relaxed_stress(_strained(base, _voigt_to_matrix(e)), relax_atoms, fmax)
+        minus = _relaxed_stress(_strained(base, _voigt_to_matrix(-e)), relax_atoms, fmax)
+        c[:, k] = (plus - minus) / (2 * strain)
+    return 0.5 * (c + c.T)
+
+
+def uniaxial_moduli(
+    atoms: Atoms,
+    calculator,
+    strains: Sequence[float] = (-0.03, -0.02, -0.01, 0.01, 0.02, 0.03),
+    axis: int = 0,
+    relax_atoms: bool = False,
+    fmax: float = 1e-3,
+    tol_GPa: float = 1e-3,
+) -> dict[str, float]:
+    """Young's modulus (GPa) and Poisson ratio from uniaxial strain along ``axis`` (NS: 1-3 %).
+
+    At every strain the two lateral cell lengths are relaxed until the lateral stresses vanish
+    (Newton steps with a finite-difference Jacobian), the zero-temperature analogue of NS's NpT
+    runs with the strained direction fixed. E is the slope of axial stress against strain
+    (least squares through zero stress at zero strain, after subtracting the unstrained stress);
+    nu = -(mean lateral strain) / strain, fitted the same way. Tension and compression together
+    cancel the quadratic term. Returns E_GPa, poisson_ratio, and the per-strain data.
+    """
+    base = atoms.copy()
+    base.calc = calculator
+    lateral_axes = [a for a in range(3) if a != axis]
+    stress0 = _relaxed_stress(_strained(base, np.zeros((3, 3))), relax_atoms, fmax)
+
+    def lateral_stress(eps_axial: float, lateral: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        e = np.zeros((3, 3))
+        e[axis, axis] = eps_axial
+        e[lateral_axes[0], lateral_axes[0]], e[lateral_axes[1], lateral_axes[1]] = lateral
+        s = _relaxed_stress(_strained(base, e), relax_atoms, fmax) - stress0
+        return s[lateral_axes], s
+
+    sigma, lateral_strain = [], []
+    for eps in strains:
+        lat = np.zeros(2)
+        for _ in range(20):
+            residual, full = lateral_stress(eps, lat)
+            if np.abs(residual).max() < tol_GPa:
+                break
+            jac = np.zeros((2, 2))
+            h = 1e-4
+            for q in range(2):
+                d = np.zeros(2)
+                d[q] = h
+                jac[:, q] = (lateral_stress(eps, lat + d)[0] - residual) / h
+            lat = lat - np.linalg.solve(jac, residual)
+        else:
+            raise RuntimeError(f"lateral stresses did not relax below {tol_GPa} GPa at strain {eps}")
+        sigma.append(full[axis])
+        lateral_strain.append(lat.mean())
+    eps_arr = np.asarray(strains, dtype=float)
+    young = float(eps_arr @ np.asarray(sigma) / (eps_arr @ eps_arr))
+    nu = float(-(eps_arr @ np.asarray(lateral_strain)) / (eps_arr @ eps_arr))
+    return {"E_GPa": young, "poisson_ratio": nu, "strains": list(eps_arr), "axial_stress_GPa": sigma, "lateral_strain": lateral_strain}
+
+
+def cubic_moduli(c: np.ndarray) -> dict[str, float]:
+    """Young's modulus and Poisson ratio along [100] of a cubic crystal from C11, C12 (GPa).
+
+    E = (C11 - C12)(C11 + 2 C12) / (C11 + C12), nu = C12 / (C11 + C12).
+    """
+    c11, c12 = c[0, 0], c[0, 1]
+    return {"E_GPa": (c11 - c12) * (c11 + 2 * c12) / (c11 + c12), "poisson_ratio": c12 / (c11 + c12)}
+
+
+def strains_from_cells(cells: Sequence[np.ndarray], reference_cell: np.ndarray | None = None) -> np.ndarray:
+    """Green-Lagrange strains (Voigt, engineering shears) of cells (rows = lattice vectors) against a reference (default: mean cell)."""
+    h = np.asarray(cells, dtype=float)
+    h0 = h.mean(axis=0) if reference_cell is None else np.asarray(reference_cell, dtype=float)
+    # Rows are lattice vectors: h = h0 F^T, so F^T = h0^-1 h.
+    ft = np.linalg.solve(h0[None], h)
+    f = np.transpose(ft, (0, 2, 1))
+    e = 0.5 * (np.einsum("nki,nkj->nij", f, f) - np.eye(3))
+    return np.stack([e[:, 0, 0], e[:, 1, 1], e[:, 2, 2], 2 * e[:, 1, 2], 2 * e[:, 0, 2], 2 * e[:, 0, 1]], axis=1)
+
+
+def elastic_tensor_from_fluctuations(cells: Sequence[np.ndarray], temperature_K: float, reference_cell: np.ndarray | None = None) -> np.ndarray:
+    """Elastic tensor C (6x6, GPa) from cell fluctuations in N-sigma-T MD (ZIF).
+
+    Strain-fluctuation formula (Parrinello and Rahman, J. Chem. Phys. 76 (1982) 2662):
+    C = k_B T / <V> <d e d e^T>^-1 with e the Voigt strains of the sampled cells.
+    Needs many uncorrelated samples: the error of C falls as 1 / sqrt(n_samples).
+    """
+    h = np.asarray(cells, dtype=float)
+    if len(h) < 20:
+        raise ValueError(f"strain fluctuations need many cells (got {len(h)}); sample a longer N-sigma-T run")
+    e = strains_from_cells(h, reference_cell)
+    cov = np.cov(e, rowvar=False)
+    volume = float(np.mean(np.abs(np.linalg.det(h))))
+    return BOLTZMANN_EV_K * temperature_K / volume * np.linalg.inv(cov) * EV_A3_TO_GPA
+
+
+def hill_averages(c: np.ndarray) -> dict[str, float]:
+    """Voigt, Reuss and Hill bulk and shear moduli (GPa), Hill Young's modulus and Poisson ratio."""
+    c = np.asarray(c, dtype=float)
+    s = np.linalg.inv(c)
+    k_v = (c[0, 0] + c[1, 1] + c[2, 2] + 2 * (c[0, 1] + c[1, 2] + c[0, 2])) / 9
+    g_v = (c[0, 0] + c[1, 1] + c[2, 2] - (c[0, 1] + c[1, 2] + c[0, 2]) + 3 * (c[3, 3] + c[4, 4] + c[5, 5])) / 15
+    k_r = 1 / (s[0, 0] + s[1, 1] + s[2, 2] + 2 * (s[0, 1] + s[1, 2] + s[0, 2]))
+    g_r = 15 / (4 * (s[0, 0] + s[1, 1] + s[2, 2]) - 4 * (s[0, 1] + s[1, 2] + s[0, 2]) + 3 * (s[3, 3] + s[4, 4] + s[5, 5]))
+    k_h, g_h = (k_v + k_r) / 2, (g_v + g_r) / 2
+    return {
+        "K_V": k_v, "K_R": k_r, "K_H": k_h,
+        "G_V": g_v, "G_R": g_r, "G_H": g_h,
+        "E_H": 9 * k_h * g_h / (3 * k_h + g_h),
+        "nu_H": (3 * k_h - 2 * g_h) / (2 * (3 * k_h + g_h)),
+    }

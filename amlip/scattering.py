@@ -1,0 +1,269 @@
+"""Scattering functions of periodic frames (PROTOCOLS 6): X-ray PDF (AS) and neutron S(Q) (NS).
+
+Everything is built from the partial radial distribution functions g_ab(r) with
+Faber-Ziman weights
+
+    w_ab = c_a c_b f_a f_b / (sum_a c_a f_a)^2      (ordered pairs, so a != b counts twice)
+
+where c_a is the atomic fraction and f_a the scattering power: the coherent neutron
+scattering length b_a (fm) for neutrons, the atomic number Z_a (the X-ray form factor at
+Q = 0) for X-rays. Using f(0) = Z for all Q is the usual approximation for X-ray-weighted
+PDFs of oxides; it keeps the weights Q-independent, so total = sum of weighted partials.
+
+Conventions (Keen, J. Appl. Cryst. 34 (2001) 172):
+    S_ab(Q) - 1 = 4 pi rho0 / Q * int r (g_ab(r) - 1) sin(Q r) dr
+    S(Q) - 1    = sum_ab w_ab (S_ab(Q) - 1)
+    G(r)        = 4 pi rho0 r (g(r) - 1) = (2/pi) int Q (S(Q) - 1) M(Q) sin(Q r) dQ
+
+with rho0 the number density (1/Å^3), r in Å, Q in 1/Å. The finite Q range of an instrument
+(Qmax) is imposed by back-transforming S(Q) on [0, Qmax], optionally with the Lorch
+modification function M(Q) = sin(pi Q / Qmax) / (pi Q / Qmax) that trades resolution for
+smaller termination ripples (AS compares with Lorch-modified experimental PDFs).
+
+:func:`xray_pdf_pdffit2` computes the same X-ray G(r) with diffpy.pdffit2 (the real-space
+engine of diffpy-cmi, which AS used) as an optional cross-check; it needs
+``apt-get install libgsl-dev`` before ``pip install diffpy.pdffit2==1.5.2``.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations_with_replacement
+from typing import Mapping, Sequence
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_numbers
+
+# Coherent neutron scattering lengths in fm (Sears, Neutron News 3 (1992) 26); NS, ZIF elements.
+NEUTRON_B_FM: dict[str, float] = {
+    "H": -3.7390,
+    "Li": -1.90,
+    "C": 6.6460,
+    "N": 9.36,
+    "O": 5.803,
+    "Na": 3.63,
+    "Mg": 5.375,
+    "Al": 3.449,
+    "Si": 4.1491,
+    "K": 3.67,
+    "Ca": 4.70,
+    "Zn": 5.680,
+}
+
+
+def scattering_powers(species: Sequence[str], radiation: str, lengths: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Scattering power per element: neutron b (fm) or X-ray Z (electrons).
+
+    ``radiation`` is ``"neutron"`` or ``"xray"``; ``lengths`` overrides or extends the tables.
+    """
+    table: dict[str, float]
+    if radiation == "neutron":
+        table = dict(NEUTRON_B_FM)
+    elif radiation == "xray":
+        table = {s: float(atomic_numbers[s]) for s in species}
+    else:
+        raise ValueError(f"radiation must be 'neutron' or 'xray', not '{radiation}'")
+    table.update(lengths or {})
+    missing = [s for s in species if s not in table]
+    if missing:
+        raise KeyError(f"no {radiation} scattering length for {missing}: pass them in 'lengths' (fm)")
+    return {s: float(table[s]) for s in species}
+
+
+def composition(frames: Sequence[Atoms]) -> tuple[dict[str, float], float]:
+    """Atomic fractions c_a and mean number density rho0 (1/Å^3) over frames."""
+    symbols = frames[0].get_chemical_symbols()
+    species = sorted(set(symbols))
+    conc = {s: symbols.count(s) / len(symbols) for s in species}
+    rho0 = float(np.mean([len(a) / a.get_volume() for a in frames]))
+    return conc, rho0
+
+
+def faber_ziman_weights(conc: Mapping[str, float], powers: Mapping[str, float]) -> dict[tuple[str, str], float]:
+    """Weights w_ab of the unordered pairs (a <= b alphabetically), cross terms doubled; they sum to 1."""
+    mean_f = sum(conc[s] * powers[s] for s in conc)
+    if mean_f == 0:
+        raise ValueError("the mean scattering length is zero: S(Q) is undefined for this composition")
+    weights = {}
+    for a, b in combinations_with_replacement(sorted(conc), 2):
+        w = conc[a] * conc[b] * powers[a] * powers[b] / mean_f**2
+        weights[(a, b)] = w if a == b else 2 * w
+    return weights
+
+
+def all_partial_rdfs(frames: Sequence[Atoms], r_max: float, dr: float = 0.01) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
+    """Every partial g_ab(r) (a <= b) averaged over frames, on bins of width ``dr`` (Å) up to ``r_max``.
+
+    Same normalisation as :func:`amlip.analysis.partial_rdf` (g -> 1 for an uncorrelated liquid),
+    with one neighbour list per frame for all pairs.
+    """
+    from ase.neighborlist import neighbor_list
+
+    species = sorted(set(frames[0].get_chemical_symbols()))
+    pairs = list(combinations_with_replacement(species, 2))
+    edges = np.linspace(0.0, r_max, int(round(r_max / dr)) + 1)
+    hist = {p: np.zeros(len(edges) - 1) for p in pairs}
+    norm = {p: 0.0 for p in pairs}
+    for atoms in frames:
+        symbols = np.array(atoms.get_chemical_symbols())
+        i, j, d = neighbor_list("ijd", atoms, r_max)
+        counts = {s: int(np.sum(symbols == s)) for s in species}
+        for a, b in pairs:
+            mask = (symbols[i] == a) & (symbols[j] == b)
+            hist[(a, b)] += np.histogram(d[mask], bins=edges)[0]
+            norm[(a, b)] += counts[a] * (counts[b] - (1 if a == b else 0)) / atoms.get_volume()
+    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    partials = {p: hist[p] / (norm[p] * shell) if norm[p] > 0 else hist[p] for p in pairs}
+    return 0.5 * (edges[1:] + edges[:-1]), partials
+
+
+def _sine_transform(x: np.ndarray, y: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """int y(x) sin(k x) dx by the trapezoid rule, for every k."""
+    return np.trapezoid(y[None, :] * np.sin(np.outer(k, x)), x, axis=1)
+
+
+def partial_structure_factors(
+    r: np.ndarray,
+    partials: Mapping[tuple[str, str], np.ndarray],
+    rho0: float,
+    q: np.ndarray,
+    window: bool = True,
+) -> dict[tuple[str, str], np.ndarray]:
+    """Faber-Ziman partial S_ab(Q) from g_ab(r) (Å, 1/Å^3, 1/Å).
+
+    ``window`` multiplies g - 1 by sin(pi r / R) / (pi r / R), R = max(r), which damps the
+    ripples that the cut-off of g(r) at R would otherwise put into S(Q).
+    """
+    q = np.asarray(q, dtype=float)
+    safe_q = np.where(q > 0, q, 1e-8)
+    damp = np.sinc(r / r[-1]) if window else np.ones_like(r)
+    out = {}
+    for pair, g in partials.items():
+        out[pair] = 1.0 + 4 * np.pi * rho0 / safe_q * _sine_transform(r, r * (g - 1.0) * damp, safe_q)
+    return out
+
+
+def total_structure_factor(partial_sq: Mapping[tuple[str, str], np.ndarray], weights: Mapping[tuple[str, str], float]) -> np.ndarray:
+    """S(Q) = 1 + sum_ab w_ab (S_ab(Q) - 1)."""
+    return 1.0 + sum(weights[p] * (s - 1.0) for p, s in partial_sq.items())
+
+
+def neutron_structure_factor(
+    frames: Sequence[Atoms],
+    q_max: float = 20.0,
+    dq: float = 0.02,
+    r_max: float | None = None,
+    dr: float = 0.01,
+    lengths: Mapping[str, float] | None = None,
+):
+    """Neutron total S(Q) and weighted and unweighted partials S_ab(Q) (NS, Faber-Ziman).
+
+    ``r_max`` (Å) defaults to just under half the shortest cell height; below Q ~ 2 pi / r_max
+    the result is not meaningful. Returns a pandas DataFrame with ``Q_inv_A``, ``S_total`` and the
+    unweighted partials ``S_<a><b>``; the weights w_ab are in ``DataFrame.attrs['weights']``.
+    """
+    import pandas as pd
+
+    r_max = r_max or _half_cell(frames[0])
+    conc, rho0 = composition(frames)
+    weights = faber_ziman_weights(conc, scattering_powers(list(conc), "neutron", lengths))
+    r, partials = all_partial_rdfs(frames, r_max, dr)
+    q = np.arange(dq, q_max + dq / 2, dq)
+    s_ab = partial_structure_factors(r, partials, rho0, q)
+    table = pd.DataFrame({"Q_inv_A": q, "S_total": total_structure_factor(s_ab, weights)})
+    for (a, b), s in s_ab.items():
+        table[f"S_{a}{b}"] = s
+    table.attrs["weights"] = {f"{a}{b}": w for (a, b), w in weights.items()}
+    return table
+
+
+def reduced_pdf_from_sq(q: np.ndarray, s: np.ndarray, r: np.ndarray, lorch: bool = True) -> np.ndarray:
+    """G(r) = (2/pi) int_0^Qmax Q (S(Q) - 1) M(Q) sin(Q r) dQ, Qmax = max(q); Lorch M or M = 1."""
+    m = np.sinc(q / q[-1]) if lorch else np.ones_like(q)
+    return 2.0 / np.pi * _sine_transform(q, q * (s - 1.0) * m, r)
+
+
+def _half_cell(atoms: Atoms) -> float:
+    """Just under half the shortest distance between opposite cell faces (Å): the largest r without self-images."""
+    cell = atoms.cell.array
+    volume = abs(np.linalg.det(cell))
+    heights = [volume / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3])) for i in range(3)]
+    return 0.999 * min(heights) / 2
+
+
+def xray_pdf(
+    frames: Sequence[Atoms],
+    q_max: float = 25.0,
+    r_max: float = 10.0,
+    dr: float = 0.01,
+    dq: float = 0.01,
+    lorch: bool = True,
+):
+    """X-ray-weighted total reduced PDF G(r) (1/Å^2) with finite Qmax and its element partials (AS).
+
+    Pairs are counted up to ``r_max`` (Å) with periodic images (so ``r_max`` may exceed half
+    the cell; crystals then give their full PDF). Each weighted partial w_ab G_ab(r) is
+    terminated at ``q_max`` (1/Å) the same way, so the partials add up to the total.
+    Returns a DataFrame with ``r_A``, ``G_total``, ``G_<a><b>`` (weighted partials),
+    ``g_total`` (the X-ray-weighted g(r), no Qmax termination); weights in ``.attrs['weights']``.
+    """
+    import pandas as pd
+
+    conc, rho0 = composition(frames)
+    weights = faber_ziman_weights(conc, scattering_powers(list(conc), "xray"))
+    # Count pairs a bit beyond r_max so the Qmax convolution near r_max sees real data.
+    r_count = r_max + 2.0
+    r_fine, partials = all_partial_rdfs(frames, r_count, dr)
+    q = np.arange(dq, q_max + dq / 2, dq)
+    s_ab = partial_structure_factors(r_fine, partials, rho0, q, window=False)
+    keep = r_fine <= r_max
+    r = r_fine[keep]
+    table = pd.DataFrame({"r_A": r})
+    total = np.zeros_like(r)
+    for (a, b), s in s_ab.items():
+        g_ab = weights[(a, b)] * reduced_pdf_from_sq(q, s, r, lorch)
+        table[f"G_{a}{b}"] = g_ab
+        total += g_ab
+    table.insert(1, "G_total", total)
+    table["g_total"] = 1.0 + sum(weights[p] * (g[keep] - 1.0) for p, g in partials.items())
+    table.attrs["weights"] = {f"{a}{b}": w for (a, b), w in weights.items()}
+    return table
+
+
+def xray_pdf_pdffit2(atoms: Atoms, q_max: float = 25.0, r_max: float = 10.0, dr: float = 0.01, uiso: float = 0.001, qdamp: float = 0.0):
+    """X-ray G(r) (1/Å^2) of one periodic frame computed by diffpy.pdffit2; returns (r in Å, G).
+
+    ``uiso`` (Å^2) is the isotropic displacement given to every atom (AS: a tiny value, so the
+    broadening comes from the disorder of the structure). Needs the optional package
+    diffpy.pdffit2 (``apt-get install libgsl-dev``, then ``pip install diffpy.pdffit2==1.5.2``).
+    """
+    try:
+        from diffpy.pdffit2 import PdfFit, redirect_stdout
+        from diffpy.structure import Atom, Lattice, Structure
+    except ImportError as err:
+        raise ImportError(
+            "xray_pdf_pdffit2 needs diffpy.pdffit2: apt-get install libgsl-dev && pip install diffpy.pdffit2==1.5.2 "
+            "(or use amlip.scattering.xray_pdf, the numpy implementation)"
+        ) from err
+    import os
+
+    redirect_stdout(open(os.devnull, "w"))
+    lattice = Lattice(*atoms.cell.cellpar())
+    frac = atoms.get_scaled_positions(wrap=True)
+    structure = Structure(
+        [Atom(s, xyz, Uisoequiv=uiso) for s, xyz in zip(atoms.get_chemical_symbols(), frac)], lattice=lattice
+    )
+    pf = PdfFit()
+    pf.add_structure(structure)
+    pf.alloc("X", q_max, qdamp, dr, r_max, int(round((r_max - dr) / dr)) + 1)
+    pf.calc()
+    return np.array(pf.getR()), np.array(pf.getpdf_fit())
+
+
+def first_peak_positions(r: np.ndarray, y: np.ndarray, min_height: float = 0.0, min_separation: float = 0.2) -> np.ndarray:
+    """Positions (Å) of the local maxima of y(r) above ``min_height``, at least ``min_separation`` apart."""
+    from scipy.signal import find_peaks
+
+    distance = max(1, int(round(min_separation / (r[1] - r[0]))))
+    idx, _ = find_peaks(y, height=min_height, distance=distance)
+    return r[idx]

@@ -1,0 +1,215 @@
+"""Vibrations (PROTOCOLS 6): VDOS from the velocity autocorrelation (NS) and IR spectra (AS).
+
+Units: time in fs, frequencies in THz and 1/cm, force constants in eV/Å^2, masses in amu,
+Born effective charges in e. 1 THz = 33.35641 1/cm.
+
+IR route of AS: effective harmonic force constants fitted with hiphive (cutoff 4 Å) on
+snapshots of low-temperature MD (20 K, Langevin), normal modes with phonopy at Γ of the
+simulation cell, mode intensities from Born effective charges, and a 30 1/cm linewidth.
+hiphive (``pip install hiphive==1.5``) and phonopy (``pip install phonopy==4.8.6``) are
+optional and imported only when used. Born charges come per species from config (e.g. Si +3.2,
+O -1.6, placeholders until DFPT values are available) or per atom from a DFT output.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+from ase import Atoms
+
+THZ_TO_CM1 = 33.35641
+# sqrt(eV / Å^2 / amu) / (2 pi) in THz: the frequency of a force-constant eigenvalue.
+EV_A2_AMU_TO_THZ = 15.633302
+
+
+def vacf_spectrum(velocities: np.ndarray, timestep_fs: float, masses: Sequence[float] | None = None, window: bool = True):
+    """Vibrational density of states from the mass-weighted velocity autocorrelation.
+
+    ``velocities`` has shape (n_frames, n_atoms, 3) in any unit, one frame every ``timestep_fs``.
+    By the Wiener-Khinchin theorem the Fourier transform of the VACF is the power spectrum
+    of the velocities, computed here with a Hann window (``window``) against leakage.
+    Returns (frequency in THz, frequency in 1/cm, VDOS normalised to unit area over 1/cm).
+    """
+    v = np.asarray(velocities, dtype=float)
+    if v.ndim != 3 or v.shape[0] < 4:
+        raise ValueError(f"velocities must have shape (n_frames >= 4, n_atoms, 3), not {v.shape}")
+    m = np.ones(v.shape[1]) if masses is None else np.asarray(masses, dtype=float)
+    w = np.hanning(v.shape[0]) if window else np.ones(v.shape[0])
+    spectrum = np.abs(np.fft.rfft(v * w[:, None, None], axis=0)) ** 2
+    dos = np.einsum("fia,i->f", spectrum, m)
+    freq_thz = np.fft.rfftfreq(v.shape[0], d=timestep_fs) * 1000.0
+    freq_cm = freq_thz * THZ_TO_CM1
+    area = np.trapezoid(dos, freq_cm)
+    return freq_thz, freq_cm, dos / area if area > 0 else dos
+
+
+def vdos_from_frames(frames: Sequence[Atoms], timestep_fs: float, species: str | None = None):
+    """VDOS of a trajectory whose frames carry velocities, every ``timestep_fs`` fs.
+
+    ``species`` restricts it to one element (partial VDOS). Returns a DataFrame with
+    ``frequency_THz``, ``frequency_cm1`` and ``vdos`` (per 1/cm).
+    """
+    import pandas as pd
+
+    if any(a.get_velocities() is None for a in frames):
+        raise ValueError("every frame needs velocities (write the MD trajectory with momenta)")
+    mask = np.ones(len(frames[0]), dtype=bool)
+    if species:
+        mask = np.array(frames[0].get_chemical_symbols()) == species
+        if not mask.any():
+            raise ValueError(f"no '{species}' atoms in the trajectory")
+    v = np.array([a.get_velocities()[mask] for a in frames])
+    thz, cm, dos = vacf_spectrum(v, timestep_fs, frames[0].get_masses()[mask])
+    return pd.DataFrame({"frequency_THz": thz, "frequency_cm1": cm, "vdos": dos})
+
+
+def shift_off_cell_boundary(atoms: Atoms) -> np.ndarray:
+    """Cartesian shift (Å) that moves every atom away from the cell faces.
+
+    hiphive fails with ``ValueError: (0, n) is not in list`` when an atom sits on a cell
+    boundary (FACTS): shift the ideal structure and every snapshot by this vector and wrap.
+    Per axis the shift puts the cell face in the middle of the widest gap between atoms.
+    """
+    frac = atoms.get_scaled_positions(wrap=True)
+    shift = np.zeros(3)
+    for axis in range(3):
+        x = np.sort(frac[:, axis])
+        gaps = np.diff(np.concatenate([x, [x[0] + 1.0]]))
+        k = int(np.argmax(gaps))
+        middle = x[k] + gaps[k] / 2
+        shift[axis] = 1.0 - middle % 1.0
+    return shift @ atoms.cell.array
+
+
+def fit_force_constants(ideal: Atoms, snapshots: Sequence[Atoms], cutoff: float = 4.0, fit_method: str = "least-squares", seed: int = 0):
+    """Second-order force constants (eV/Å^2, shape (N, N, 3, 3)) fitted with hiphive on MD snapshots.
+
+    ``ideal`` is the reference structure (the relaxed glass; for crystals a supercell built with
+    phonopy, not ``Atoms.repeat``, FACTS); each snapshot has the same atoms in the same order and
+    forces (a calculator or ``REF_forces``). Returns (fc2, fit info dict with the R^2 test score).
+    """
+    try:
+        from hiphive import ClusterSpace, ForceConstantPotential, StructureContainer
+        from hiphive.utilities import prepare_structures
+        from trainstation import Optimizer
+    except ImportError as err:
+        raise ImportError("fit_force_constants needs hiphive: pip install hiphive==1.5") from err
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    shift = shift_off_cell_boundary(ideal)
+    reference = ideal.copy()
+    reference.positions += shift
+    reference.wrap()
+    prepared = []
+    for k, snap in enumerate(snapshots):
+        if len(snap) != len(ideal):
+            raise ValueError(f"snapshot {k} has {len(snap)} atoms, the ideal structure {len(ideal)}")
+        forces = snap.arrays["REF_forces"] if "REF_forces" in snap.arrays else snap.get_forces()
+        moved = snap.copy()
+        moved.positions += shift
+        moved.wrap()
+        moved.calc = SinglePointCalculator(moved, forces=forces)
+        prepared.append(moved)
+    cs = ClusterSpace(reference, [cutoff])
+    sc = StructureContainer(cs)
+    for s in prepare_structures(prepared, reference):
+        sc.add_structure(s)
+    opt = Optimizer(sc.get_fit_data(), fit_method=fit_method, seed=seed)
+    opt.train()
+    fcp = ForceConstantPotential(cs, opt.parameters)
+    fc2 = fcp.get_force_constants(reference).get_fc_array(order=2)
+    info = {"n_parameters": int(cs.n_dofs), "rmse_test_eV_A": float(opt.rmse_test), "r2_test": float(opt.summary.get("R2_test", np.nan))}
+    return fc2, info
+
+
+def gamma_modes(atoms: Atoms, fc2: np.ndarray):
+    """Normal modes at Γ of the cell with phonopy: (frequencies in THz, shape 3N; eigenvectors (3N, 3N), column k = mode k).
+
+    Eigenvectors are those of the dynamical matrix (mass-weighted), component 3 i + alpha.
+    Imaginary modes come back as negative frequencies (phonopy's convention).
+    """
+    try:
+        from phonopy import Phonopy
+        from phonopy.structure.atoms import PhonopyAtoms
+    except ImportError as err:
+        raise ImportError("gamma_modes needs phonopy: pip install phonopy==4.8.6") from err
+    unit = PhonopyAtoms(
+        symbols=atoms.get_chemical_symbols(),
+        cell=atoms.cell.array,
+        scaled_positions=atoms.get_scaled_positions(wrap=True),
+        masses=atoms.get_masses(),
+    )
+    phonon = Phonopy(unit, supercell_matrix=np.eye(3, dtype=int), primitive_matrix="P")
+    phonon.force_constants = fc2
+    phonon.run_qpoints([[0.0, 0.0, 0.0]], with_eigenvectors=True)
+    result = phonon.get_qpoints_dict()
+    return np.asarray(result["frequencies"][0]), np.asarray(result["eigenvectors"][0])
+
+
+def harmonic_modes(masses: Sequence[float], fc2: np.ndarray):
+    """The same as :func:`gamma_modes` by direct diagonalisation (numpy only): (THz, eigenvectors)."""
+    m = np.asarray(masses, dtype=float)
+    n = len(m)
+    phi = np.transpose(fc2, (0, 2, 1, 3)).reshape(3 * n, 3 * n)
+    inv_sqrt_m = np.repeat(1 / np.sqrt(m), 3)
+    dyn = phi * np.outer(inv_sqrt_m, inv_sqrt_m)
+    w2, vec = np.linalg.eigh(0.5 * (dyn + dyn.T))
+    return np.sign(w2) * np.sqrt(np.abs(w2)) * EV_A2_AMU_TO_THZ, vec
+
+
+def born_charges(atoms: Atoms, charges: Mapping[str, float] | np.ndarray) -> np.ndarray:
+    """Born effective charge tensors (N, 3, 3) in e: per-species scalars (isotropic) or an (N, 3, 3) array."""
+    if isinstance(charges, Mapping):
+        missing = sorted(set(atoms.get_chemical_symbols()) - set(charges))
+        if missing:
+            raise KeyError(f"no Born effective charge for {missing}: add them to the config (validate.ir.born_charges)")
+        z = np.array([charges[s] for s in atoms.get_chemical_symbols()], dtype=float)
+        tensors = z[:, None, None] * np.eye(3)[None]
+    else:
+        tensors = np.asarray(charges, dtype=float)
+    if tensors.shape != (len(atoms), 3, 3):
+        raise ValueError(f"Born charges must have shape ({len(atoms)}, 3, 3), not {tensors.shape}")
+    if abs(tensors.sum(axis=0)).max() > 0.05 * len(atoms):
+        raise ValueError("Born effective charges violate the acoustic sum rule (sum over atoms is far from 0)")
+    return tensors
+
+
+def ir_intensities(masses: Sequence[float], eigenvectors: np.ndarray, zstar: np.ndarray) -> np.ndarray:
+    """IR intensity of every mode, I_k = sum_a |sum_(i,b) Z*_(i,ab) e_k(i b) / sqrt(m_i)|^2 in e^2/amu."""
+    m = np.asarray(masses, dtype=float)
+    n = len(m)
+    e = np.asarray(eigenvectors).reshape(n, 3, -1) / np.sqrt(m)[:, None, None]
+    dipole = np.einsum("iab,ibk->ak", zstar, e)
+    return np.sum(np.abs(dipole) ** 2, axis=0)
+
+
+def broadened_spectrum(centres_cm1: np.ndarray, weights: np.ndarray, grid_cm1: np.ndarray, fwhm_cm1: float = 30.0, shape: str = "lorentzian") -> np.ndarray:
+    """Sum of unit-area Lorentzian or Gaussian peaks of full width ``fwhm_cm1`` at ``centres_cm1``."""
+    x = grid_cm1[:, None] - np.asarray(centres_cm1)[None, :]
+    if shape == "lorentzian":
+        gamma = fwhm_cm1 / 2
+        peaks = gamma / np.pi / (x**2 + gamma**2)
+    elif shape == "gaussian":
+        sigma = fwhm_cm1 / (2 * np.sqrt(2 * np.log(2)))
+        peaks = np.exp(-0.5 * (x / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
+    else:
+        raise ValueError(f"shape must be 'lorentzian' or 'gaussian', not '{shape}'")
+    return peaks @ np.asarray(weights)
+
+
+def ir_spectrum(atoms: Atoms, fc2: np.ndarray, charges, fwhm_cm1: float = 30.0, grid_cm1: np.ndarray | None = None, use_phonopy: bool = True):
+    """IR spectrum of a structure from its force constants and Born charges (AS).
+
+    Returns (modes DataFrame: frequency_cm1, intensity; spectrum DataFrame: frequency_cm1, intensity).
+    Modes below 1 1/cm (translations) and imaginary modes are left out of the spectrum.
+    """
+    import pandas as pd
+
+    thz, vec = gamma_modes(atoms, fc2) if use_phonopy else harmonic_modes(atoms.get_masses(), fc2)
+    intensity = ir_intensities(atoms.get_masses(), vec, born_charges(atoms, charges))
+    modes = pd.DataFrame({"frequency_cm1": thz * THZ_TO_CM1, "intensity": intensity})
+    grid = np.arange(0.0, 1500.0, 1.0) if grid_cm1 is None else grid_cm1
+    real = modes.frequency_cm1 > 1.0
+    spectrum = broadened_spectrum(modes.frequency_cm1[real].values, modes.intensity[real].values, grid, fwhm_cm1)
+    return modes, pd.DataFrame({"frequency_cm1": grid, "intensity": spectrum})
