@@ -1,28 +1,52 @@
 # The two commands of the README: `make run` (the default pipeline) and `make test` (the tests).
-# Both create .venv at the repository root when it is missing and install the exact pins.
+# Both create the virtual environments at the repository root when missing and install exact pins:
+#   .venv         the pipeline, MACE (e3nn 0.4.4), tblite, analysis  (requirements.txt)
+#   .venv-nequip  NequIP / Allegro (e3nn 0.6)                        (requirements-nequip.txt)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NEQUIP_VENV := .venv-nequip
+NEQUIP_STAMP := $(NEQUIP_VENV)/.installed
+SYSTEM_STAMP := .system-deps
 CORES ?= 2
 # Extra pip options, e.g. PIP_OPTS="--extra-index-url https://download.pytorch.org/whl/cpu" for a CPU torch.
 PIP_OPTS ?=
+# Debian packages used by optional parts: CP2K reference labels, GSL for diffpy.pdffit2 (X-ray PDF).
+# Installed when running as root on Debian/Ubuntu; elsewhere the tests that need them skip with the reason.
+APT_PACKAGES := cp2k libgsl-dev
 
 export PATH := $(abspath $(BIN)):$(PATH)
 # One thread per job: jobs run side by side on the cores Snakemake is given.
 export OMP_NUM_THREADS ?= 1
 export MPLBACKEND := Agg
 
-.PHONY: install run test report clean
+.PHONY: install run test report clean system-deps
 
-$(STAMP): requirements.txt pyproject.toml
+$(SYSTEM_STAMP):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then echo "apt-get install$$missing"; apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	else echo "not root or no apt-get: $(APT_PACKAGES) not installed (CP2K tests and diffpy cross-checks will skip)"; fi
+	touch $@
+
+system-deps: $(SYSTEM_STAMP)
+
+$(STAMP): requirements.txt pyproject.toml | $(SYSTEM_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(PIP_OPTS) -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NEQUIP_STAMP): requirements-nequip.txt pyproject.toml
+	test -x $(NEQUIP_VENV)/bin/python || $(PYTHON) -m venv $(NEQUIP_VENV)
+	$(NEQUIP_VENV)/bin/python -m pip install --quiet $(PIP_OPTS) -r requirements-nequip.txt
+	$(NEQUIP_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(NEQUIP_STAMP)
+
+install: $(STAMP) $(NEQUIP_STAMP)
 
 run: install
 	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml

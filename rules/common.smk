@@ -17,6 +17,14 @@ N_ITER = config["learn"]["n_iterations"]
 N_MODELS = config["train"]["n_models"]
 CRYSTALS = list(config["structures"]["crystals"])
 N_RANDOM = config["structures"]["random"].get("n_structures", 1)
+BACKEND = config["label"]["backend"]
+# Per-chunk job size of each labeler (runtime in minutes); DFT codes get a node's worth of cores.
+LABEL_RESOURCES = {
+    "xtb": dict(threads=1, mem_mb=2000, runtime=60),
+    "lammps": dict(threads=1, mem_mb=2000, runtime=30),
+    "cp2k": dict(threads=16, mem_mb=32000, runtime=1440),
+    "vasp": dict(threads=32, mem_mb=64000, runtime=1440),
+}
 PRODUCE_DOMAIN = config["produce"]["melt_quench"].get("domain", "syn")
 if PRODUCE_DOMAIN not in DOMAINS:
     raise ValueError(

@@ -13,15 +13,15 @@ rule label_chunk:
     benchmark:
         "results/benchmarks/label/{domain}/iter_{i}/chunk_{c}.tsv"
     params:
-        backend=config["label"]["backend"],
-        settings=config["label"].get(config["label"]["backend"], {}),
+        backend=BACKEND,
+        settings=config["label"].get(BACKEND, {}),
         chunk_size=config["label"]["chunk_size"],
-    threads: 1
+    threads: LABEL_RESOURCES[BACKEND]["threads"]
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=LABEL_RESOURCES[BACKEND]["mem_mb"],
+        runtime=LABEL_RESOURCES[BACKEND]["runtime"],
     conda:
-        "../envs/xtb.yaml"
+        f"../envs/{BACKEND}.yaml"
     script:
         "../scripts/label_chunk.py"
 
@@ -54,14 +54,14 @@ rule label_isolated_atoms:
     log:
         "logs/label/isolated_atoms.log",
     params:
-        backend=config["label"]["backend"],
-        settings=config["label"].get(config["label"]["backend"], {}),
+        backend=BACKEND,
+        settings=config["label"].get(BACKEND, {}),
         elements=config["elements"],
-    threads: 1
+    threads: LABEL_RESOURCES[BACKEND]["threads"]
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=LABEL_RESOURCES[BACKEND]["mem_mb"],
+        runtime=LABEL_RESOURCES[BACKEND]["runtime"],
     conda:
-        "../envs/xtb.yaml"
+        f"../envs/{BACKEND}.yaml"
     script:
         "../scripts/label_isolated_atoms.py"

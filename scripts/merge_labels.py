@@ -2,6 +2,8 @@ from _common import setup
 
 log = setup(snakemake)
 
+from collections import Counter
+
 import pandas as pd
 
 from amlip.io import iter_frames, merge_labelled, write_frames
@@ -9,13 +11,24 @@ from amlip.io import iter_frames, merge_labelled, write_frames
 sources = {path: list(iter_frames(path)) for path in snakemake.input.chunks}
 merged = merge_labelled(sources)
 failed = pd.concat([pd.read_csv(p) for p in snakemake.input.failed], ignore_index=True)
+
+# every input frame must come out exactly once, labelled or failed: nothing lost, nothing twice
+n_input = sum(1 for _ in iter_frames(snakemake.input.frames))
+seen = [int(a.info["frame_index"]) for a in merged] + [int(i) for i in failed["frame_index"]]
+missing = sorted(set(range(n_input)) - set(seen))
+twice = sorted(i for i, n in Counter(seen).items() if n > 1)
+if missing or twice or len(seen) != n_input:
+    raise RuntimeError(
+        f"{snakemake.input.frames} has {n_input} frames but the chunks hold {len(seen)}: missing frame_index "
+        f"{missing[:20]}, duplicated {twice[:20]}. Rerun the label_chunk jobs of those frames."
+    )
+
 failed.to_csv(snakemake.output.failed, index=False)
 write_frames(snakemake.output.labelled, merged)
-n_total = len(merged) + len(failed)
-fraction = len(failed) / n_total if n_total else 0.0
+fraction = len(failed) / n_input if n_input else 0.0
 log.info("merged %d labelled frames, %d failed (%.1f %%)", len(merged), len(failed), 100 * fraction)
 if fraction > snakemake.params.max_failed_fraction:
     raise RuntimeError(
-        f"{len(failed)} of {n_total} frames failed to label ({fraction:.0%} > label.max_failed_fraction="
+        f"{len(failed)} of {n_input} frames failed to label ({fraction:.0%} > label.max_failed_fraction="
         f"{snakemake.params.max_failed_fraction}); see {snakemake.output.failed}. The labelled chunks are kept."
     )

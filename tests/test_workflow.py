@@ -98,7 +98,11 @@ def test_env_files_parse_and_pin(env):
                 assert re.match(r"^[A-Za-z0-9_.\-\[\]]+==[\w.+]+$", pkg), f"{env.name}: pip {pkg} is not pinned"
         else:
             assert re.match(r"^[\w.\-]+=[\w.]+$", dep), f"{env.name}: {dep} is not pinned"
-    referenced = {m for smk in (ROOT / "rules").glob("*.smk") for m in re.findall(r'"\.\./envs/([\w.]+)"', smk.read_text())}
+    rules_text = "".join(smk.read_text() for smk in (ROOT / "rules").glob("*.smk"))
+    referenced = set(re.findall(r'"\.\./envs/([\w.]+)"', rules_text))
+    if "../envs/{BACKEND}.yaml" in rules_text:  # one env per labeling backend
+        schema = yaml.safe_load((ROOT / "config/schema.yaml").read_text())
+        referenced |= {f"{b}.yaml" for b in schema["properties"]["label"]["properties"]["backend"]["enum"]}
     assert env.name in referenced, f"{env.name} is not used by any rule"
 
 

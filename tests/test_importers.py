@@ -1,0 +1,158 @@
+"""Streaming importers: extended XYZ, CP2K MD output, VASP OUTCAR / vasprun.xml."""
+
+import types
+from itertools import islice
+from pathlib import Path
+
+import ase.io
+import numpy as np
+import pytest
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.units import GPa, Bohr, Hartree, bar
+
+from amlip.importers import _iter_extxyz_fast, iter_cp2k_md, iter_extxyz, iter_vasp, parse_decimals, write_stream
+from amlip.io import REF_ENERGY, REF_FORCES, REF_STRESS, LevelOfTheoryError, level_of_theory_hash, read_frames, write_frames
+from amlip.structures import build_crystal
+
+DATA = Path(__file__).parent / "data"
+AIMD = {"code": "cp2k", "version": "2023.1", "functional": "PBE", "basis": "SZV-MOLOPT-SR-GTH", "cutoff_Ry": 150.0}
+VASP = {"code": "vasp", "functional": "r2SCAN-D4", "encut_eV": 800.0}
+
+
+def _frames(n=4, seed=0):
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(n):
+        atoms = build_crystal("alpha_quartz")
+        atoms.rattle(0.05, seed=k)
+        stress = rng.normal(size=6) * 1e-3
+        atoms.calc = SinglePointCalculator(atoms, energy=-30.0 - k, forces=rng.normal(size=(9, 3)), stress=stress)
+        frames.append(atoms)
+    return frames
+
+
+def test_parse_decimals_gives_what_float_gives():
+    text = b" 1.50000000 -2.25\n+3.0  -0.00000001 123456.12345678 7\n"
+    assert parse_decimals(np.frombuffer(text, np.uint8)).tolist() == [float(t) for t in text.split()]
+    assert parse_decimals(np.frombuffer(b"1.0e-3 2.0\n", np.uint8)) is None  # exponents: general parser
+
+
+def test_extxyz_round_trip_from_ase_calculator_keys(tmp_path):
+    frames = _frames()
+    path = tmp_path / "aimd.extxyz"
+    ase.io.write(path, frames, format="extxyz")
+    stream = iter_extxyz(path, AIMD)
+    assert isinstance(stream, types.GeneratorType)
+    imported = list(stream)
+    reference = list(iter_extxyz(path, AIMD, fast=False))  # ASE's reader
+    assert len(imported) == 4
+    for original, fast, slow in zip(frames, imported, reference):
+        assert fast.get_chemical_symbols() == original.get_chemical_symbols()
+        assert np.array_equal(fast.positions, slow.positions)
+        assert np.allclose(fast.positions, original.positions, atol=1e-8)  # %16.8f on disk
+        assert np.array_equal(fast.arrays[REF_FORCES], slow.arrays[REF_FORCES])
+        assert np.allclose(fast.arrays[REF_FORCES], original.get_forces(), atol=1e-8)
+        assert fast.info[REF_ENERGY] == original.get_potential_energy()
+        assert np.allclose(fast.info[REF_STRESS], original.get_stress(), atol=1e-8)
+        assert np.allclose(fast.cell, original.cell) and fast.pbc.all()
+        assert fast.info["lot_hash"] == level_of_theory_hash(AIMD)
+        assert "energy" not in fast.info and "forces" not in fast.arrays  # moved, not copied
+
+
+def test_extxyz_chunk_boundaries_and_free_format(tmp_path):
+    path = tmp_path / "hand.extxyz"
+    path.write_text(
+        "2\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3:forces:R:3 energy=-1.5 pbc=\"T T T\"\n"
+        "Si 0 0 0 1.0e-3 0 0\n  O  1.6 0.0 0.0   -1E-3 0 0\n"
+        "\n"
+        "1\nProperties=species:S:1:pos:R:3:forces:R:3 energy=-0.25\nH 0.1 0.2 0.3 0.5 -0.5 0.25\n"
+    )
+    frames = list(iter_extxyz(path, AIMD))
+    assert [a.info[REF_ENERGY] for a in frames] == [-1.5, -0.25]
+    assert frames[0].arrays[REF_FORCES][:, 0].tolist() == [1e-3, -1e-3]
+    assert frames[1].positions.tolist() == [[0.1, 0.2, 0.3]] and not frames[1].pbc.any()
+    big = tmp_path / "big.extxyz"
+    ase.io.write(big, _frames(6), format="extxyz")
+    expected = [a.positions.tolist() for a in ase.io.iread(big, index=":")]
+    for chunk_bytes in range(300, 3000, 53):  # read boundaries at every place in a line and a frame
+        assert [a.positions.tolist() for a in _iter_extxyz_fast(str(big), chunk_bytes=chunk_bytes)] == expected, chunk_bytes
+
+
+def test_extxyz_streams_and_names_bad_frames(tmp_path):
+    path = tmp_path / "truncated.extxyz"
+    ase.io.write(path, _frames(3), format="extxyz")
+    text = path.read_text()
+    path.write_text(text[: len(text) - 200])
+    first = next(islice(iter_extxyz(path, AIMD), 1))  # frames before the damage still come
+    assert first.info[REF_ENERGY] == -30.0
+    with pytest.raises(ValueError, match="ends inside frame 2"):
+        list(iter_extxyz(path, AIMD))
+    plain = tmp_path / "plain.extxyz"
+    plain.write_text("1\nProperties=species:S:1:pos:R:3 pbc=\"F F F\"\nH 0 0 0\n")
+    with pytest.raises(ValueError, match="frame 0 has no energy"):
+        list(iter_extxyz(plain, AIMD))
+
+
+def test_extxyz_refuses_a_second_level_of_theory(tmp_path, quartz):
+    from amlip.labelers import make_labeler
+
+    labelled = make_labeler("xtb", {}).single_point(quartz)
+    path = tmp_path / "labelled.extxyz"
+    write_frames(path, [labelled])
+    with pytest.raises(LevelOfTheoryError, match="import it with its own level of theory"):
+        list(iter_extxyz(path, AIMD))
+    same = make_labeler("xtb", {}).level_of_theory
+    (again,) = iter_extxyz(path, same)
+    assert again.info[REF_ENERGY] == labelled.info[REF_ENERGY]
+
+
+def test_cp2k_md_import_converts_units():
+    folder = DATA / "cp2k_md"
+    frames = list(
+        iter_cp2k_md(
+            folder / "md-pos-1.xyz",
+            AIMD,
+            ener_path=folder / "md-1.ener",
+            cell_path=folder / "md-1.cell",
+            stress_path=folder / "md-1.stress",
+            vel_path=folder / "md-vel-1.xyz",
+        )
+    )
+    assert [a.info["md_step"] for a in frames] == [0, 1, 2, 3]
+    assert frames[0].get_chemical_symbols() == ["O", "H", "H"]
+    assert frames[0].positions[1].tolist() == [3.0, 3.863239, 2.9018455]
+    assert frames[3].info[REF_ENERGY] == pytest.approx(-17.146555820 * Hartree, abs=1e-8)
+    assert frames[0].arrays[REF_FORCES][0, 2] == pytest.approx(0.1278742447 * Hartree / Bohr)
+    assert np.allclose(frames[2].cell, np.diag([6.0, 6.2, 6.4]))
+    # MD stress minus the kinetic term = the static stress of a separate CP2K single point at
+    # the step-0 geometry (same settings): 12588.93, 33320.20, 16772.14 bar, no shear
+    static = -frames[0].info[REF_STRESS] / bar
+    assert static == pytest.approx([12588.9268, 33320.1997, 16772.1357, 0, 0, 0], abs=0.1)
+    with pytest.raises(ValueError, match="needs vel_path"):
+        next(iter_cp2k_md(folder / "md-pos-1.xyz", AIMD, cell=np.eye(3) * 6, stress_path=folder / "md-1.stress"))
+    with pytest.raises(ValueError, match="needs the cell"):
+        next(iter_cp2k_md(folder / "md-pos-1.xyz", AIMD))
+    # without the .ener file the energy of the xyz comment is used (same number)
+    comment = list(iter_cp2k_md(folder / "md-pos-1.xyz", AIMD, cell=np.diag([6.0, 6.2, 6.4])))
+    assert [a.info[REF_ENERGY] for a in comment] == pytest.approx([a.info[REF_ENERGY] for a in frames], abs=1e-8)
+
+
+@pytest.mark.parametrize("name", ["OUTCAR", "vasprun.xml"])
+def test_vasp_import_reads_every_ionic_step(name):
+    frames = list(iter_vasp(DATA / "vasp" / name, VASP))
+    assert len(frames) == 2 and frames[0].get_chemical_symbols() == ["Si", "O", "O"]
+    assert [a.info[REF_ENERGY] for a in frames] == [-23.45678, -23.40]  # force-consistent free energies
+    assert np.allclose(frames[1].positions, [[3, 3, 3], [4.56, 3, 3], [1.44, 3, 3]], atol=1e-12)
+    assert frames[0].arrays[REF_FORCES][1].tolist() == [-1.234567, 0, 0]
+    # VASP kB, XX YY ZZ XY YZ ZX -> ASE eV/Å^3, xx yy zz yz xz xy, opposite sign
+    assert frames[0].info[REF_STRESS] == pytest.approx(-0.1 * GPa * np.array([-12.34567, -11.22222, -10.11111, 0.23456, 0.12345, 0.34567]))
+    assert frames[0].info["lot_hash"] == level_of_theory_hash(VASP)
+
+
+def test_write_stream_thins_without_a_list(tmp_path):
+    src = tmp_path / "src.extxyz"
+    ase.io.write(src, _frames(5), format="extxyz")
+    out = tmp_path / "thin.extxyz"
+    assert write_stream(out, iter_extxyz(src, AIMD), every=2) == 3
+    back = read_frames(out)
+    assert [a.info[REF_ENERGY] for a in back] == [-30.0, -32.0, -34.0]
