@@ -17,7 +17,8 @@ PIP_OPTS ?=
 # Installed when running as root on Debian/Ubuntu; elsewhere the tests that need them skip with the reason.
 APT_PACKAGES := cp2k libgsl-dev
 
-export PATH := $(abspath $(BIN)):$(PATH)
+# .venv first; .venv-nequip last, so only nequip-train / nequip-compile come from it.
+export PATH := $(abspath $(BIN)):$(PATH):$(abspath $(NEQUIP_VENV)/bin)
 # One thread per job: jobs run side by side on the cores Snakemake is given.
 export OMP_NUM_THREADS ?= 1
 export MPLBACKEND := Agg
@@ -55,6 +56,7 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -ra tests
+	$(NEQUIP_VENV)/bin/python -m pytest -ra tests/test_nequip.py
 
 clean:
 	rm -rf results logs .snakemake report.html

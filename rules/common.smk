@@ -3,6 +3,8 @@ import math
 
 from snakemake.utils import validate
 
+from amlip.nequip_backend import PRESETS as NEQUIP_PRESETS
+from amlip.nequip_backend import nequip_commands
 from amlip.train import mace_cli_args
 
 
@@ -161,3 +163,22 @@ def finetune_inputs(wildcards):
     if finetune.get("replay_file"):
         files["replay"] = finetune["replay_file"]
     return files
+
+
+def nequip_settings(wildcards):
+    """train.nequip.preset (zif_nequip, zif_allegro, tiny_nequip, tiny_allegro) with train.nequip.overrides on top."""
+    block = config["train"]["nequip"]
+    return {**NEQUIP_PRESETS[block["preset"]], **block.get("overrides", {})}
+
+
+def nequip_command_line(wildcards, input, output):
+    """nequip-train followed by nequip-compile (AOTInductor, ASE target) for one member."""
+    member = os.path.dirname(output.model)
+    return " && ".join(
+        nequip_commands(
+            input.config,
+            os.path.join(member, "nequip", "run"),
+            output.model,
+            device=config["train"]["nequip"].get("device", "cpu"),
+        )
+    )

@@ -48,3 +48,59 @@ rule evaluate_model:
         "../envs/mace.yaml"
     script:
         "../scripts/evaluate_model.py"
+
+
+# NequIP / Allegro members on the same data sets (ZIF presets), in their own environment
+# (e3nn 0.6). The active-learning loop itself runs with the MACE committee; these rules train
+# and compile a NequIP or Allegro model for any domain and iteration on request, e.g.
+#   snakemake results/train/syn/iter_2/member_0/model.nequip.pt2
+rule write_nequip_config:
+    input:
+        train="results/learn/{domain}/iter_{i}/train.extxyz",
+        val="results/learn/{domain}/iter_{i}/val.extxyz",
+        test="results/learn/{domain}/iter_{i}/test.extxyz",
+        e0s="results/label/isolated_atoms.json",
+    output:
+        config="results/train/{domain}/iter_{i}/member_{m}/nequip/config.yaml",
+    log:
+        "logs/train/{domain}/iter_{i}/nequip_config_{m}.log",
+    params:
+        settings=nequip_settings,
+        model=config["train"]["nequip"]["architecture"],
+        seed=lambda wildcards: config["seed"] + int(wildcards.m),
+        work_dir=lambda wildcards: f"results/train/{wildcards.domain}/iter_{wildcards.i}/member_{wildcards.m}/nequip/run",
+        compiled=lambda wildcards: f"results/train/{wildcards.domain}/iter_{wildcards.i}/member_{wildcards.m}/model.nequip.pt2",
+        device=config["train"]["nequip"].get("device", "cpu"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/nequip.yaml"
+    script:
+        "../scripts/write_nequip_config.py"
+
+
+rule train_nequip:
+    input:
+        config="results/train/{domain}/iter_{i}/member_{m}/nequip/config.yaml",
+        train="results/learn/{domain}/iter_{i}/train.extxyz",
+        val="results/learn/{domain}/iter_{i}/val.extxyz",
+        test="results/learn/{domain}/iter_{i}/test.extxyz",
+    output:
+        model=protected("results/train/{domain}/iter_{i}/member_{m}/model.nequip.pt2"),
+    log:
+        "logs/train/{domain}/iter_{i}/member_{m}_nequip.log",
+    benchmark:
+        "results/benchmarks/train/{domain}/iter_{i}/member_{m}_nequip.tsv"
+    params:
+        commands=nequip_command_line,
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=0,
+    conda:
+        "../envs/nequip.yaml"
+    shell:
+        "(export OMP_NUM_THREADS={threads}; {params.commands}) > {log} 2>&1"
