@@ -56,15 +56,25 @@ def committee_md(
     timestep_fs: float = 1.0,
     friction_per_fs: float = 0.01,
     seed: int = 0,
+    ensemble: str = "nvt",
+    taut_fs: float = 100.0,
+    taup_fs: float = 500.0,
+    bulk_modulus_GPa: float = 40.0,
 ) -> list[Atoms]:
-    """Langevin NVT with the committee's mean forces from each structure at each temperature.
+    """MD with the committee's mean forces from each structure at each temperature.
 
-    Sampled frames carry ``committee_sigma_max`` (eV/Å), ``md_temperature_K`` and ``source``.
-    A trajectory that blows up (non-finite forces) ends early and keeps what it sampled.
+    ``ensemble`` is ``nvt`` (Langevin) or ``npt`` (Berendsen at zero pressure, so that the
+    committee meets the densities it would produce and is corrected there). Sampled frames
+    carry ``committee_sigma_max`` (eV/Å), ``md_temperature_K`` and ``source``. A trajectory that
+    blows up (non-finite forces) ends early and keeps what it sampled.
     """
     from ase import units
     from ase.md.langevin import Langevin
+    from ase.md.nptberendsen import NPTBerendsen
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+
+    if ensemble not in ("nvt", "npt"):
+        raise ValueError(f"explore.md.ensemble must be 'nvt' or 'npt', got '{ensemble}'")
 
     from amlip.learn import SIGMA_KEY, committee_force_deviation
 
@@ -75,7 +85,18 @@ def committee_md(
             atoms = start.copy()
             atoms.calc = calculator
             MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
-            dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature, friction=friction_per_fs / units.fs, rng=rng)
+            if ensemble == "nvt":
+                dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature, friction=friction_per_fs / units.fs, rng=rng)
+            else:
+                dyn = NPTBerendsen(
+                    atoms,
+                    timestep_fs * units.fs,
+                    temperature_K=temperature,
+                    pressure_au=0.0,
+                    taut=taut_fs * units.fs,
+                    taup=taup_fs * units.fs,
+                    compressibility_au=1.0 / (bulk_modulus_GPa * units.GPa),
+                )
             for step in range(sample_every, n_steps + 1, sample_every):
                 dyn.run(sample_every)
                 forces = calculator.results.get("forces_comm")

@@ -18,6 +18,7 @@ frames = committee_md(
     timestep_fs=s.get("timestep_fs", 1.0),
     friction_per_fs=s.get("friction_per_fs", 0.01),
     seed=snakemake.params.seed,
+    ensemble=s.get("ensemble", "nvt"),
 )
 for atoms in frames:
     atoms.info["iteration"] = int(snakemake.wildcards.i)
