@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np

@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 import pytest
+from ase import Atoms
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -19,3 +20,13 @@ def quartz():
     from amlip.structures import build_crystal
 
     return build_crystal("alpha_quartz")
+
+
+@pytest.fixture
+def chain_silicate():
+    """A periodic metasilicate chain along x: every Si has 2 bridging and 2 non-bridging O (Q2)."""
+    symbols, positions = [], []
+    for x in (0.0, 3.1):
+        symbols += ["Si", "O", "O", "O"]
+        positions += [(x, 5, 5), (x + 1.55, 5.3, 5), (x, 4.2, 6.35), (x, 4.2, 3.65)]
+    return Atoms(symbols, positions=positions, cell=[6.2, 10, 10], pbc=True)

@@ -21,14 +21,6 @@ def _importable(module: str) -> bool:
     return True
 
 
-@pytest.fixture
-def chain_silicate():
-    """A periodic metasilicate chain along x: every Si has 2 bridging and 2 non-bridging O (Q2)."""
-    symbols, positions = [], []
-    for x in (0.0, 3.1):
-        symbols += ["Si", "O", "O", "O"]
-        positions += [(x, 5, 5), (x + 1.55, 5.3, 5), (x, 4.2, 6.35), (x, 4.2, 3.65)]
-    return Atoms(symbols, positions=positions, cell=[6.2, 10, 10], pbc=True)
 
 
 # ---------------------------------------------------------------- scattering

@@ -1,7 +1,6 @@
 """The Snakemake layer: dry runs of every shipped config, lint, schema errors, rule hygiene."""
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
