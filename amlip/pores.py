@@ -16,6 +16,8 @@ channels from pockets. Atomic radii default to ASE's van der Waals radii (Bondi,
 
 from __future__ import annotations
 
+import importlib.util
+
 import re
 from typing import Mapping
 
@@ -98,29 +100,39 @@ def accessible_surface_area(atoms: Atoms, probe_radius: float = 1.2, n_points: i
     return float(area)
 
 
+def _zeo_report(cif: str, rad: str, probe_radius: float, n_samples: int) -> str:
+    """Zeo++ volume and surface report text for one CIF (runs in a child process)."""
+    from pyzeo.extension import AtomNetwork, surface_area, volume
+
+    net = AtomNetwork.read_from_CIF(cif, True, rad)
+    text = volume(net, probe_radius, probe_radius, n_samples, exclude_pockets=False)
+    text += surface_area(net, probe_radius, probe_radius, n_samples, exclude_pockets=False)
+    return text.decode() if isinstance(text, bytes) else str(text)
+
+
 def zeo_pore_properties(atoms: Atoms, probe_radius: float = 1.2, n_samples: int = 5000, radii: Mapping[str, float] | None = None) -> dict[str, float]:
     """Pore volume and surface with Zeo++ through pyzeo (``pip install pyzeo==0.2.0``).
 
     Returns AV_A^3 / NAV_A^3 (channel and pocket probe-centre volume), pore_volume_A3 = AV + NAV,
     ASA_A^2 / NASA_A^2 and accessible_surface_A2 = ASA + NASA. The same ``radii`` as the grid method.
     """
-    try:
-        from pyzeo.extension import AtomNetwork, surface_area, volume
-    except ImportError as err:
-        raise ImportError("zeo_pore_properties needs pyzeo: pip install pyzeo==0.2.0 (or use pore_volume_grid)") from err
+    import multiprocessing
     import tempfile
+    from concurrent.futures import ProcessPoolExecutor
     from pathlib import Path
 
     import ase.io
 
+    if importlib.util.find_spec("pyzeo") is None:
+        raise ImportError("zeo_pore_properties needs pyzeo: pip install pyzeo==0.2.0 (or use pore_volume_grid)")
     with tempfile.TemporaryDirectory() as tmp:
         cif, rad = Path(tmp) / "frame.cif", Path(tmp) / "radii.rad"
         ase.io.write(cif, atoms)
         rad.write_text("".join(f"{s} {r}\n" for s, r in atomic_radii(atoms, radii).items()))
-        net = AtomNetwork.read_from_CIF(str(cif), True, str(rad))
-        text = volume(net, probe_radius, probe_radius, n_samples, exclude_pockets=False)
-        text += surface_area(net, probe_radius, probe_radius, n_samples, exclude_pockets=False)
-    text = text.decode() if isinstance(text, bytes) else str(text)
+        # Zeo++ aborts the whole process when LAMMPS's MPI library was loaded globally before it:
+        # run it in a fresh interpreter.
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            text = pool.submit(_zeo_report, str(cif), str(rad), probe_radius, n_samples).result()
     values = {k: float(v) for k, v in re.findall(r"(\w+_A\^[23]):\s+([-\d.eE+]+)", text)}
     values["pore_volume_A3"] = values["AV_A^3"] + values["NAV_A^3"]
     values["accessible_surface_A2"] = values["ASA_A^2"] + values["NASA_A^2"]
