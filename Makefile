@@ -23,7 +23,7 @@ export PATH := $(abspath $(BIN)):$(PATH):$(abspath $(NEQUIP_VENV)/bin)
 export OMP_NUM_THREADS ?= 1
 export MPLBACKEND := Agg
 
-.PHONY: install run test report clean system-deps
+.PHONY: install run test test-slurm report clean system-deps
 
 $(SYSTEM_STAMP):
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -57,6 +57,11 @@ run: install
 test: install
 	$(BIN)/python -m pytest -ra tests
 	$(NEQUIP_VENV)/bin/python -m pytest -ra tests/test_nequip.py
+
+# A real one-node SLURM cluster (root, Debian): the tiny config through profiles/slurm, sacct checks,
+# kill-and-resume. CI runs it after `make test`.
+test-slurm: install
+	tests/slurm/run_slurm_ci.sh
 
 clean:
 	rm -rf results logs .snakemake report.html
