@@ -107,9 +107,10 @@ class MDGuardError(RuntimeError):
 class Guards:
     """Bounds that stop a run.
 
-    Temperature above ``max_T_factor`` times the hottest target of the current stage (a random
-    packing releases heat while it is being heated, so the instantaneous target is too strict),
-    or two atoms closer than ``min_distance_A``.
+    Temperature above ``max_T_factor`` times the hottest target of the current or the previous
+    stage (a random packing releases heat while it is heated, and after a fast quench the
+    thermostat needs time to catch up, so the instantaneous target is too strict), or two atoms
+    closer than ``min_distance_A``.
     """
 
     max_T_factor: float = 3.0
@@ -129,7 +130,7 @@ def _check(atoms: Atoms, stage_max_K: float, guards: Guards, step: int) -> None:
     temp = atoms.get_temperature()
     if temp > guards.max_T_factor * max(stage_max_K, 100.0):
         raise MDGuardError(
-            f"temperature runaway at step {step}: {temp:.0f} K in a stage that peaks at {stage_max_K:.0f} K"
+            f"temperature runaway at step {step}: {temp:.0f} K where the protocol peaks at {stage_max_K:.0f} K"
         )
 
 
@@ -168,7 +169,10 @@ def run_protocol(
     done, t_ps = 0, 0.0
     started = last_report = time.perf_counter()
 
+    previous_peak_K = 0.0
     for stage in stages:
+        peak_K = max(stage.T_start_K, stage.T_end_K, previous_peak_K)
+        previous_peak_K = max(stage.T_start_K, stage.T_end_K)
         dt = stage.timestep_fs * units.fs
         if stage.ensemble == "nvt":
             dyn = Langevin(atoms, dt, temperature_K=stage.T_start_K, friction=friction_per_fs / units.fs, rng=rng)
@@ -191,7 +195,7 @@ def run_protocol(
             try:
                 dyn.run(1)
                 if (done + 1) % guards.check_every == 0:
-                    _check(atoms, max(stage.T_start_K, stage.T_end_K), guards, done + 1)
+                    _check(atoms, peak_K, guards, done + 1)
             except MDGuardError as exc:
                 exc.frames = frames
                 raise
