@@ -35,6 +35,19 @@ CHECKPOINT_NAME = "best"
 # Lightning logs this key after every validation epoch; checkpointing and early stopping watch it.
 MONITOR = "val0_epoch/weighted_sum"
 
+# ZIF training settings shared by both architectures: Adam at lr 0.005, energy + force loss
+# (stress did not help); batch size, epochs, patience and EMA are NequIP-style defaults.
+_ZIF_TRAINING = {
+    "model_dtype": "float32",
+    "lr": 0.005,
+    "loss_coeffs": {"total_energy": 1.0, "forces": 1.0},
+    "batch_size": 5,
+    "max_epochs": 1000,
+    "patience": 50,
+    "ema_decay": 0.999,
+    "energy_shifts": "isolated_atoms",
+}
+
 # ZIF (NequIP on ZIF-4): r_cut 6 Å (4-6 tried), 5 interaction layers, l_max 2, no odd parity,
 # Adam at lr 0.005, loss on energy and forces only (adding stress did not help).
 # Feature sizes, batch size, epochs and patience are not given there: NequIP's defaults.
@@ -50,14 +63,7 @@ ZIF_NEQUIP = {
         "num_bessels": 8,
         "polynomial_cutoff_p": 6,
     },
-    "model_dtype": "float32",
-    "lr": 0.005,
-    "loss_coeffs": {"total_energy": 1.0, "forces": 1.0},
-    "batch_size": 5,
-    "max_epochs": 1000,
-    "patience": 50,
-    "ema_decay": 0.999,
-    "energy_shifts": "isolated_atoms",
+    **_ZIF_TRAINING,
 }
 
 # ZIF: Allegro with the same hyper-parameters (5 layers, l_max 2, no odd parity, r_cut 6 Å).
@@ -79,14 +85,7 @@ ZIF_ALLEGRO = {
         "readout_mlp_hidden_layers_depth": 1,
         "readout_mlp_hidden_layers_width": 32,
     },
-    "model_dtype": "float32",
-    "lr": 0.005,
-    "loss_coeffs": {"total_energy": 1.0, "forces": 1.0},
-    "batch_size": 5,
-    "max_epochs": 1000,
-    "patience": 50,
-    "ema_decay": 0.999,
-    "energy_shifts": "isolated_atoms",
+    **_ZIF_TRAINING,
 }
 
 # Tiny CPU presets for tests and the default pipeline: seconds per epoch on one core. float64

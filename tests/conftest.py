@@ -30,3 +30,11 @@ def chain_silicate():
         symbols += ["Si", "O", "O", "O"]
         positions += [(x, 5, 5), (x + 1.55, 5.3, 5), (x, 4.2, 6.35), (x, 4.2, 3.65)]
     return Atoms(symbols, positions=positions, cell=[6.2, 10, 10], pbc=True)
+
+
+def finite_difference_force(labeler, atoms, index: int, axis: int, h: float) -> float:
+    """-dE/dx (eV/Å) of atom ``index`` along ``axis`` by central differences of the labeler's energy."""
+    plus, minus = atoms.copy(), atoms.copy()
+    plus.positions[index, axis] += h
+    minus.positions[index, axis] -= h
+    return -(labeler.single_point(plus).info["REF_energy"] - labeler.single_point(minus).info["REF_energy"]) / (2 * h)

@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+from conftest import finite_difference_force
+
 from amlip.labelers import isolated_atom_energies, label_frames, make_labeler
 from amlip.structures import random_packing
 
@@ -29,10 +31,7 @@ def test_tblite_forces_match_finite_difference(quartz, gfn1):
     force = gfn1.single_point(atoms).arrays["REF_forces"][0]
     h = 1e-3
     for axis in range(3):
-        plus, minus = atoms.copy(), atoms.copy()
-        plus.positions[0, axis] += h
-        minus.positions[0, axis] -= h
-        fd = -(gfn1.single_point(plus).info["REF_energy"] - gfn1.single_point(minus).info["REF_energy"]) / (2 * h)
+        fd = finite_difference_force(gfn1, atoms, 0, axis, h)
         assert force[axis] == pytest.approx(fd, abs=5e-3)
 
 

@@ -14,6 +14,8 @@ from ase.build import molecule
 from ase.units import GPa, Hartree, kJ, mol
 from scipy.special import erfc
 
+from conftest import finite_difference_force
+
 from amlip.io import REF_ENERGY, REF_FORCES, REF_STRESS
 from amlip.labelers import (
     CP2K_DEFAULTS,
@@ -253,10 +255,7 @@ def test_bks_forces_and_stress_match_finite_differences(quartz):
     labelled = labeler.single_point(atoms)
     h = 1e-4
     for axis in range(3):
-        plus, minus = atoms.copy(), atoms.copy()
-        plus.positions[1, axis] += h
-        minus.positions[1, axis] -= h
-        fd = -(labeler.single_point(plus).info[REF_ENERGY] - labeler.single_point(minus).info[REF_ENERGY]) / (2 * h)
+        fd = finite_difference_force(labeler, atoms, 1, axis, h)
         assert labelled.arrays[REF_FORCES][1, axis] == pytest.approx(fd, abs=1e-3)
     s = 1 + 1e-4
     big, small = atoms.copy(), atoms.copy()
@@ -290,10 +289,7 @@ def test_reaxff_forces_match_finite_differences():
     labelled = labeler.single_point(water)
     h = 1e-4
     for axis in range(3):
-        plus, minus = water.copy(), water.copy()
-        plus.positions[1, axis] += h
-        minus.positions[1, axis] -= h
-        fd = -(labeler.single_point(plus).info[REF_ENERGY] - labeler.single_point(minus).info[REF_ENERGY]) / (2 * h)
+        fd = finite_difference_force(labeler, water, 1, axis, h)
         # ReaxFF's bond-order cutoff makes forces deviate from -dE/dx by ~1 %; a unit slip
         # (kcal/mol vs eV) would be a factor 23
         assert labelled.arrays[REF_FORCES][1, axis] == pytest.approx(fd, rel=0.03, abs=5e-3)
