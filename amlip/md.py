@@ -146,8 +146,12 @@ def run_protocol(
     bulk_modulus_GPa: float = 40.0,
     guards: Guards | None = None,
     progress_every_s: float = 10.0,
+    wall=None,
 ) -> list[Atoms]:
     """Run the stages one after another on ``atoms`` with ``calculator``.
+
+    ``wall`` is an optional extra ASE calculator summed with the model (e.g. the pore wall,
+    :meth:`amlip.pores.CylinderWall.calculator`); frame energies then include it.
 
     Returns the sampled frames, each with info ``step``, ``time_ps``, ``stage``,
     ``target_T_K``, ``T_K``, ``density_g_cm3`` and ``epot_eV``. Progress (step, T, density,
@@ -160,6 +164,10 @@ def run_protocol(
 
     guards = guards or Guards()
     atoms = atoms.copy()
+    if wall is not None:
+        from ase.calculators.mixing import SumCalculator
+
+        calculator = SumCalculator([calculator, wall])
     atoms.calc = calculator
     rng = np.random.default_rng(seed)
     MaxwellBoltzmannDistribution(atoms, temperature_K=stages[0].T_start_K, rng=rng)

@@ -157,3 +157,124 @@ def min_distance_A(atoms: Atoms) -> float:
 
     d = neighbor_list("d", atoms, 4.0)
     return float(d.min()) if len(d) else float("inf")
+
+
+# Pores (AS): a hexagonal cell with a cylindrical pore along z whose axis passes through the
+# centre of the a-b face. Distances to the axis are minimum-image distances in the plane.
+
+
+def hexagonal_cell(a_A: float, c_A: float) -> np.ndarray:
+    """Cell matrix (rows, Å) of a hexagonal cell: a = b = ``a_A``, gamma = 120 deg, c = ``c_A`` along z."""
+    return np.array([[a_A, 0.0, 0.0], [-0.5 * a_A, 0.5 * np.sqrt(3.0) * a_A, 0.0], [0.0, 0.0, c_A]])
+
+
+def pore_axis_xy(cell: np.ndarray) -> np.ndarray:
+    """Cartesian x, y (Å) of the pore axis: the centre of the a-b face of ``cell``."""
+    return 0.5 * (np.asarray(cell)[0, :2] + np.asarray(cell)[1, :2])
+
+
+def distance_to_axis(positions: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (Å) of each position to the nearest periodic image of the pore axis.
+
+    The axis is the line through the centre of the a-b face along c. Returns ``(rho, delta)``:
+    ``rho`` of shape (n,) and the vectors ``delta`` (n, 3) from the nearest axis image to each
+    position within the a-b plane (the x-y plane for :func:`hexagonal_cell`). The vectors scale
+    with the cell under any strain, which makes the wall's virial stress exact. Rounding
+    fractional coordinates alone misses the nearest image in a 120 deg cell, so the 3 x 3
+    neighbouring images are searched.
+    """
+    cell = np.asarray(cell, dtype=float)
+    frac = np.atleast_2d(positions) @ np.linalg.inv(cell)
+    frac = frac[:, :2] - 0.5
+    frac -= np.round(frac)
+    shifts = np.array([(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)], dtype=float)
+    candidates = (frac[:, None, :] + shifts[None, :, :]) @ cell[:2]
+    norms = np.linalg.norm(candidates, axis=-1)
+    best = norms.argmin(axis=1)
+    rows = np.arange(len(frac))
+    return norms[rows, best], candidates[rows, best]
+
+
+def max_pore_radius_A(cell: np.ndarray) -> float:
+    """Largest in-plane radius (Å) around the axis inside which the home axis is the nearest image.
+
+    The inscribed radius of the a-b parallelogram, a sqrt(3)/4 for a hexagonal cell; a pore (plus
+    its wall range) must stay below it or it would overlap the pores of the neighbouring cells.
+    """
+    a, b = np.asarray(cell, dtype=float)[0, :2], np.asarray(cell, dtype=float)[1, :2]
+    area = abs(a[0] * b[1] - a[1] * b[0])
+    return 0.5 * area / max(np.linalg.norm(a), np.linalg.norm(b))
+
+
+def pore_cell_size(mass: float, density_g_cm3: float, radius_A: float, height_A: float) -> float:
+    """Edge a (Å) of the hexagonal cell whose solid part (cell minus the cylinder) holds ``mass`` grams at the density."""
+    solid_A3 = mass / density_g_cm3 / A3_TO_CM3
+    return float(np.sqrt(2.0 / np.sqrt(3.0) * (solid_A3 / height_A + np.pi * radius_A**2)))
+
+
+def solid_density_g_cm3(atoms: Atoms, radius_A: float) -> float:
+    """Density (g/cm3) of the solid part of a pore cell: mass over (cell volume - pi R^2 c)."""
+    solid_A3 = atoms.get_volume() - np.pi * radius_A**2 * atoms.cell.array[2, 2]
+    return float(mass_g(atoms.get_chemical_symbols()) / (solid_A3 * A3_TO_CM3))
+
+
+def pore_packing(
+    units: Mapping[str, int],
+    density_g_cm3: float,
+    radius_A: float,
+    height_A: float,
+    min_distance_A: float = 1.6,
+    seed: int = 0,
+    max_attempts: int = 20000,
+) -> Atoms:
+    """Random precursor packing (AS) in a hexagonal cell with an empty cylindrical pore along z.
+
+    The cell height is ``height_A``; its edge a is chosen so that the *solid part* (cell volume
+    minus the cylinder pi R^2 c) has exactly ``density_g_cm3``. Units are inserted only where
+    every atom lies at least ``radius_A`` from the axis (nearest periodic image); atoms of
+    different units keep ``min_distance_A``. ``info`` records ``pore_radius_A`` and the solid density.
+    """
+    symbols = [s for name, n in units.items() if name in PRECURSOR_UNITS for _ in range(int(n)) for s in PRECURSOR_UNITS[name][0]]
+    if radius_A <= 0 or height_A <= 0:
+        raise ValueError(f"pore radius_A ({radius_A}) and height_A ({height_A}) must be positive")
+    cell = hexagonal_cell(pore_cell_size(mass_g(symbols), density_g_cm3, radius_A, height_A), height_A)
+    if radius_A >= max_pore_radius_A(cell):
+        raise ValueError(
+            f"pore radius_A={radius_A} does not fit: the cell edge for these units is {cell[0, 0]:.2f} Å, "
+            f"which allows radii below {max_pore_radius_A(cell):.2f} Å; add units or lower the radius"
+        )
+    atoms = random_packing(
+        units,
+        density_g_cm3,
+        min_distance_A,
+        seed=seed,
+        max_attempts=max_attempts,
+        cell=cell,
+        allowed=lambda pos: distance_to_axis(pos, cell)[0].min() >= radius_A,
+    )
+    atoms.info.update(source="pore_packing", pore_radius_A=float(radius_A), solid_density_g_cm3=float(solid_density_g_cm3(atoms, radius_A)))
+    return atoms
+
+
+def carve_pore(atoms: Atoms, radius_A: float, formers: Sequence[str] = ("Si", "Al"), oxygen: str = "O", bond_cutoff_A: float = 2.0) -> Atoms:
+    """Cut a cylindrical pore along z (axis at the a-b face centre) out of a crystal supercell.
+
+    Removes every former within ``radius_A`` of the axis, then every oxygen left without a former
+    within ``bond_cutoff_A``. The surface keeps under-coordinated formers and dangling O, ready for
+    :func:`amlip.functionalize.saturate`. The cell must have c along z (e.g. an alpha-quartz supercell).
+    """
+    from ase.neighborlist import neighbor_list
+
+    rho, _ = distance_to_axis(atoms.positions, atoms.cell.array)
+    if radius_A >= max_pore_radius_A(atoms.cell.array):
+        raise ValueError(f"pore radius_A={radius_A} exceeds {max_pore_radius_A(atoms.cell.array):.2f} Å allowed by the cell; use a larger supercell")
+    symbols = np.array(atoms.get_chemical_symbols())
+    keep = ~(np.isin(symbols, list(formers)) & (rho < radius_A))
+    out = atoms[keep]
+    symbols = np.array(out.get_chemical_symbols())
+    i, j = neighbor_list("ij", out, bond_cutoff_A)
+    bonded = np.zeros(len(out), dtype=bool)
+    bonded[i[np.isin(symbols[j], list(formers))]] = True
+    out = out[~((symbols == oxygen) & ~bonded)]
+    out.info.update(source=f"{atoms.info.get('source', 'crystal')}+pore", pore_radius_A=float(radius_A))
+    return out

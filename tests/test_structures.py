@@ -52,3 +52,58 @@ def test_perturb_changes_cells_within_bounds(quartz):
     ratios = [f.get_volume() / quartz.get_volume() for f in frames]
     assert all(0.9**3 <= r <= 1.1**3 for r in ratios)
     assert len(set(np.round(ratios, 8))) == 5
+
+
+def test_pore_packing_solid_density_distances_and_empty_pore():
+    from amlip.structures import distance_to_axis, pore_packing, solid_density_g_cm3
+
+    atoms = pore_packing({"SiO2": 40}, 2.20, radius_A=4.0, height_A=10.0, min_distance_A=1.6, seed=2)
+    a, b, c, alpha, beta, gamma = atoms.cell.cellpar()
+    assert a == pytest.approx(b) and gamma == pytest.approx(120.0) and c == pytest.approx(10.0)
+    # The density refers to the solid part: cell volume minus pi R^2 c.
+    solid = atoms.get_volume() - np.pi * 4.0**2 * 10.0
+    assert density_g_cm3(atoms) * atoms.get_volume() / solid == pytest.approx(2.20, rel=1e-10)
+    assert solid_density_g_cm3(atoms, 4.0) == pytest.approx(2.20, rel=1e-10)
+    unit = atoms.arrays["unit_id"]
+    d = atoms.get_all_distances(mic=True)
+    assert d[unit[:, None] != unit[None, :]].min() >= 1.6
+    # Brute force over 5 x 5 in-plane images of the axis: no atom within R of any of them.
+    axis = 0.5 * (atoms.cell[0] + atoms.cell[1])
+    images = np.array([axis + i * atoms.cell[0] + j * atoms.cell[1] for i in range(-2, 3) for j in range(-2, 3)])
+    rho = np.linalg.norm(atoms.positions[:, None, :2] - images[None, :, :2], axis=-1).min(axis=1)
+    assert rho.min() >= 4.0
+    assert distance_to_axis(atoms.positions, atoms.cell.array)[0] == pytest.approx(rho)
+
+
+def test_distance_to_axis_finds_the_nearest_image_in_a_hexagonal_cell():
+    from amlip.structures import distance_to_axis, hexagonal_cell
+
+    cell = hexagonal_cell(10.0, 5.0)
+    axis = 0.5 * (cell[0] + cell[1])
+    # Near the 60 deg corner of the a-b parallelogram, rounding fractional coordinates picks the
+    # home axis (7.37 Å away), but the image at axis - b is closer (4.92 Å).
+    point = np.array([0.9, 0.05, 0.3]) @ cell
+    rho, delta = distance_to_axis(point[None], cell)
+    expected = point - (axis - cell[1])
+    assert np.linalg.norm((point - axis)[:2]) == pytest.approx(7.37, abs=0.01)
+    assert rho[0] == pytest.approx(np.hypot(*expected[:2])) and rho[0] == pytest.approx(4.92, abs=0.01)
+    assert delta[0] == pytest.approx([expected[0], expected[1], 0.0])
+
+
+def test_pore_too_wide_for_the_cell_is_refused():
+    from amlip.structures import pore_packing
+
+    with pytest.raises(ValueError, match="radius_A=9.0 does not fit"):
+        pore_packing({"SiO2": 10}, 2.2, radius_A=9.0, height_A=10.0)
+
+
+def test_carved_quartz_pore_keeps_only_bonded_oxygen():
+    from amlip.structures import carve_pore, distance_to_axis
+
+    quartz = build_crystal("alpha_quartz", (3, 3, 2))
+    pore = carve_pore(quartz, 3.5)
+    symbols = np.array(pore.get_chemical_symbols())
+    assert distance_to_axis(pore.positions[symbols == "Si"], pore.cell.array)[0].min() >= 3.5
+    assert (symbols == "Si").sum() < 54
+    d = pore.get_all_distances(mic=True)[symbols == "O"][:, symbols == "Si"]
+    assert ((d < 2.0).sum(axis=1) >= 1).all()
