@@ -20,7 +20,8 @@ def classify_oh_sites(atoms: Atoms, formers: Sequence[str] = ("Si", "Al"), oh_cu
     An OH is an H within ``oh_cutoff`` (Å) of an O; the O's formers (T atoms within ``to_cutoff``)
     give the type: ``single Si`` / ``single Al`` (one T, the only OH on it), ``geminal Si`` /
     ``geminal Al`` (one T that carries two or more OH), ``bridging Si-Si``, ``bridging Si-Al``,
-    ``bridging Al-Al`` (two T, named in the order of ``formers``).
+    ``bridging Al-Al`` (two T, named in the order of ``formers``); an O with no T (an OH radical or
+    water fragment left by MD) is ``O without former``, three or more T ``<n>-coordinated O``.
     Returns a DataFrame with h_index, o_index, t_indices and site.
     """
     import pandas as pd
@@ -49,6 +50,8 @@ def classify_oh_sites(atoms: Atoms, formers: Sequence[str] = ("Si", "Al"), oh_cu
             site = f"{kind} {symbols[ts[0]]}"
         elif len(ts) == 2:
             site = "bridging " + "-".join(symbols[t] for t in ts)
+        elif not ts:
+            site = "O without former"
         else:
             site = f"{len(ts)}-coordinated O"
         rows.append({"h_index": int(h), "o_index": int(o), "t_indices": " ".join(map(str, ts)), "site": site})
@@ -87,3 +90,81 @@ def heat_of_adsorption(
     interaction = (np.mean(e_host_guest) - np.mean(e_host) - n_guests * np.mean(e_guest)) / n_guests
     q_ev = float(interaction - units.kB * temperature_K)
     return {"Q_eV": q_ev, "Q_kJ_mol": q_ev * EV_TO_KJ_MOL}
+
+
+def hydrogen_atom_energy(calculator, box_A: float = 20.0) -> float:
+    """E(H) in eV: a single H atom alone in a periodic ``box_A`` cube (for an ML potential, its H reference)."""
+    atom = Atoms("H", positions=[[box_A / 2] * 3], cell=[box_A] * 3, pbc=True)
+    atom.calc = calculator
+    return float(atom.get_potential_energy())
+
+
+def dehydrogenation_energies(atoms: Atoms, calculator, formers: Sequence[str] = ("Si", "Al"), max_sites: int | None = None, e_h: float | None = None):
+    """Dehydrogenation energy of every hydroxyl of a pore cell by single points (AS, unrelaxed O*).
+
+    E(pore-OH) is the energy of ``atoms``; E(pore-O*) that of the same cell without the OH's H;
+    E(H) :func:`hydrogen_atom_energy` unless ``e_h`` is given. All with ``calculator`` (eV).
+    ``max_sites`` keeps that many hydroxyls, evenly spread over the list (all by default).
+    Returns the per-site table of :func:`classify_oh_sites` with ``E_dehydrogenation_eV`` added.
+    """
+    sites = classify_oh_sites(atoms, formers)
+    if sites.empty:
+        raise ValueError(f"no hydroxyl in the structure ({atoms.get_chemical_formula()}): nothing to dehydrogenate")
+    if max_sites and len(sites) > max_sites:
+        sites = sites.iloc[np.linspace(0, len(sites) - 1, max_sites).round().astype(int)].reset_index(drop=True)
+    host = atoms.copy()
+    host.calc = calculator
+    e_oh = float(host.get_potential_energy())
+    e_h = hydrogen_atom_energy(calculator) if e_h is None else float(e_h)
+    e_o_star = []
+    for h in sites.h_index:
+        radical = atoms.copy()
+        del radical[int(h)]
+        radical.calc = calculator
+        e_o_star.append(float(radical.get_potential_energy()))
+    sites["E_pore_OH_eV"] = e_oh
+    sites["E_pore_O_star_eV"] = e_o_star
+    sites["E_H_eV"] = e_h
+    sites["E_dehydrogenation_eV"] = dehydrogenation_energy(e_oh, np.array(e_o_star), e_h)
+    return sites
+
+
+def pore_summary(atoms: Atoms, pore_radius_A: float, probe_radius_A: float = 1.2, grid_spacing_A: float = 0.2, formers: Sequence[str] = ("Si", "Al")) -> dict:
+    """Surface OH density and pore volume of a functionalized pore cell (AS validation).
+
+    OH per nm^2 over the nominal cylinder wall 2 pi R c (:func:`amlip.functionalize.oh_density_per_nm2`)
+    and over the probe-accessible surface (:func:`amlip.pores.accessible_surface_area`), and the
+    probe-centre pore volume (:func:`amlip.pores.pore_volume_grid`, Å^3, fraction, cm3/g).
+    """
+    from amlip.functionalize import oh_density_per_nm2
+    from amlip.pores import accessible_surface_area, pore_volume_grid
+
+    nominal = oh_density_per_nm2(atoms, pore_radius_A, formers)
+    area = accessible_surface_area(atoms, probe_radius_A)
+    volume = pore_volume_grid(atoms, probe_radius_A, grid_spacing_A)
+    return {
+        "formula": atoms.get_chemical_formula(),
+        "n_atoms": len(atoms),
+        **nominal,
+        "accessible_surface_A2": area,
+        "OH_per_nm2_accessible": surface_oh_density(nominal["n_OH"], area) if area > 0 else float("nan"),
+        **volume,
+    }
+
+
+def plot_dehydrogenation(table, summary: dict, path: str) -> None:
+    """Bar chart of the mean dehydrogenation energy per site type (error bars: std), OH density in the title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    positions = np.arange(len(table))
+    ax.bar(positions, table.mean_eV, yerr=table.std_eV.fillna(0.0), capsize=3)
+    ax.set_xticks(positions, [f"{s}\n(n={n})" for s, n in zip(table.site, table["count"])])
+    ax.set_ylabel("dehydrogenation energy (eV)")
+    ax.set_title(f"{summary['OH_per_nm2']:.2f} OH/nm$^2$ (cylinder wall), {summary['OH_per_nm2_accessible']:.2f} (accessible surface)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -8,10 +8,11 @@ at one frame (plus a read buffer) however long the trajectory (ZIF: 1.19 M frame
 
 Formats:
 
-- extended XYZ (:func:`iter_extxyz`): reads 256 kB at a time and parses the numbers of all
-  atom lines with numpy (fixed-width ``%16.8f`` columns vectorised by column, free format by
-  token); species and info values as ASE writes them. About 3x ``ase.io.iread`` on 272-atom
-  frames (benchmarks/import_scale.py); ``fast=False`` uses ASE's reader instead.
+- extended XYZ (:func:`iter_extxyz`): a compiled (numba) reader for the common layout, 4 MB
+  read at a time, exactly the frames ``ase.io.read`` gives (other frames are handed to ASE's
+  reader); ``fast=False`` uses ASE's reader throughout. benchmarks/import_scale.py measures it.
+- :func:`iter_source` / :func:`import_sources`: one config entry (``aimd.import``) or AIMD run
+  (``amlip.labelers.run_aimd``) as a stream with provenance (``aimd_source``, ``aimd_frame``).
 - CP2K MD output (:func:`iter_cp2k_md`): ``<project>-pos-1.xyz`` (Å), ``-frc-1.xyz``
   (hartree/bohr), ``-1.ener`` (potential energy in hartree), optional ``-1.cell`` (Å)
   and ``-1.stress`` (bar).
@@ -29,7 +30,7 @@ import os
 import re
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, TextIO
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 from ase import Atoms
@@ -44,7 +45,7 @@ from amlip.io import (
     REF_STRESS,
     LevelOfTheoryError,
     level_of_theory_hash,
-    stamp_level_of_theory,
+    level_of_theory_string,
 )
 
 #: Source keys tried, in order, for each reference quantity when the caller names none.
@@ -68,15 +69,31 @@ def _stress_voigt(value, volume: float | None = None, virial: bool = False) -> n
     return -value / volume if virial else value
 
 
-def _finish(atoms: Atoms, record: Mapping, lot_hash: str, where: str) -> Atoms:
+def _finish(atoms: Atoms, record: Mapping, lot_hash: str, where) -> Atoms:
+    """Stamp the caller's level of theory; refuse a frame that already carries another one.
+    ``where`` (text, or a function giving it) names the frame in the error."""
     old = atoms.info.get(LOT_HASH_KEY)
     if old is not None and old != lot_hash:
         raise LevelOfTheoryError(
-            f"{where} is labelled {old} ({atoms.info.get(LOT_KEY, '?')}) but the import says "
-            f"{lot_hash} ({record}); import it with its own level of theory"
+            f"{where() if callable(where) else where} is labelled {old} ({atoms.info.get(LOT_KEY, '?')}) but the "
+            f"import says {lot_hash} ({record}); import it with its own level of theory"
         )
-    stamp_level_of_theory(atoms, record)
+    atoms.info[LOT_KEY] = _lot_string(record)
+    atoms.info[LOT_HASH_KEY] = lot_hash
     return atoms
+
+
+_LOT_STRINGS: dict[int, tuple[Mapping, str, dict]] = {}
+
+
+def _lot_string(record: Mapping) -> str:
+    """level_of_theory_string of a record, computed once per record object of a stream."""
+    cached = _LOT_STRINGS.get(id(record))
+    if cached is None or cached[0] is not record or cached[2] != dict(record):
+        cached = (record, level_of_theory_string(record), dict(record))
+        _LOT_STRINGS.clear()
+        _LOT_STRINGS[id(record)] = cached
+    return cached[1]
 
 
 def _check_record(level_of_theory: Mapping) -> str:
@@ -86,341 +103,480 @@ def _check_record(level_of_theory: Mapping) -> str:
 
 
 # --------------------------------------------------------------------------------------- extxyz
+#
+# The fast reader handles the layout ASE and most codes write: an atom-count line, a comment of
+# key=value / key="quoted value" pairs, atom lines "<species> <numbers...>" with only real or
+# integer columns after the species. Numbers are converted by a compiled (numba) loop over the
+# bytes; values are exact: an integer mantissa below 2^53 times or divided by an exact power of
+# ten <= 1e22 is one correctly rounded IEEE operation, which is what float() gives. Any frame
+# outside that (exponents beyond the range, > 15 digits, nan, extra columns, string or logical
+# columns, unusual comments with brackets or escapes) is handed whole to ase.io's reader, so the
+# result is always what ase.io.read gives.
 
-_KEY_VALUE = re.compile(r'([A-Za-z_][\w:\-]*)=(?:"([^"]*)"|(\S+))')
-_TYPES = {"S": str, "R": float, "I": int, "L": bool}
+_SPACE, _TAB, _CR, _LF = 32, 9, 13, 10
 
+# ase.io.extxyz conventions, mirrored (tests compare with ase.io.read)
+_ASE_COLUMN_NAMES = {"pos": "positions", "Z": "numbers", "charge": "charges", "species": "symbols"}
+_ASE_3X3_KEYS = {"Lattice", "virial", "stress"}
+_ASE_UNPROCESSED = {"uid"}
+_ASE_BOOLS = {"T": True, "F": False, "true": True, "false": False, "True": True, "False": False, "TRUE": True, "FALSE": False}
+_VALUE_TOKENS = re.compile(r"[^\s,]+")
+# characters that send a comment to ASE's parser (brackets, escapes, single quotes)
+_ODD_COMMENT_CHARS = "{}[]\\'"
 
-def _parse_value(text: str, quoted: bool):
-    """An extxyz info value: bool (T/F), int, float, array of numbers (quoted), else string."""
-    if text in ("T", "True"):
-        return True
-    if text in ("F", "False"):
-        return False
-    parts = text.split()
-    if quoted and len(parts) > 1:
-        try:
-            return np.array([int(p) for p in parts])
-        except ValueError:
-            try:
-                return np.array([float(p) for p in parts])
-            except ValueError:
-                if all(p in ("T", "F") for p in parts):
-                    return np.array([p == "T" for p in parts])
-                return text
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text
+#: atomic number of a capitalised 1-2 letter symbol, indexed by 256 * first byte + second byte (0 if
+#: one letter); -1 for anything that is not an element (ASE's "X" is 0).
+_Z_TABLE = np.full(65536, -1, dtype=np.int64)
+for _symbol, _z in atomic_numbers.items():
+    if len(_symbol) <= 2:
+        _Z_TABLE[256 * ord(_symbol[0]) + (ord(_symbol[1]) if len(_symbol) == 2 else 0)] = _z
 
-
-_PROPERTY_CACHE: dict[str, list[tuple[str, str, int]]] = {}
-
-
-def _properties(spec: str) -> list[tuple[str, str, int]]:
-    columns = _PROPERTY_CACHE.get(spec)
-    if columns is None:
-        fields = spec.split(":")
-        if len(fields) % 3:
-            raise ValueError(f"malformed Properties={spec}")
-        columns = [(fields[i], fields[i + 1], int(fields[i + 2])) for i in range(0, len(fields), 3)]
-        _PROPERTY_CACHE[spec] = columns
-    return columns
+_EXACT_POW10 = np.array([10.0**k for k in range(23)])
+# masks for eight ASCII digits in one little-endian 64-bit word
+_HIGH_NIBBLES, _LOW_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0), np.uint64(0x0F0F0F0F0F0F0F0F)
+_SIXES, _THREES = np.uint64(0x0606060606060606), np.uint64(0x3333333333333333)
+_BYTE_PAIRS, _WORD_PAIRS = np.uint64(0x00FF00FF00FF00FF), np.uint64(0x0000FFFF0000FFFF)
 
 
-def _symbols_to_numbers(symbols: np.ndarray) -> np.ndarray:
-    unique, inverse = np.unique(symbols, return_inverse=True)
-    try:
-        table = np.array([atomic_numbers[s.decode() if isinstance(s, bytes) else str(s)] for s in unique])
-    except KeyError as exc:
-        raise ValueError(f"unknown chemical symbol {exc}") from None
-    return table[inverse]
+def _njit(function):
+    """numba.njit(cache=True), imported lazily so that only the fast reader needs numba."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(function)
 
 
-def _read_extxyz_frame(f: TextIO, header: str, path: str, frame: int) -> Atoms:
-    try:
-        n = int(header)
-    except ValueError:
-        raise ValueError(f"{path}: frame {frame} starts with {header.strip()[:40]!r}, not an atom count") from None
-    comment = f.readline()
-    info = {}
-    for match in _KEY_VALUE.finditer(comment):
-        key, quoted, bare = match.groups()
-        info[key] = _parse_value(quoted if quoted is not None else bare, quoted is not None)
-    lines = list(islice(f, n))
-    if len(lines) < n:
-        raise ValueError(f"{path}: the file ends inside frame {frame} ({len(lines)} of {n} atom lines)")
-    columns = _properties(info.pop("Properties", "species:S:1:pos:R:3"))
-    width = sum(c[2] for c in columns)
-    tokens = "".join(lines).split()
-    if len(tokens) != n * width:
-        raise ValueError(f"{path}: frame {frame} has {len(tokens)} values in its atom lines, Properties says {n * width}")
-    table = np.array(tokens, dtype=object).reshape(n, width)
-    arrays, col = {}, 0
-    for name, kind, count in columns:
-        block = table[:, col : col + count]
-        col += count
-        if kind == "R":
-            values = block.astype(str).astype(float)
-        elif kind == "I":
-            values = block.astype(str).astype(int)
-        elif kind == "L":
-            values = block == "T"
-        else:
-            values = block.astype(str)
-        arrays[name] = values[:, 0] if count == 1 else values
-    lattice = info.pop("Lattice", None)
-    pbc = info.pop("pbc", lattice is not None)
-    if isinstance(pbc, np.ndarray):
-        pbc = pbc.astype(bool)
-    if "species" in arrays:
-        numbers = _symbols_to_numbers(arrays.pop("species"))
-    elif "Z" in arrays:
-        numbers = arrays.pop("Z")
-    else:
-        raise ValueError(f"{path}: frame {frame} has neither species nor Z column")
-    atoms = Atoms(
-        numbers=numbers,
-        positions=arrays.pop("pos"),
-        cell=None if lattice is None else np.asarray(lattice, dtype=float).reshape(3, 3),
-        pbc=pbc,
-    )
-    for name, values in arrays.items():
-        atoms.arrays[name] = values
-    atoms.info.update(info)
-    return atoms
-
-
-_POW10 = 10.0 ** np.arange(-30, 31)
-_SPACE = 32
-# bytes that may appear in the numeric part of atom lines: digits . - + space tab newline CR
-_NUMERIC_BYTES = np.zeros(256, dtype=bool)
-_NUMERIC_BYTES[[ord(c) for c in "0123456789.-+ \t\n\r"]] = True
-_DIGIT_VALUE = np.zeros(256)
-_DIGIT_VALUE[48:58] = np.arange(10)
-
-
-def parse_decimals(text: np.ndarray) -> np.ndarray | None:
-    """All whitespace-separated decimal numbers (no exponent) in a uint8 array, vectorised.
-
-    Each number is its integer mantissa (digits, summed exactly in float64 while below 2^53)
-    divided once by a power of ten, so it is the correctly rounded double that ``float()`` gives
-    for up to 15-16 significant digits (``%16.8f`` of ASE, ``%20.10f`` of CP2K below 1e5).
-    Returns None when the bytes hold anything else (exponents, nan, letters): the caller then
-    parses with ``float``.
-    """
-    if not _NUMERIC_BYTES[text].all():
-        return None
-    is_digit = (text >= 48) & (text <= 57)
-    is_token = is_digit | (text == 46) | (text == 45) | (text == 43)
-    starts = is_token.copy()
-    starts[1:] &= ~is_token[:-1]
-    token = np.cumsum(starts, dtype=np.int32) - 1
-    n_tokens = int(token[-1]) + 1 if len(token) else 0
-    digits = np.flatnonzero(is_digit)
-    d_token = token[digits]
-    n_digits = np.bincount(d_token, minlength=n_tokens)
-    if n_digits.max(initial=0) > 17 or (n_digits == 0).any():
-        return None
-    first = np.cumsum(n_digits) - n_digits
-    power = n_digits[d_token] - 1 - (np.arange(len(digits), dtype=np.int32) - first[d_token])
-    mantissa = np.bincount(d_token, weights=(text[digits] - 48) * _POW10[power + 30], minlength=n_tokens)
-    dots = np.flatnonzero(text == 46)
-    dot_at = np.full(n_tokens, np.iinfo(np.int64).max)
-    dot_at[token[dots]] = dots
-    decimals = np.bincount(d_token, weights=digits > dot_at[d_token], minlength=n_tokens).astype(np.int64)
-    values = mantissa / _POW10[decimals + 30]
-    values[token[np.flatnonzero(text == 45)]] *= -1
-    return values
-
-
-def _split_frames(buf: bytes, line_starts: np.ndarray, line_ends: np.ndarray) -> tuple[list[tuple[int, int]], int]:
-    """(first line index, atom count) of every complete frame in ``buf``; index of the first unused line."""
-    frames, i, n_lines = [], 0, len(line_ends)
-    while i < n_lines:
-        header = buf[line_starts[i] : line_ends[i]]
-        if not header.strip():
-            i += 1
-            continue
-        try:
-            n = int(header)
-        except ValueError:
-            raise ValueError(f"line {header[:40]!r} is not an atom count; is this an extended-XYZ file?") from None
-        if i + 1 + n >= n_lines:
+def _frame_header_py(buf, pos, end):
+    """The next frame's header in ``buf[pos:end]``: (status, atom count, header start, comment start,
+    comment end). Status 0: found; 1: the buffer ends first; 2: the line is not an atom count.
+    Blank lines before the header are skipped."""
+    while True:
+        start = pos
+        while pos < end and (buf[pos] == 32 or buf[pos] == 9 or buf[pos] == 13):
+            pos += 1
+        if pos >= end:
+            return 1, 0, start, 0, 0
+        if buf[pos] != 10:
             break
-        frames.append((i, n))
-        i += 2 + n
-    return frames, i
+        pos += 1
+    header = pos
+    n, digits = 0, 0
+    while pos < end and 48 <= buf[pos] <= 57:
+        n = 10 * n + (np.int64(buf[pos]) - 48)
+        digits += 1
+        pos += 1
+    while pos < end and (buf[pos] == 32 or buf[pos] == 9 or buf[pos] == 13):
+        pos += 1
+    if pos >= end:
+        return 1, 0, header, 0, 0
+    if buf[pos] != 10 or digits == 0 or digits > 12:
+        return 2, 0, header, 0, 0
+    comment = pos + 1
+    pos = comment
+    while pos < end and buf[pos] != 10:
+        pos += 1
+    if pos >= end:
+        return 1, 0, header, 0, 0
+    return 0, n, header, comment, pos
 
 
-def _parse_comment(comment: str) -> dict:
+def _skip_lines_py(buf, pos, end, n):
+    """Offset after the next n lines from ``pos``, or -1 when the buffer ends first."""
+    lines = 0
+    while lines < n:
+        if pos >= end:
+            return -1
+        if buf[pos] == 10:
+            lines += 1
+        pos += 1
+    return pos
+
+
+def _parse_atoms_py(buf, pos, end, n, is_int, z_table, pow10, numbers, values):
+    """Parse n atom lines "<species> <number> ..." from ``buf[pos:end]`` into ``numbers`` and
+    ``values`` (n x len(is_int)). Returns the offset after the last line, or -2 when the lines are
+    outside the fast layout or the buffer ends first (the caller tells the two apart with
+    :func:`_skip_lines_py` and then asks ASE's reader).
+    ``buf`` must hold a newline at ``end`` (a sentinel)."""
+    width = len(is_int)
+    for i in range(n):
+        c = np.int64(buf[pos])
+        while c == 32 or c == 9:
+            pos += 1
+            c = np.int64(buf[pos])
+        if 97 <= c <= 122:
+            c -= 32
+        if c < 65 or c > 90:
+            return -2
+        c0 = c
+        pos += 1
+        c = np.int64(buf[pos])
+        if 65 <= c <= 90:
+            c += 32
+        if 97 <= c <= 122:
+            pos += 1
+        else:
+            c = 0
+        z = z_table[256 * c0 + c]
+        b = buf[pos]
+        if z < 0 or not (b == 32 or b == 9):
+            return -2
+        numbers[i] = z
+        for j in range(width):
+            c = np.int64(buf[pos])
+            while c == 32 or c == 9:
+                pos += 1
+                c = np.int64(buf[pos])
+            negative = c == 45
+            if c == 45 or c == 43:
+                pos += 1
+            begin = pos
+            mantissa = np.int64(0)
+            d = np.int64(buf[pos]) - 48
+            while 0 <= d <= 9:
+                mantissa = 10 * mantissa + d
+                pos += 1
+                d = np.int64(buf[pos]) - 48
+            decimals = 0
+            if d == -2:  # '.'
+                pos += 1
+                dot = pos
+                if pos + 8 <= end:  # eight fraction digits at once (%16.8f), as simdjson does
+                    v = np.uint64(0)
+                    for k in range(8):
+                        v |= np.uint64(buf[pos + k]) << np.uint64(8 * k)
+                    if (v & _HIGH_NIBBLES) | (((v + _SIXES) & _HIGH_NIBBLES) >> np.uint64(4)) == _THREES:
+                        v = ((v & _LOW_NIBBLES) * np.uint64(2561)) >> np.uint64(8)
+                        v = ((v & _BYTE_PAIRS) * np.uint64(6553601)) >> np.uint64(16)
+                        v = ((v & _WORD_PAIRS) * np.uint64(42949672960001)) >> np.uint64(32)
+                        mantissa = mantissa * 100000000 + np.int64(v)
+                        pos += 8
+                d = np.int64(buf[pos]) - 48
+                while 0 <= d <= 9:
+                    mantissa = 10 * mantissa + d
+                    pos += 1
+                    d = np.int64(buf[pos]) - 48
+                decimals = pos - dot
+                if is_int[j]:
+                    return -2
+                n_chars = pos - begin - 1
+            else:
+                n_chars = pos - begin
+            if n_chars == 0 or n_chars > 18 or mantissa >= 9007199254740992:
+                return -2
+            if is_int[j] and mantissa > 2147483647:  # ASE's integer columns are int32
+                return -2
+            exponent = 0
+            if d == 53 or d == 21:  # e, E
+                if is_int[j]:
+                    return -2
+                pos += 1
+                c = np.int64(buf[pos])
+                exp_negative = c == 45
+                if c == 45 or c == 43:
+                    pos += 1
+                exp_begin = pos
+                d = np.int64(buf[pos]) - 48
+                while 0 <= d <= 9 and pos - exp_begin < 4:
+                    exponent = 10 * exponent + d
+                    pos += 1
+                    d = np.int64(buf[pos]) - 48
+                if pos == exp_begin:
+                    return -2
+                if exp_negative:
+                    exponent = -exponent
+            c = d + 48
+            if not (c == 32 or c == 9 or c == 10 or c == 13) or pos >= end:
+                return -2
+            power = exponent - decimals
+            if mantissa == 0 or power == 0:
+                value = np.float64(mantissa)
+            elif power > 0:
+                if power > 22:
+                    return -2
+                value = mantissa * pow10[power]
+            else:
+                if power < -22:
+                    return -2
+                value = mantissa / pow10[-power]
+            values[i, j] = -value if negative else value
+        c = np.int64(buf[pos])
+        while c == 32 or c == 9 or c == 13:
+            pos += 1
+            c = np.int64(buf[pos])
+        if c != 10 or pos >= end:  # more columns than Properties says (ASE ignores them): ASE decides
+            return -2
+        pos += 1
+    return pos
+
+
+def _next_frame_py(buf, pos, end, is_int, z_table, pow10, numbers, values):
+    """:func:`_frame_header_py` and, when the frame has len(numbers) atoms, :func:`_parse_atoms_py`
+    with the previous frame's layout, in one call (the layout is checked by the caller once the
+    comment is read; a trajectory keeps its layout, so one compiled call per frame suffices).
+    Returns the header's five numbers and the parse result (-3: not parsed)."""
+    status, n, header, comment, comment_end = _HEADER(buf, pos, end)
+    if status != 0 or n != len(numbers) or n == 0:
+        return status, n, header, comment, comment_end, -3
+    return status, n, header, comment, comment_end, _PARSE(buf, comment_end + 1, end, n, is_int, z_table, pow10, numbers, values)
+
+
+_KERNELS: dict[str, object] = {}
+_HEADER = _PARSE = None
+
+
+def _kernels():
+    """The compiled loops (compiled once per machine, then cached on disk): next frame, skip lines, parse atoms."""
+    global _HEADER, _PARSE
+    if not _KERNELS:
+        _HEADER, _PARSE = _njit(_frame_header_py), _njit(_parse_atoms_py)
+        _KERNELS.update(next=_njit(_next_frame_py), skip=_njit(_skip_lines_py), parse=_PARSE)
+    return _KERNELS["next"], _KERNELS["skip"], _KERNELS["parse"]
+
+
+_VALUE_CACHE: dict[tuple[str, str], object] = {}
+
+
+_INT = r"[+-]?\d+"
+_FLOAT = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_INT_TOKEN, _FLOAT_TOKEN = re.compile(_INT), re.compile(_FLOAT)
+_INT_TOKENS, _FLOAT_TOKENS = re.compile(f"{_INT}(?: {_INT})*"), re.compile(f"{_FLOAT}(?: {_FLOAT})*")
+
+
+def _numbers(tokens: list[str]):
+    """``tokens`` as ASE converts them (np.array of int, else of float), or None if not numbers.
+    The regular expressions only pick the conversion ASE's try/except would end with, cheaply."""
+    if len(tokens) == 1:
+        token = tokens[0]
+        if _INT_TOKEN.fullmatch(token) and len(token) < 18:
+            return np.array(tokens, dtype=int)
+        if _FLOAT_TOKEN.fullmatch(token):
+            return np.array(tokens, dtype=float)
+    elif tokens:
+        joined = " ".join(tokens)
+        if _INT_TOKENS.fullmatch(joined) and max(map(len, tokens)) < 18:
+            return np.array(tokens, dtype=int)
+        if _FLOAT_TOKENS.fullmatch(joined):
+            return np.array(tokens, dtype=float)
+    else:
+        return np.array([], dtype=int)
+    try:
+        try:
+            return np.array(tokens, dtype=int)
+        except (ValueError, OverflowError):
+            return np.array(tokens, dtype=float)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _ase_value(key: str, value: str):
+    """An extxyz info value converted as ``ase.io.extxyz.key_val_str_to_dict`` converts it."""
+    cached = _VALUE_CACHE.get((key, value))
+    if cached is not None:
+        return cached.copy() if isinstance(cached, (np.ndarray, list)) else cached
+    original = value
+    if key.lower() not in _ASE_UNPROCESSED:
+        number = _numbers(_VALUE_TOKENS.findall(value))
+        if number is not None:
+            value = number[0] if len(number) == 1 else number
+        if key in _ASE_3X3_KEYS:
+            if not isinstance(value, np.ndarray) or value.shape != (9,):
+                raise ValueError(f"{key}={original!r} is not 9 numbers")
+            value = np.array(value).reshape((3, 3), order="F")
+        if isinstance(value, str):
+            try:
+                flags = [_ASE_BOOLS[part] for part in _VALUE_TOKENS.findall(value)]
+                value = flags[0] if len(flags) == 1 else flags
+            except KeyError:
+                if value.startswith("_JSON "):
+                    raise ValueError("JSON values are left to ASE") from None
+    if len(_VALUE_CACHE) > 4096:
+        _VALUE_CACHE.clear()
+    _VALUE_CACHE[(key, original)] = value
+    return value.copy() if isinstance(value, (np.ndarray, list)) else value
+
+
+def _parse_comment(comment: str) -> dict | None:
+    """The info dict ASE would read from a comment line, or None when it is outside the simple
+    layout: whitespace-separated key=value or key="value" pairs, no brackets, escapes, single
+    quotes or empty values (str methods only: a regular expression costs more than the atoms)."""
+    if any(c in comment for c in _ODD_COMMENT_CHARS):
+        return None
+    parts = comment.strip().split('"')
+    if len(parts) % 2 == 0:  # an unclosed quote
+        return None
     info = {}
-    for match in _KEY_VALUE.finditer(comment):
-        key, quoted, bare = match.groups()
-        info[key] = _parse_value(quoted if quoted is not None else bare, quoted is not None)
+    last = len(parts) - 1
+    try:
+        for k in range(0, len(parts), 2):
+            outside = parts[k]
+            if k and outside and not outside[0].isspace():  # "value"next: ASE glues them
+                return None
+            tokens = outside.split()
+            quoted = k < last
+            if quoted and (not tokens or outside[-1].isspace()):
+                return None
+            for j, token in enumerate(tokens):
+                key, sep, value = token.partition("=")
+                if not key or not sep or "=" in value:
+                    return None
+                if quoted and j == len(tokens) - 1:
+                    if value or not parts[k + 1]:
+                        return None
+                    value = parts[k + 1]
+                elif not value:
+                    return None
+                info[key] = _ase_value(key, value)
+    except ValueError:
+        return None
     return info
 
 
-def _species_numbers(work: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Atomic numbers from the first token of each atom line (1-3 letters); blanks them in ``work``."""
-    pos = starts.copy()
-    for _ in range(16):  # leading blanks
-        blank = (work[pos] == _SPACE) | (work[pos] == 9)
-        if not blank.any():
-            break
-        pos[blank] += 1
-    letters = [work[pos].astype(np.int64)]
-    for k in (1, 2):
-        c = work[pos + k].astype(np.int64)
-        letters.append(np.where(((c >= 65) & (c <= 90)) | ((c >= 97) & (c <= 122)), c, 0) * (letters[-1] > 0))
-    code = letters[0] * 65536 + letters[1] * 256 + letters[2]
-    unique, inverse = np.unique(code, return_inverse=True)
-    table = []
-    for c in unique:
-        symbol = bytes(int(b) for b in (c >> 16, (c >> 8) & 255, c & 255) if b).decode()
-        if symbol not in atomic_numbers:
-            raise ValueError(f"unknown chemical symbol {symbol!r}")
-        table.append(atomic_numbers[symbol])
-    for k in range(3):
-        hit = letters[k] > 0
-        work[pos[hit] + k] = _SPACE
-    return np.asarray(table)[inverse]
+_LAYOUTS: dict[str, tuple | None] = {}
 
 
-_FIXED_LAYOUTS: dict[bytes, tuple | None] = {}
+def _layout(spec: str) -> tuple | None:
+    """(ASE array names, column counts, integer-column mask) of a Properties value whose first column
+    is species and the rest real or integer; None for any other layout."""
+    if spec not in _LAYOUTS:
+        fields = spec.split(":")
+        layout = None
+        if len(fields) % 3 == 0 and fields[:3] == ["species", "S", "1"]:
+            columns = [(fields[i], fields[i + 1], fields[i + 2]) for i in range(3, len(fields), 3)]
+            names = [_ASE_COLUMN_NAMES.get(name, name) for name, _, _ in columns]
+            if (
+                all(kind in ("R", "I") and count.isdigit() and int(count) > 0 for _, kind, count in columns)
+                and ("positions", "R", "3") in [(n, k, c) for n, (_, k, c) in zip(names, columns)]
+                and "numbers" not in names
+                and len(set(names)) == len(names)
+            ):
+                counts = [int(count) for _, _, count in columns]
+                is_int = np.concatenate([np.full(c, kind == "I") for (_, kind, _), c in zip(columns, counts)])
+                kinds = [kind for _, kind, _ in columns]
+                layout = (names, counts, kinds, is_int)
+        _LAYOUTS[spec] = layout
+    return _LAYOUTS[spec]
 
 
-def _fixed_layout(row: np.ndarray) -> tuple | None:
-    """Column layout of a fixed-width atom line of right-aligned decimals (``%16.8f``): token
-    region starts, decimals per token, and the power of ten of every byte; None if not such a line."""
-    filled = row != _SPACE
-    ends = np.flatnonzero(filled & np.r_[~filled[1:], True])
-    dots = np.flatnonzero(row == 46)
-    if len(ends) == 0 or len(dots) != len(ends):
-        return None
-    starts = np.r_[0, ends[:-1] + 1]
-    if not ((dots > starts) & (dots < ends)).all():
-        return None
-    token = np.searchsorted(ends, np.arange(len(row)))
-    if (token >= len(ends)).any():
-        return None
-    j = np.arange(len(row))
-    exponent = ends[token] - j - (j < dots[token])
-    weights = _POW10[np.clip(exponent, -30, 30) + 30]
-    return starts, ends, dots, (ends - dots), weights, token
+def _atoms_builder():
+    """A function building Atoms from numbers, positions, cell and pbc without ``Atoms.__init__``'s
+    checks (60 µs for 272 atoms, most of the per-frame budget), used only when it gives exactly the
+    attributes ``Atoms(...)`` gives in this ASE version."""
+    from ase.cell import Cell
+
+    def build(numbers, positions, cell, pbc):
+        atoms = Atoms.__new__(Atoms)
+        atoms._cellobj = Cell(cell)
+        atoms._pbc = pbc
+        atoms.arrays = {"numbers": numbers, "positions": positions}
+        atoms._celldisp = np.zeros((3, 1))
+        atoms._constraints = []
+        atoms.info = {}
+        atoms._calc = None
+        return atoms
+
+    def slow(numbers, positions, cell, pbc):
+        return Atoms(numbers=numbers, positions=positions, cell=cell, pbc=pbc)
+
+    args = (np.array([14, 8]), np.array([[0.0, 0, 0], [1.6, 0, 0]]), np.eye(3) * 5.0, np.array([True, False, True]))
+    a, b = build(*(x.copy() for x in args)), slow(*(x.copy() for x in args))
+    same = vars(a).keys() == vars(b).keys() and a == b and all(
+        type(getattr(a, k)) is type(getattr(b, k)) for k in vars(b)
+    ) and np.array_equal(a._celldisp, b._celldisp)
+    return build if same else slow
 
 
-def _parse_fixed(block: np.ndarray) -> np.ndarray | None:
-    """Numbers of n equal-length atom lines (n x L bytes, species blanked), vectorised by column.
+_BUILD_ATOMS = None
 
-    Every line must have its decimal points and last digits in the same columns as the first
-    (what ``%W.Pf`` formats give); the result is then exact (integer mantissa below 2^53 divided
-    once by 10^P). None when the block does not have that shape.
+
+def _frame_from_ase(text: str) -> Atoms:
+    """One frame through ase.io's extxyz reader, calculator results moved to info/arrays."""
+    import ase.io
+
+    atoms = ase.io.read(io.StringIO(text), index=0, format="extxyz")
+    _results_to_keys(atoms)
+    return atoms
+
+
+def _results_to_keys(atoms: Atoms) -> None:
+    if atoms.calc is not None:  # ASE moves energy/forces/stress into a SinglePointCalculator
+        for key, value in atoms.calc.results.items():
+            (atoms.arrays if np.ndim(value) == 2 and len(value) == len(atoms) else atoms.info)[key] = value
+        atoms.calc = None
+
+
+def _fast_frame(info: dict, layout: tuple, numbers: np.ndarray, values: np.ndarray) -> Atoms:
+    """Atoms from a parsed comment (``info`` without Properties) and atom block, as ASE builds them."""
+    names, counts, kinds, _ = layout  # values are copied out: the caller reuses the buffer
+    pbc = info.pop("pbc") if "pbc" in info else "Lattice" in info
+    lattice = info.pop("Lattice", None)
+    pbc_array = np.zeros(3, dtype=bool)
+    pbc_array[:] = pbc
+    cell = np.zeros((3, 3)) if lattice is None else np.ascontiguousarray(lattice.T, dtype=float)
+    arrays, col = {}, 0
+    for name, count, kind in zip(names, counts, kinds):
+        block = values[:, col] if count == 1 else values[:, col : col + count]
+        arrays[name] = block.astype(np.dtype("i")) if kind == "I" else block.copy()
+        col += count
+    atoms = _BUILD_ATOMS(numbers, arrays.pop("positions"), cell, pbc_array)
+    atoms.arrays.update(arrays)
+    stress = info.get("stress")
+    if isinstance(stress, np.ndarray) and stress.shape == (3, 3):  # as ASE's calculator stores it
+        info["stress"] = stress[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+    atoms.info = info
+    return atoms
+
+
+def _iter_extxyz_fast(path: str, chunk_bytes: int = 1 << 22) -> Iterator[Atoms]:
+    """Stream the frames of an extended-XYZ file, ``chunk_bytes`` read at a time.
+
+    Equal to ``ase.io.iread`` frame by frame (calculator results moved to info/arrays); blank
+    lines between frames are skipped.
     """
-    key = bytes(np.where(block[0] == _SPACE, 0, 1).astype(np.uint8))
-    if key not in _FIXED_LAYOUTS:
-        _FIXED_LAYOUTS[key] = _fixed_layout(block[0])
-    layout = _FIXED_LAYOUTS[key]
-    if layout is None:
-        return None
-    starts, ends, dots, decimals, weights, token = layout
-    n = len(block)
-    if block.max() > 57 or block.min() < _SPACE:  # letters (exponents, nan) or control bytes
-        return None
-    if np.count_nonzero(block == 46) != n * len(dots) or not (block[:, dots] == 46).all():
-        return None
-    last = block[:, ends]
-    if not ((last >= 48) & (last <= 57)).all():
-        return None
-    mantissa = np.add.reduceat(_DIGIT_VALUE[block] * weights, starts, axis=1)
-    if np.abs(mantissa).max() >= 2.0**53:
-        return None
-    values = mantissa / _POW10[decimals + 30]
-    rows, cols = np.divmod(np.flatnonzero(block == 45), block.shape[1])
-    values[rows, token[cols]] *= -1
-    return values
-
-
-def _parse_atom_numbers(region: np.ndarray, n: int, width: int) -> np.ndarray | None:
-    """The n x width numbers of one frame's atom lines (bytes, species blanked, newline-ended)."""
-    length = len(region) // n
-    if length * n == len(region) and (region[length - 1 :: length] == 10).all():
-        values = _parse_fixed(region.reshape(n, length)[:, : length - 1])
-        if values is not None and values.shape == (n, width):
-            return values
-    values = parse_decimals(region)
-    if values is None:  # exponents, nan or other text: the slow, general conversion
-        values = np.array(region.tobytes().split(), dtype=float)
-    return values.reshape(n, width) if values.size == n * width else None
-
-
-def _frames_from_buffer(buf: bytes, frames, line_starts, line_ends, path: str, first_frame: int) -> Iterator[Atoms]:
-    """Build the frames of one read buffer; species of all of them are decoded at once."""
-    work = np.frombuffer(buf, dtype=np.uint8).copy()
-    layouts, atom_starts = [], []
-    for k, (i, n) in enumerate(frames):
-        info = _parse_comment(buf[line_starts[i + 1] : line_ends[i + 1]].decode())
-        columns = _properties(info.pop("Properties", "species:S:1:pos:R:3"))
-        simple = columns[0][:2] == ("species", "S") and all(kind in "RI" for _, kind, _ in columns[1:])
-        layouts.append((info, columns, simple))
-        if simple:
-            atom_starts.append(line_starts[i + 2 : i + 2 + n])
-    numbers_all = _species_numbers(work, np.concatenate(atom_starts)) if atom_starts else None
-    a_at = 0
-    for k, ((i, n), (info, columns, simple)) in enumerate(zip(frames, layouts)):
-        if not simple:  # rare layouts (string or logical columns): the per-frame parser
-            stream = io.StringIO(buf[line_starts[i] : line_ends[i + 1 + n] + 1].decode())
-            yield _read_extxyz_frame(stream, stream.readline(), path, first_frame + k)
-            continue
-        width = sum(c[2] for c in columns[1:])
-        table = _parse_atom_numbers(work[line_starts[i + 2] : line_ends[i + 1 + n] + 1], n, width)
-        if table is None:
-            raise ValueError(f"{path}: frame {first_frame + k}: its atom lines do not hold the {n} x {width} numbers Properties says")
-        numbers = numbers_all[a_at : a_at + n]
-        a_at += n
-        lattice = info.pop("Lattice", None)
-        pbc = info.pop("pbc", lattice is not None)
-        arrays, col = {}, 0
-        for name, kind, count in columns[1:]:
-            block = table[:, col : col + count]
-            col += count
-            if kind == "I":
-                block = block.astype(np.int64)
-            arrays[name] = block[:, 0].copy() if count == 1 else block.copy()
-        atoms = Atoms(
-            numbers=numbers,
-            positions=arrays.pop("pos"),
-            cell=None if lattice is None else np.asarray(lattice, dtype=float).reshape(3, 3),
-            pbc=np.asarray(pbc, dtype=bool) if isinstance(pbc, np.ndarray) else pbc,
-        )
-        atoms.arrays.update(arrays)
-        atoms.info.update(info)
-        yield atoms
-
-
-def _iter_extxyz_fast(path: str, chunk_bytes: int = 1 << 18) -> Iterator[Atoms]:
-    """Stream frames, reading ``chunk_bytes`` at a time and parsing each buffer's frames together."""
-    with open(path, "rb", buffering=0) as f:
+    global _BUILD_ATOMS
+    if _BUILD_ATOMS is None:
+        _BUILD_ATOMS = _atoms_builder()
+    next_frame, skip, parse = _kernels()
+    # the previous frame's layout and buffers: the next frame is parsed with them speculatively
+    layout, numbers, values = _layout("species:S:1:pos:R:3"), np.empty(0, dtype=np.int64), np.empty((0, 3))
+    with open(path, "rb") as f:
         carry, frame, at_eof = b"", 0, False
         while not at_eof:
             block = f.read(chunk_bytes)
             at_eof = not block
-            buf = carry + block
-            if at_eof and buf and not buf.endswith(b"\n"):
-                buf += b"\n"
-            if not buf:
-                break
-            line_ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
-            line_starts = np.concatenate([[0], line_ends[:-1] + 1])
-            frames, used = _split_frames(buf, line_starts, line_ends)
-            if frames:
-                yield from _frames_from_buffer(buf, frames, line_starts, line_ends, path, frame)
-                frame += len(frames)
-            # keep the unused lines and the partial line after the last newline
-            carry = buf[line_starts[used] :] if used < len(line_ends) else buf[line_ends[-1] + 1 if len(line_ends) else 0 :]
+            data = carry + block
+            if at_eof and data and not data.endswith(b"\n"):
+                data += b"\n"
+            # a sentinel newline keeps the compiled loops from reading past the end
+            buf = np.frombuffer(data + b"\n", dtype=np.uint8)
+            pos, end = 0, len(data)
+            while True:
+                status, n, header, comment, comment_end, stop = next_frame(
+                    buf, pos, end, layout[3], _Z_TABLE, _EXACT_POW10, numbers, values
+                )
+                if status == 1:
+                    pos = header
+                    break
+                if status == 2:
+                    line = data[header : data.find(b"\n", header)][:40]
+                    raise ValueError(f"{path}: frame {frame} starts with {line!r}, not an atom count; is this an extended-XYZ file?")
+                info = _parse_comment(data[comment:comment_end].decode())
+                this = None if info is None else _layout(info.pop("Properties", "species:S:1:pos:R:3"))
+                if this is not None and (this is not layout or stop == -3):  # a new layout or size: parse again
+                    layout = this
+                    numbers, values = np.empty(n, dtype=np.int64), np.empty((n, len(layout[3])))
+                    stop = parse(buf, comment_end + 1, end, n, layout[3], _Z_TABLE, _EXACT_POW10, numbers, values) if n else comment_end + 1
+                if this is not None and stop >= 0:
+                    atoms = _fast_frame(info, layout, numbers.copy(), values)
+                else:
+                    stop = skip(buf, comment_end + 1, end, n)
+                    if stop < 0:  # the frame continues in the next read
+                        pos = header
+                        break
+                    atoms = _frame_from_ase(data[header:stop].decode())
+                yield atoms
+                frame += 1
+                pos = stop
+            carry = data[pos:]
         if carry.strip():
             raise ValueError(f"{path}: the file ends inside frame {frame}; truncated?")
 
@@ -429,11 +585,12 @@ def _iter_extxyz_ase(path: str) -> Iterator[Atoms]:
     import ase.io
 
     for atoms in ase.io.iread(path, index=":", format="extxyz"):
-        if atoms.calc is not None:  # ASE moves energy/forces/stress into a SinglePointCalculator
-            for key, value in atoms.calc.results.items():
-                (atoms.arrays if np.ndim(value) == 2 and len(value) == len(atoms) else atoms.info)[key] = value
-            atoms.calc = None
+        _results_to_keys(atoms)
         yield atoms
+
+
+#: files above this size go to the compiled reader when iter_extxyz is not told (bytes)
+FAST_READER_MIN_BYTES = 16 << 20
 
 
 def _pick(mapping: Mapping, keys: Iterable[str]):
@@ -450,7 +607,7 @@ def iter_extxyz(
     forces_key: str | None = None,
     stress_key: str | None = None,
     virial_key: str | None = None,
-    fast: bool = True,
+    fast: bool | None = None,
 ) -> Iterator[Atoms]:
     """Stream an extended-XYZ file as labelled frames.
 
@@ -458,10 +615,14 @@ def iter_extxyz(
     ASE sign) or ``virial_key`` (eV, 9 values) name the source quantities; when left out the
     first present of :data:`DEFAULT_KEYS` is used. The values are moved to ``REF_*`` (the source
     keys disappear, so a frame never carries one quantity twice). Raises ValueError naming the
-    frame when a frame has no energy or forces.
+    frame when a frame has no energy or forces. ``fast``: the compiled reader (True), ASE's (False);
+    by default the compiled one for files above 16 MB (below, its one-off compilation of a few
+    seconds per machine costs more than it saves). Both give the same frames.
     """
     path = str(path)
     lot_hash = _check_record(level_of_theory)
+    if fast is None:
+        fast = os.path.getsize(path) > FAST_READER_MIN_BYTES
     frames = _iter_extxyz_fast(path) if fast else _iter_extxyz_ase(path)
     for index, atoms in enumerate(frames):
         where = f"{path}: frame {index}"
@@ -673,6 +834,99 @@ def iter_vasp(path: str | os.PathLike, level_of_theory: Mapping) -> Iterator[Ato
             labelled.info[REF_STRESS] = np.asarray(results["stress"], dtype=float)
         labelled.info["md_step"] = index
         yield _finish(labelled, level_of_theory, lot_hash, f"{path}: ionic step {index}")
+
+
+# ------------------------------------------------------------------------------------- sources
+
+#: formats :func:`iter_source` reads, and the keys each source mapping may carry besides them
+SOURCE_FORMATS = ("extxyz", "cp2k", "vasp")
+
+
+def iter_source(source: Mapping, level_of_theory: Mapping, base: str | os.PathLike = ".", name: str | None = None) -> Iterator[Atoms]:
+    """Stream one trajectory source as labelled frames with provenance.
+
+    ``source``: ``format`` (extxyz, cp2k, vasp), ``path`` (extxyz, vasp) or ``pos_path`` and the
+    other :func:`iter_cp2k_md` paths (cp2k, with ``cell`` 3x3 Å), optional ``every`` (keep every
+    n-th frame) and the extxyz ``energy_key``/``forces_key``/``stress_key``/``virial_key``;
+    relative paths are under ``base``. Every frame gets ``aimd_source`` (``name`` or the path)
+    and ``aimd_frame`` (its index in the source) besides the importer's keys.
+    """
+    fmt = source.get("format")
+    if fmt not in SOURCE_FORMATS:
+        raise ValueError(f"import source {name or source}: format {fmt!r} is not one of {list(SOURCE_FORMATS)}")
+    base = Path(base)
+
+    def where(key: str) -> str:
+        if not source.get(key):
+            raise ValueError(f"import source {name or source}: format {fmt} needs '{key}'")
+        return str(base / source[key])
+
+    if fmt == "extxyz":
+        keys = {k: source[k] for k in ("energy_key", "forces_key", "stress_key", "virial_key") if source.get(k)}
+        frames = iter_extxyz(where("path"), level_of_theory, **keys)
+    elif fmt == "vasp":
+        frames = iter_vasp(where("path"), level_of_theory)
+    else:
+        paths = {k: str(base / v) for k, v in source.items() if k.endswith("_path") and v and k != "pos_path"}
+        cell = source.get("cell")
+        frames = iter_cp2k_md(where("pos_path"), level_of_theory, cell=None if cell is None else np.asarray(cell, float), **paths)
+    label = name or str(source.get("path") or source.get("pos_path"))
+    every = int(source.get("every", 1))
+    if every < 1:
+        raise ValueError(f"import source {label}: every={every} must be >= 1")
+    for index, atoms in enumerate(frames):
+        if index % every:
+            continue
+        atoms.info["aimd_source"] = label
+        atoms.info["aimd_frame"] = index
+        yield atoms
+
+
+def import_sources(runs: Iterable[str | os.PathLike], sources: Iterable[Mapping], label_record,
+                   out_path: str | os.PathLike, log=None):  # fmt: skip
+    """Stream AIMD runs and user trajectories into one extended-XYZ file; return a per-frame table.
+
+    ``runs`` are :func:`amlip.labelers.run_aimd` folders (their ``run.json`` says format, files and
+    level of theory). ``sources`` are config entries (``aimd.import``): :func:`iter_source` keys
+    plus ``level_of_theory`` (a record, or ``"label"`` for ``label_record``, the chunk labels'
+    record or a function returning it: the user vouches that the file was computed with exactly
+    those settings).
+    Frames are written one at a time (memory flat in the trajectory length); the table has one
+    row per frame: aimd_source, aimd_frame, md_step, n_atoms, energy_eV_atom, lot_hash.
+    """
+    import json
+
+    import pandas as pd
+
+    rows: list[tuple] = []
+    streams = []
+    for run in runs:
+        manifest = json.loads((Path(run) / "run.json").read_text())
+        streams.append((manifest, manifest["level_of_theory"], run, Path(run).name))
+    for k, source in enumerate(sources):
+        record = source.get("level_of_theory")
+        if record == "label":
+            record = label_record() if callable(label_record) else label_record
+        if not isinstance(record, Mapping):
+            raise ValueError(f"aimd.import[{k}] ({source.get('path') or source.get('pos_path')}): level_of_theory must be "
+                             "'label' or a record such as {code: cp2k, functional: PBE, cutoff_Ry: 400}")  # fmt: skip
+        streams.append((source, record, ".", f"import_{k}"))
+
+    def frames():
+        for source, record, base, name in streams:
+            count = 0
+            for atoms in iter_source(source, record, base, name):
+                rows.append((name, atoms.info["aimd_frame"], atoms.info.get("md_step", -1), len(atoms),
+                             atoms.info[REF_ENERGY] / len(atoms), atoms.info[LOT_HASH_KEY]))  # fmt: skip
+                count += 1
+                if log is not None and count % 1000 == 0:
+                    log.info("%s: %d frames", name, count)
+                yield atoms
+            if log is not None:
+                log.info("%s: %d frames at %s", name, count, level_of_theory_hash(record))
+
+    write_stream(out_path, frames())
+    return pd.DataFrame(rows, columns=["aimd_source", "aimd_frame", "md_step", "n_atoms", "energy_eV_atom", "lot_hash"])
 
 
 # --------------------------------------------------------------------------------------- writing

@@ -1117,6 +1117,83 @@ def aimd_frames(
         labeler.release(calc)
 
 
+AIMD_BACKENDS = ("xtb", "cp2k")
+
+
+def run_aimd(
+    atoms: Atoms,
+    directory: str | os.PathLike,
+    backend: str,
+    settings: Mapping | None = None,
+    n_steps: int = 20,
+    temperature_K: float = 1500.0,
+    timestep_fs: float = 0.5,
+    thermostat_timecon_fs: float = 1000.0,
+    sample_every: int = 1,
+    seed: int = 0,
+    log: logging.Logger | None = None,
+) -> dict:
+    """Run NVT AIMD from ``atoms`` in ``directory`` as exploration; return the run's manifest.
+
+    ``backend`` ``xtb`` (small runs): :func:`aimd_frames` in process (Bussi velocity rescaling),
+    every ``sample_every``-th step streamed to ``trajectory.extxyz`` with its labels.
+    ``cp2k``: :func:`run_cp2k_md` (NVT, CSVR velocity rescaling) with ``settings`` (the AIMD
+    'low' settings over the CP2K preset); CP2K prints every step, the importer thins.
+    The manifest (also written to ``run.json``) names the files, their ``format`` for
+    :func:`amlip.importers.iter_source`, the level of theory, the cell and ``every``; units are
+    K, fs. Progress goes to ``log`` every frame (xtb) or at start and end (cp2k).
+    """
+    import json
+
+    from amlip.importers import write_stream
+
+    log = log or logging.getLogger(__name__)
+    if backend not in AIMD_BACKENDS:
+        raise KeyError(f"aimd.backend '{backend}' is not one of {list(AIMD_BACKENDS)}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    settings = dict(settings or {})
+    md = dict(n_steps=int(n_steps), temperature_K=float(temperature_K), timestep_fs=float(timestep_fs),
+              thermostat_timecon_fs=float(thermostat_timecon_fs))  # fmt: skip
+    start = time.perf_counter()
+    if backend == "xtb":
+        labeler = make_labeler(backend, settings)
+
+        def progress(frames):
+            for frame in frames:
+                log.info("AIMD step %d/%d: E = %.4f eV, T = %.0f K, %.1f s", frame.info["md_step"], n_steps,
+                         frame.info[REF_ENERGY], frame.info["temperature_K"], time.perf_counter() - start)  # fmt: skip
+                yield frame
+
+        frames = aimd_frames(atoms, labeler, every=int(sample_every), seed=seed, **md)
+        n_frames = write_stream(directory / "trajectory.extxyz", progress(frames))
+        manifest = {"format": "extxyz", "path": "trajectory.extxyz", "every": 1, "n_frames": n_frames}
+    else:
+        labeler = make_labeler("cp2k", settings)  # its record; cp2k_shell reports the version
+        log.info("CP2K AIMD: %d steps of %.2f fs at %.0f K in %s", n_steps, timestep_fs, temperature_K, directory)
+        run = run_cp2k_md(atoms, directory / "cp2k", settings, seed=int(seed), **md)
+        if run["n_scf_not_converged"]:
+            raise LabelingError(
+                f"CP2K AIMD in {directory / 'cp2k'}: {run['n_scf_not_converged']} MD steps with 'SCF run NOT converged' "
+                "in md.out; their frames would be wrong labels. Tighten aimd.settings (max_scf, smearing_K, mixing)."
+            )
+        paths = {k: str(Path(v).relative_to(directory)) for k, v in run.items() if k.endswith("_path")}
+        manifest = {"format": "cp2k", **paths, "every": int(sample_every), "n_frames": n_steps // int(sample_every) + 1}
+        log.info("CP2K AIMD done in %.0f s", time.perf_counter() - start)
+    manifest.update(
+        backend=backend,
+        level_of_theory=labeler.level_of_theory,
+        lot_hash=labeler.lot_hash,
+        cell=np.asarray(atoms.cell).tolist(),
+        wall_s=round(time.perf_counter() - start, 2),
+        **md,
+        sample_every=int(sample_every),
+        seed=int(seed),
+    )
+    (directory / "run.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
 def isolated_atom_energies(symbols: Iterable[str], labeler: Labeler) -> dict[str, float]:
     """Energy (eV) of each isolated atom, computed with the same labeler and settings (E0s)."""
     energies = {}

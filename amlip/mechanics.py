@@ -90,11 +90,11 @@ def _strained(atoms: Atoms, strain: np.ndarray) -> Atoms:
     return out
 
 
-def _relaxed_stress(atoms: Atoms, relax_atoms: bool, fmax: float) -> np.ndarray:
+def _relaxed_stress(atoms: Atoms, relax_atoms: bool, fmax: float, max_steps: int = 500) -> np.ndarray:
     if relax_atoms:
         from ase.optimize import FIRE
 
-        FIRE(atoms, logfile=None).run(fmax=fmax, steps=500)
+        FIRE(atoms, logfile=None).run(fmax=fmax, steps=max_steps)
     return stress_GPa(atoms)
 
 
@@ -103,11 +103,12 @@ def _voigt_to_matrix(e: np.ndarray) -> np.ndarray:
     return np.array([[e[0], e[5] / 2, e[4] / 2], [e[5] / 2, e[1], e[3] / 2], [e[4] / 2, e[3] / 2, e[2]]])
 
 
-def elastic_tensor_finite_strain(atoms: Atoms, calculator, strain: float = 0.005, relax_atoms: bool = False, fmax: float = 1e-3) -> np.ndarray:
+def elastic_tensor_finite_strain(atoms: Atoms, calculator, strain: float = 0.005, relax_atoms: bool = False, fmax: float = 1e-3, max_steps: int = 500) -> np.ndarray:
     """Zero-temperature elastic tensor C (6x6, GPa) by central differences of the stress.
 
     Each of the six Voigt strains is applied as +/- ``strain``; with ``relax_atoms`` the atoms
-    relax at fixed cell (needed for glasses and for crystals with internal degrees of freedom).
+    relax at fixed cell (FIRE to ``fmax`` eV/Å, at most ``max_steps``; needed for glasses and for
+    crystals with internal degrees of freedom).
     """
     c = np.zeros((6, 6))
     base = atoms.copy()
@@ -115,8 +116,8 @@ def elastic_tensor_finite_strain(atoms: Atoms, calculator, strain: float = 0.005
     for k in range(6):
         e = np.zeros(6)
         e[k] = strain
-        plus = _relaxed_stress(_strained(base, _voigt_to_matrix(e)), relax_atoms, fmax)
-        minus = _relaxed_stress(_strained(base, _voigt_to_matrix(-e)), relax_atoms, fmax)
+        plus = _relaxed_stress(_strained(base, _voigt_to_matrix(e)), relax_atoms, fmax, max_steps)
+        minus = _relaxed_stress(_strained(base, _voigt_to_matrix(-e)), relax_atoms, fmax, max_steps)
         c[:, k] = (plus - minus) / (2 * strain)
     return 0.5 * (c + c.T)
 
@@ -129,6 +130,8 @@ def uniaxial_moduli(
     relax_atoms: bool = False,
     fmax: float = 1e-3,
     tol_GPa: float = 1e-3,
+    max_steps: int = 500,
+    max_iterations: int = 20,
 ) -> dict[str, float]:
     """Young's modulus (GPa) and Poisson ratio from uniaxial strain along ``axis`` (NS: 1-3 %).
 
@@ -137,24 +140,25 @@ def uniaxial_moduli(
     runs with the strained direction fixed. E is the slope of axial stress against strain
     (least squares through zero stress at zero strain, after subtracting the unstrained stress);
     nu = -(mean lateral strain) / strain, fitted the same way. Tension and compression together
-    cancel the quadratic term. Returns E_GPa, poisson_ratio, and the per-strain data.
+    cancel the quadratic term. Relaxations stop after ``max_steps`` FIRE steps, the Newton loop after
+    ``max_iterations`` (RuntimeError). Returns E_GPa, poisson_ratio, and the per-strain data.
     """
     base = atoms.copy()
     base.calc = calculator
     lateral_axes = [a for a in range(3) if a != axis]
-    stress0 = _relaxed_stress(_strained(base, np.zeros((3, 3))), relax_atoms, fmax)
+    stress0 = _relaxed_stress(_strained(base, np.zeros((3, 3))), relax_atoms, fmax, max_steps)
 
     def lateral_stress(eps_axial: float, lateral: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         e = np.zeros((3, 3))
         e[axis, axis] = eps_axial
         e[lateral_axes[0], lateral_axes[0]], e[lateral_axes[1], lateral_axes[1]] = lateral
-        s = _relaxed_stress(_strained(base, e), relax_atoms, fmax) - stress0
+        s = _relaxed_stress(_strained(base, e), relax_atoms, fmax, max_steps) - stress0
         return s[lateral_axes], s
 
     sigma, lateral_strain = [], []
     for eps in strains:
         lat = np.zeros(2)
-        for _ in range(20):
+        for _ in range(max_iterations):
             residual, full = lateral_stress(eps, lat)
             if np.abs(residual).max() < tol_GPa:
                 break
@@ -166,13 +170,36 @@ def uniaxial_moduli(
                 jac[:, q] = (lateral_stress(eps, lat + d)[0] - residual) / h
             lat = lat - np.linalg.solve(jac, residual)
         else:
-            raise RuntimeError(f"lateral stresses did not relax below {tol_GPa} GPa at strain {eps}")
+            raise RuntimeError(f"lateral stresses did not relax below {tol_GPa} GPa at strain {eps} in {max_iterations} Newton steps")
         sigma.append(full[axis])
         lateral_strain.append(lat.mean())
     eps_arr = np.asarray(strains, dtype=float)
     young = float(eps_arr @ np.asarray(sigma) / (eps_arr @ eps_arr))
     nu = float(-(eps_arr @ np.asarray(lateral_strain)) / (eps_arr @ eps_arr))
     return {"E_GPa": young, "poisson_ratio": nu, "strains": list(eps_arr), "axial_stress_GPa": sigma, "lateral_strain": lateral_strain}
+
+
+def pressure_volume_curve(
+    atoms: Atoms, calculator, volume_strains: Sequence[float] = (-0.03, -0.02, -0.01, 0.0, 0.01, 0.02, 0.03), relax_atoms: bool = True, fmax: float = 1e-3, max_steps: int = 500
+):
+    """Pressure (GPa) at fixed volumes V = V_ref (1 + volume_strain), atoms relaxed at each (0 K analogue of ZIF's NVT P(V) runs).
+
+    The cell is scaled isotropically. Returns a DataFrame (volume_strain, volume_A3, pressure_GPa)
+    to feed to :func:`fit_birch_murnaghan`.
+    """
+    import pandas as pd
+
+    base = atoms.copy()
+    base.calc = calculator
+    rows = []
+    for dv in volume_strains:
+        if dv <= -1:
+            raise ValueError(f"volume strain {dv} would give a non-positive volume")
+        scale = (1.0 + dv) ** (1.0 / 3.0) - 1.0
+        strained = _strained(base, scale * np.eye(3))
+        stress = _relaxed_stress(strained, relax_atoms, fmax, max_steps)
+        rows.append({"volume_strain": float(dv), "volume_A3": strained.get_volume(), "pressure_GPa": float(-stress[:3].mean())})
+    return pd.DataFrame(rows)
 
 
 def cubic_moduli(c: np.ndarray) -> dict[str, float]:

@@ -361,12 +361,13 @@ def load_nequip_calculator(model_path: str, device: str = "cpu"):
     path = Path(model_path)
     if not path.exists():
         raise FileNotFoundError(f"NequIP model file {path} does not exist")
+    # Our configs name every atom type after its element (nequip_config), so the identity map is right.
     if path.name.endswith(".nequip.pt2"):
-        return NequIPCalculator.from_compiled_model(str(path), device=device)
+        return NequIPCalculator.from_compiled_model(str(path), device=device, chemical_species_to_atom_type_map=True)
     if path.suffix == ".ckpt" or path.name.endswith(".nequip.zip"):
         # nequip 0.19 has no public loader for checkpoints into ASE; this is the one
         # from_compiled_model shares.
-        return NequIPCalculator._from_saved_model(str(path), device=device)
+        return NequIPCalculator._from_saved_model(str(path), device=device, chemical_species_to_atom_type_map=True)
     raise ValueError(f"unknown NequIP model file {path}: expected .nequip.pt2, .ckpt or .nequip.zip")
 
 

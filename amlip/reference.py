@@ -78,3 +78,22 @@ def best_member(errors, properties: list[str] | None = None) -> str:
     if table.empty:
         raise ValueError(f"no errors for properties {properties}")
     return str(table.groupby("member").rel_error_percent.apply(lambda e: e.abs().mean()).idxmin())
+
+
+def load_reference_moduli(system: str, path: str | Path | None = None) -> dict[str, tuple[float, str]]:
+    """Experimental elastic moduli of a glass: {property: (value, source)} (GPa; Poisson ratio dimensionless).
+
+    Reads ``resources/reference/glass_moduli.csv`` (columns system, property, value, unit, source);
+    an unknown ``system`` gives an empty dict (nothing to compare with).
+    """
+    import pandas as pd
+
+    path = Path(path) if path else REFERENCE_DIR / "glass_moduli.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"reference moduli table {path} does not exist")
+    table = pd.read_csv(path)
+    missing = {"system", "property", "value", "source"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path} lacks the columns {sorted(missing)}")
+    rows = table[table.system == system]
+    return {r.property: (float(r.value), str(r.source)) for r in rows.itertuples()}

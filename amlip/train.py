@@ -14,10 +14,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
+from ase.calculators.calculator import Calculator, all_changes
 from ase.data import atomic_numbers
 from ase.units import GPa
 
 from amlip.io import REF_ENERGY, REF_FORCES, REF_STRESS
+
 
 def e0s_argument(e0s: Mapping[str, float]) -> str:
     """MACE's ``--E0s`` dictionary, keyed by atomic number, from {symbol: energy in eV}."""
@@ -149,3 +151,128 @@ def error_metrics(frames: Sequence[Atoms], prefix: str) -> dict[str, float]:
         "stress_mae_GPa": mae(ds),
         "stress_rmse_GPa": rmse(ds),
     }
+
+
+# Committee model files by architecture (train.architecture). NequIP and Allegro members are
+# compiled by nequip-compile (AOTInductor, ASE target) into the same file name.
+MODEL_FILES = {"mace": "mace.model", "nequip": "model.nequip.pt2", "allegro": "model.nequip.pt2"}
+# Without compilation (train.nequip.compile: false) the best checkpoint is the member, run eagerly.
+UNCOMPILED_NEQUIP_FILE = "model.ckpt"
+# Suffixes of files the NequIP framework loads: compiled, checkpoint (eager), packaged (eager).
+NEQUIP_SUFFIXES = (".nequip.pt2", ".ckpt", ".nequip.zip")
+
+
+def model_file(architecture: str, compiled: bool = True) -> str:
+    """The committee member's model file name for ``train.architecture`` (mace, nequip, allegro).
+
+    ``compiled=False`` (NequIP/Allegro only) names the copied best checkpoint, run eagerly.
+    """
+    if architecture not in MODEL_FILES:
+        raise ValueError(f"train.architecture is '{architecture}': use one of {sorted(MODEL_FILES)}")
+    if architecture != "mace" and not compiled:
+        return UNCOMPILED_NEQUIP_FILE
+    return MODEL_FILES[architecture]
+
+
+def model_family(path: str | Path) -> str:
+    """``mace`` for ``*.model`` files, ``nequip`` for ``*.nequip.pt2`` / ``*.ckpt`` / ``*.nequip.zip``."""
+    name = Path(path).name
+    if name.endswith(".model"):
+        return "mace"
+    if name.endswith(NEQUIP_SUFFIXES):
+        return "nequip"
+    raise ValueError(f"unknown model file {path}: expected *.model (MACE) or one of {NEQUIP_SUFFIXES} (NequIP/Allegro)")
+
+
+def _families(model_paths: Sequence[str] | str) -> tuple[list[str], str]:
+    paths = [str(model_paths)] if isinstance(model_paths, (str, Path)) else [str(p) for p in model_paths]
+    if not paths:
+        raise ValueError("no model files given")
+    families = {model_family(p) for p in paths}
+    if len(families) > 1:
+        raise ValueError(f"a committee mixes model families {sorted(families)}: {paths}")
+    return paths, families.pop()
+
+
+def load_model(model_paths: Sequence[str] | str, dtype: str = "float64", device: str = "cpu"):
+    """One ASE calculator for a model file or a committee, chosen by the file suffix.
+
+    ``*.model``: MACE (``MACECalculator``; a committee gives the mean and ``forces_comm``).
+    ``*.nequip.pt2`` (compiled), ``*.ckpt`` or ``*.nequip.zip`` (eager): NequIP/Allegro through
+    ``nequip.integrations.ase``; several files become a :class:`CommitteeCalculator`. ``dtype``
+    applies to MACE only (NequIP models carry their own). Energies eV, forces eV/Å, stress eV/Å^3.
+    """
+    paths, family = _families(model_paths)
+    if family == "mace":
+        return load_mace(paths, dtype=dtype, device=device)
+    from amlip.nequip_backend import load_nequip_calculator
+
+    calculators = [load_nequip_calculator(p, device=device) for p in paths]
+    return calculators[0] if len(calculators) == 1 else CommitteeCalculator(calculators)
+
+
+def needs_nequip_python(model_paths: Sequence[str] | str) -> bool:
+    """True when the models are NequIP/Allegro files and this interpreter cannot import nequip."""
+    import importlib.util
+
+    _, family = _families(model_paths)
+    return family == "nequip" and importlib.util.find_spec("nequip") is None
+
+
+def use_model_python(model_paths: Sequence[str] | str, nequip_python: str | None) -> None:
+    """Re-run the current script under ``nequip_python`` when the models need nequip and this
+    interpreter lacks it (MACE and NequIP need different e3nn, so they live in two venvs).
+
+    Snakemake runs a ``script:`` with its own interpreter unless ``--sdm conda`` activates the
+    rule's env; locally the NequIP scripts come here first and hand over to ``.venv-nequip``
+    (``train.nequip.python``). The process is replaced (``os.execv``), so the rule sees one job.
+    """
+    import os
+    import sys
+
+    if not needs_nequip_python(model_paths):
+        return
+    if os.environ.get("AMLIP_REEXEC"):
+        raise ImportError(f"{sys.executable} (train.nequip.python) cannot import nequip: install requirements-nequip.txt there")
+    if not nequip_python or not Path(nequip_python).exists():
+        raise ImportError(
+            f"NequIP/Allegro models {model_paths} need the nequip environment: set train.nequip.python "
+            f"(now {nequip_python!r}) to its interpreter, or run with --sdm conda (envs/nequip.yaml)"
+        )
+    os.environ["AMLIP_REEXEC"] = "1"
+    os.execv(nequip_python, [nequip_python, *sys.argv])
+
+
+class CommitteeCalculator(Calculator):
+    """Mean energy, forces and stress of several ASE calculators, with per-member forces.
+
+    ``results['forces_comm']`` has shape (n_models, n_atoms, 3) in eV/Å and
+    ``results['energies']`` (n_models,) in eV, as MACE's committee calculator returns them, so
+    :func:`amlip.learn.annotate_committee` and the exploration MD work with any architecture.
+    """
+
+    implemented_properties = ["energy", "free_energy", "forces", "stress"]
+
+    def __init__(self, calculators: Sequence, **kwargs):
+        if len(calculators) < 1:
+            raise ValueError("CommitteeCalculator needs at least one calculator")
+        super().__init__(**kwargs)
+        self.calculators = list(calculators)
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        energies, forces, stresses = [], [], []
+        want_stress = "stress" in properties and self.atoms.pbc.all()
+        for calc in self.calculators:
+            a = self.atoms.copy()
+            a.calc = calc
+            energies.append(a.get_potential_energy())
+            forces.append(a.get_forces())
+            if want_stress:
+                stresses.append(a.get_stress(voigt=True))
+        self.results["energies"] = np.array(energies)
+        self.results["energy"] = self.results["free_energy"] = float(np.mean(energies))
+        self.results["forces_comm"] = np.array(forces)
+        self.results["forces"] = self.results["forces_comm"].mean(axis=0)
+        if want_stress:
+            self.results["stress"] = np.mean(stresses, axis=0)

@@ -213,3 +213,140 @@ def ir_spectrum(atoms: Atoms, fc2: np.ndarray, charges, fwhm_cm1: float = 30.0, 
     real = modes.frequency_cm1 > 1.0
     spectrum = broadened_spectrum(modes.frequency_cm1[real].values, modes.intensity[real].values, grid, fwhm_cm1)
     return modes, pd.DataFrame({"frequency_cm1": grid, "intensity": spectrum})
+
+
+def run_vdos_md(
+    atoms: Atoms,
+    calculator,
+    temperature_K: float = 300.0,
+    nvt_ps: float = 0.5,
+    nve_ps: float = 1.5,
+    timestep_fs: float = 1.0,
+    sample_every_fs: float = 5.0,
+    friction_per_fs: float = 0.01,
+    seed: int = 0,
+    progress_every_s: float = 10.0,
+) -> list[Atoms]:
+    """MD for a VDOS (NS): Langevin NVT at ``temperature_K``, then NVE with velocities sampled.
+
+    NS runs 50 ps at 300 K with dt 0.1 fs and samples every 10 fs; the NVE part keeps the
+    thermostat from damping the velocity autocorrelation. Returns the NVE frames (positions and
+    momenta, info ``time_fs``, ``T_K``, ``epot_eV``, ``etot_eV``) every ``sample_every_fs``,
+    which must be a whole number of time steps.
+    """
+    import logging
+    import time
+
+    from ase import units
+    from ase.md.langevin import Langevin
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from ase.md.verlet import VelocityVerlet
+
+    log = logging.getLogger(__name__)
+    every = sample_every_fs / timestep_fs
+    if every < 1 or abs(every - round(every)) > 1e-9:
+        raise ValueError(f"sample_every_fs={sample_every_fs} must be a whole multiple of timestep_fs={timestep_fs}")
+    every = int(round(every))
+    n_nvt = int(round(nvt_ps * 1000.0 / timestep_fs))
+    n_nve = int(round(nve_ps * 1000.0 / timestep_fs))
+    if n_nve // every < 4:
+        raise ValueError(f"nve_ps={nve_ps} gives fewer than 4 samples every {sample_every_fs} fs: lengthen it")
+    md = atoms.copy()
+    md.calc = calculator
+    rng = np.random.default_rng(seed)
+    MaxwellBoltzmannDistribution(md, temperature_K=temperature_K, rng=rng)
+    Stationary(md)
+    dt = timestep_fs * units.fs
+    started = last = time.perf_counter()
+    if n_nvt:
+        Langevin(md, dt, temperature_K=temperature_K, friction=friction_per_fs / units.fs, rng=rng).run(n_nvt)
+        log.info("NVT %d steps at %.0f K done (T=%.0f K, %.0f s)", n_nvt, temperature_K, md.get_temperature(), time.perf_counter() - started)
+    frames: list[Atoms] = []
+    dyn = VelocityVerlet(md, dt)
+    for step in range(1, n_nve + 1):
+        dyn.run(1)
+        if step % every == 0:
+            frame = md.copy()
+            frame.calc = None
+            epot = float(md.get_potential_energy())
+            frame.info.update(time_fs=step * timestep_fs, T_K=float(md.get_temperature()), epot_eV=epot, etot_eV=epot + float(md.get_kinetic_energy()))
+            frames.append(frame)
+        now = time.perf_counter()
+        if now - last > progress_every_s:
+            last = now
+            log.info("NVE step %d/%d T=%.0f K ETA %.0f s", step, n_nve, md.get_temperature(), (now - started) / (n_nvt + step) * (n_nve - step))
+    return frames
+
+
+def spectrum_peaks(frequency_cm1, intensity, n_peaks: int = 5, min_separation_cm1: float = 50.0, min_cm1: float = 20.0, min_prominence_fraction: float = 0.01):
+    """The ``n_peaks`` most prominent maxima of a spectrum above ``min_cm1`` (1/cm), at least ``min_separation_cm1`` apart.
+
+    Maxima less prominent than ``min_prominence_fraction`` of the highest intensity are noise and left out.
+
+    Returns a DataFrame (frequency_cm1, intensity, prominence) sorted by frequency.
+    """
+    import pandas as pd
+    from scipy.signal import find_peaks
+
+    x = np.asarray(frequency_cm1, dtype=float)
+    y = np.asarray(intensity, dtype=float)
+    keep = x >= min_cm1
+    x, y = x[keep], y[keep]
+    if len(x) < 3 or not np.any(y > 0):
+        return pd.DataFrame({"frequency_cm1": [], "intensity": [], "prominence": []})
+    step = float(np.median(np.diff(x)))
+    idx, props = find_peaks(y, distance=max(1, int(round(min_separation_cm1 / step))), prominence=min_prominence_fraction * y.max())
+    order = np.argsort(props["prominences"])[::-1][:n_peaks]
+    table = pd.DataFrame({"frequency_cm1": x[idx[order]], "intensity": y[idx[order]], "prominence": props["prominences"][order]})
+    return table.sort_values("frequency_cm1", ignore_index=True)
+
+
+def sample_low_temperature(
+    atoms: Atoms,
+    calculator,
+    temperature_K: float = 20.0,
+    n_snapshots: int = 200,
+    equilibrate_fs: float = 500.0,
+    every_fs: float = 20.0,
+    timestep_fs: float = 1.0,
+    friction_per_fs: float = 0.01,
+    relax_fmax: float = 0.01,
+    relax_steps: int = 500,
+    seed: int = 0,
+):
+    """Relaxed structure and force snapshots from low-temperature Langevin MD (AS: 20 K, friction 0.01 1/fs).
+
+    The atoms are relaxed at fixed cell (FIRE, ``relax_fmax`` eV/Å, at most ``relax_steps``),
+    equilibrated for ``equilibrate_fs`` and sampled every ``every_fs``. Returns (relaxed Atoms with
+    info ``relax_fmax_eV_A`` and ``relax_converged``, list of snapshots with ``forces`` from the
+    calculator, as a SinglePointCalculator). The relaxed structure is the ideal structure of
+    :func:`fit_force_constants`.
+    """
+    from ase import units
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.md.langevin import Langevin
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from ase.optimize import FIRE
+
+    ideal = atoms.copy()
+    ideal.calc = calculator
+    converged = bool(FIRE(ideal, logfile=None).run(fmax=relax_fmax, steps=relax_steps))
+    fmax = float(np.linalg.norm(ideal.get_forces(), axis=1).max())
+    md = ideal.copy()
+    md.calc = calculator
+    rng = np.random.default_rng(seed)
+    MaxwellBoltzmannDistribution(md, temperature_K=temperature_K, rng=rng)
+    dyn = Langevin(md, timestep_fs * units.fs, temperature_K=temperature_K, friction=friction_per_fs / units.fs, rng=rng)
+    dyn.run(int(round(equilibrate_fs / timestep_fs)))
+    every = max(1, int(round(every_fs / timestep_fs)))
+    snapshots = []
+    for k in range(n_snapshots):
+        dyn.run(every)
+        snap = md.copy()
+        snap.calc = SinglePointCalculator(snap, forces=md.get_forces(), energy=float(md.get_potential_energy()))
+        snap.info.update(snapshot=k, T_K=float(md.get_temperature()))
+        snapshots.append(snap)
+    relaxed = ideal.copy()
+    relaxed.calc = None
+    relaxed.info.update(relax_fmax_eV_A=fmax, relax_converged=converged)
+    return relaxed, snapshots

@@ -5,14 +5,16 @@ and not much slower than the disk. This script writes a synthetic trajectory of 
 (positions, forces, energy, stress, lattice; random but format-faithful), then times
 
 - ``raw``: reading the file line by line and doing nothing (the floor any parser pays),
-- ``amlip``: :func:`amlip.importers.iter_extxyz` (line-based parser, frames with REF_* keys),
+- ``amlip``: :func:`amlip.importers.iter_extxyz` with the compiled reader (frames with REF_* keys
+  and the level of theory, exactly what ``ase.io.read`` gives),
 - ``ase``: ``ase.io.iread`` (only on the first ``--ase-frames`` frames; it is much slower),
 
 and reports frames/s, the ratio to raw and the peak resident memory (VmHWM) after a quarter
 and after all of the frames (equal numbers mean memory does not grow with the trajectory).
 
-    python benchmarks/import_scale.py                      # the issue's size: 1.2 M frames (~90 GB)
-    python benchmarks/import_scale.py --n-frames 20000     # ~1.5 GB, about a minute here
+    python benchmarks/import_scale.py                      # the issue's size: 1.2 M frames (~33 GB)
+    python benchmarks/import_scale.py --n-frames 20000     # ~0.55 GB, about a minute here
+    python benchmarks/import_scale.py --n-frames 5000 --repeat 3   # best of 3 on a busy machine
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def time_raw(path: Path) -> tuple[float, int]:
 def time_amlip(path: Path, n_frames: int) -> tuple[float, float, float, float]:
     record = {"code": "synthetic", "functional": "none"}
     start, quarter_rss, count, energy_sum = time.perf_counter(), float("nan"), 0, 0.0
-    for atoms in iter_extxyz(path, record):
+    for atoms in iter_extxyz(path, record, fast=True):
         count += 1
         energy_sum += atoms.info["REF_energy"]
         if count == n_frames // 4:
@@ -95,6 +97,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n-frames", type=int, default=1_200_000, help="frames in the synthetic trajectory (ZIF: 1,189,836)")
     parser.add_argument("--n-atoms", type=int, default=272)
+    parser.add_argument("--repeat", type=int, default=1, help="alternating raw/amlip passes; the fastest of each counts")
     parser.add_argument("--ase-frames", type=int, default=2000, help="frames read with ase.io.iread for comparison")
     parser.add_argument("--dir", default=None, help="where to write the trajectory (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the trajectory file")
@@ -109,8 +112,16 @@ def main(argv=None) -> dict:
     print(f"wrote {args.n_frames} frames x {args.n_atoms} atoms, {size_gb:.2f} GB in {time.perf_counter() - start:.0f} s")
     rss_before = peak_rss_mb()
 
-    raw_s, lines = time_raw(path)
-    amlip_s, quarter_rss, final_rss, _ = time_amlip(path, args.n_frames)
+    # on a shared machine the load changes between passes: alternate raw and amlip passes and keep
+    # the fastest of each (the memory figures are the process peak over all passes)
+    warm = time.perf_counter()
+    next(iter_extxyz(path, {"code": "synthetic"}, fast=True))  # loads (or compiles, once per machine) the kernels
+    print(f"compiled reader ready in {time.perf_counter() - warm:.1f} s (one-off, not in the timing)", flush=True)
+    raw_s = amlip_s = float("inf")
+    for _ in range(args.repeat):
+        raw_s = min(raw_s, time_raw(path)[0])
+        seconds, quarter_rss, final_rss, _ = time_amlip(path, args.n_frames)
+        amlip_s = min(amlip_s, seconds)
     n_ase = min(args.ase_frames, args.n_frames)
     ase_s = time_ase(path, n_ase)
     result = {

@@ -5,7 +5,8 @@ from snakemake.utils import validate
 
 from amlip.nequip_backend import PRESETS as NEQUIP_PRESETS
 from amlip.nequip_backend import nequip_commands
-from amlip.train import mace_cli_args
+from amlip.learn import domain_settings
+from amlip.train import mace_cli_args, model_file
 
 
 validate(config, "../config/schema.yaml")
@@ -20,6 +21,21 @@ N_MODELS = config["train"]["n_models"]
 CRYSTALS = list(config["structures"]["crystals"])
 N_RANDOM = config["structures"]["random"].get("n_structures", 1)
 BACKEND = config["label"]["backend"]
+# Committee architecture: model file name, the env its scripts need, the NequIP interpreter for local runs.
+ARCHITECTURE = config["train"]["architecture"]
+MODEL_FILE = model_file(ARCHITECTURE, compiled=config["train"]["nequip"].get("compile", True))
+# What train_nequip writes: the committee file, or a compiled model on request beside a MACE committee.
+NEQUIP_MEMBER_FILE = MODEL_FILE if ARCHITECTURE != "mace" else "model.nequip.pt2"
+if ARCHITECTURE != "mace" and not config["train"]["nequip"]["preset"].endswith(ARCHITECTURE):
+    raise ValueError(
+        f"train.architecture is {ARCHITECTURE} but train.nequip.preset is {config['train']['nequip']['preset']}: "
+        f"use zif_{ARCHITECTURE} or tiny_{ARCHITECTURE}"
+    )
+MODEL_ENV = "../envs/mace.yaml" if ARCHITECTURE == "mace" else "../envs/nequip.yaml"
+NEQUIP_PYTHON = config["train"]["nequip"].get("python", ".venv-nequip/bin/python")
+# Active-learning settings per domain (learn.domain_settings over the global values).
+DOMAIN_SETTINGS = {d: domain_settings(config, d) for d in DOMAINS}
+CHOOSE_BY = config["learn"].get("choose_by") or {}
 # Per-chunk job size of each labeler (runtime in minutes); DFT codes get a node's worth of cores.
 LABEL_RESOURCES = {
     "xtb": dict(threads=1, mem_mb=2000, runtime=60),
@@ -45,10 +61,10 @@ wildcard_constraints:
 
 
 def starting_structures(wildcards=None):
-    """Every starting structure: random packings and crystals."""
+    """Every starting structure: random packings and crystals (and a hydroxylated pore cell with a `pore:` block)."""
     return expand("results/structures/random_{k}.extxyz", k=range(N_RANDOM)) + expand(
         "results/structures/crystal_{name}.extxyz", name=CRYSTALS
-    )
+    ) + (["results/structures/hydroxylated_pore.extxyz"] if config.get("pore") else [])
 
 
 def crystal_cif(wildcards):
@@ -64,15 +80,29 @@ def frames_to_label(wildcards):
     return f"results/select/{wildcards.domain}/iter_{wildcards.i}/picked.extxyz"
 
 
-def max_frames(i):
-    """Upper bound on the frames labelled in iteration i (fixes the number of chunks)."""
+def eq_from_syn():
+    """The eq domain's first pool is MD with the final syn model (AS) when both domains run."""
+    return "syn" in DOMAINS and "eq" in DOMAINS
+
+
+def max_frames(i, domain="syn"):
+    """Upper bound on the frames labelled in iteration i of a domain (fixes the number of chunks)."""
+    n_structures = len(starting_structures())
+    if int(i) == 0 and domain == "eq" and eq_from_syn():
+        md = DOMAIN_SETTINGS["eq"]["md"]
+        return n_structures * len(md.get("temperatures_K", [300])) * (md.get("n_steps", 200) // md.get("sample_every", 10))
     if int(i) == 0:
-        return (N_RANDOM + len(CRYSTALS)) * config["explore"]["initial"]["n_per_structure"]
-    return config["learn"]["max_new_frames"]
+        return n_structures * config["explore"]["initial"]["n_per_structure"]
+    return DOMAIN_SETTINGS[domain]["max_new_frames"]
+
+
+def label_settings(wildcards):
+    """The label backend's settings for a domain (learn.domain_settings.<domain>.label on top)."""
+    return DOMAIN_SETTINGS[wildcards.domain]["label"]
 
 
 def label_chunks(wildcards):
-    n = math.ceil(max_frames(wildcards.i) / config["label"]["chunk_size"])
+    n = math.ceil(max_frames(wildcards.i, wildcards.domain) / config["label"]["chunk_size"])
     return expand(
         "results/label/{domain}/iter_{i}/chunk_{c}.extxyz",
         domain=wildcards.domain,
@@ -86,9 +116,9 @@ def failed_chunks(wildcards):
 
 
 def committee(domain, i):
-    """Model files of the committee of iteration i."""
+    """Model files of the committee of iteration i (file name by train.architecture)."""
     return expand(
-        "results/train/{domain}/iter_{i}/member_{m}/mace.model", domain=domain, i=i, m=range(N_MODELS)
+        "results/train/{domain}/iter_{i}/member_{m}/{model}", domain=domain, i=i, m=range(N_MODELS), model=MODEL_FILE
     )
 
 
@@ -117,6 +147,18 @@ def evaluations(domain, i):
     )
 
 
+def screenings(wildcards):
+    """Per-member property screenings of the final committee when learn.choose_by names a property."""
+    if CHOOSE_BY.get("property", "none") == "none":
+        return []
+    return expand("results/learn/{domain}/final/screen_member_{m}.csv", domain=wildcards.domain, m=range(N_MODELS))
+
+
+def screen_structure(wildcards):
+    """The starting structure of the property screening (learn.choose_by.structure)."""
+    return f"results/structures/{CHOOSE_BY.get('structure', 'random_0')}.extxyz"
+
+
 def final_targets():
     targets = []
     for d in DOMAINS:
@@ -133,10 +175,20 @@ def final_targets():
     ]
     targets += expand(
         "results/validate/melt_quench/{analysis}.{ext}",
-        analysis=["xray_pdf", "neutron_sq", "rings", "qn", "pmf", "pores"],
+        analysis=["xray_pdf", "neutron_sq", "rings", "qn", "pmf", "pores", "density", "vdos", "ir", "elastic"],
         ext=["csv", "png"],
     )
+    if config.get("pore"):
+        targets += ["results/pore/validate/summary.csv", "results/pore/validate/dehydrogenation.png"]
     return targets
+
+
+def glass_trajectories(wildcards=None):
+    """Trajectories of the produce.melt_quench.n_glasses independent glasses: glass 0 at the top level, glass k >= 1 in glass_{k}/."""
+    n = config["produce"]["melt_quench"].get("n_glasses", 1)
+    return ["results/produce/melt_quench/trajectory.extxyz"] + expand(
+        "results/produce/melt_quench/glass_{g}/trajectory.extxyz", g=range(1, n)
+    )
 
 
 def mace_arguments(wildcards, input, output):
@@ -174,11 +226,37 @@ def nequip_settings(wildcards):
 def nequip_command_line(wildcards, input, output):
     """nequip-train followed by nequip-compile (AOTInductor, ASE target) for one member."""
     member = os.path.dirname(output.model)
-    return " && ".join(
-        nequip_commands(
-            input.config,
-            os.path.join(member, "nequip", "run"),
-            output.model,
-            device=config["train"]["nequip"].get("device", "cpu"),
-        )
-    )
+    run_dir = os.path.join(member, "nequip", "run")
+    compiled = os.path.join(member, "model.nequip.pt2")
+    train, compile_ = nequip_commands(input.config, run_dir, compiled, device=config["train"]["nequip"].get("device", "cpu"))
+    if output.model == compiled:
+        return f"{train} && {compile_}"
+    # train.nequip.compile: false: the best checkpoint is the member (eager ASE calculator).
+    return f"{train} && cp {os.path.join(run_dir, 'best.ckpt')} {output.model}"
+
+
+# AIMD as exploration (rules/aimd.smk): its frames join iteration 0 of the domains in aimd.domains.
+AIMD = {"domains": [], "backend": BACKEND, "settings": {}, "structures": [], "import": [], **(config.get("aimd") or {})}
+AIMD_BACKEND = AIMD["backend"]
+for _key, _names, _known in (("domains", AIMD["domains"], DOMAINS), ("structures", AIMD["structures"], None)):
+    _known = _known or [os.path.basename(p)[: -len(".extxyz")] for p in starting_structures()]
+    if set(_names) - set(_known):
+        raise ValueError(f"config aimd.{_key} names {sorted(set(_names) - set(_known))}, not among {_known}")
+
+
+def aimd_settings(wildcards):
+    """AIMD labeler settings: aimd.settings over the domain's label settings when the backends agree."""
+    base = label_settings(wildcards) if AIMD_BACKEND == BACKEND else {}
+    return {**base, **AIMD["settings"]}
+
+
+def aimd_import_files(wildcards):
+    """The files of aimd.import (tracked as inputs so a changed trajectory reruns the import)."""
+    return [v for source in AIMD["import"] for k, v in source.items() if k == "path" or k.endswith("_path")]
+
+
+def aimd_frames_of(wildcards):
+    """Imported AIMD frames for iteration 0 of a domain in aimd.domains, else nothing."""
+    if int(wildcards.i) == 0 and wildcards.domain in AIMD["domains"]:
+        return [f"results/aimd/{wildcards.domain}/imported.extxyz"]
+    return []

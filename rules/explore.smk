@@ -1,5 +1,6 @@
 # Stage 2: exploration. Iteration 0 perturbs the starting structures; iteration i >= 1 runs MD
-# with the committee of iteration i-1 and records its force deviation on every frame.
+# with the committee of iteration i-1 and records its force deviation on every frame. With both
+# AS domains, the eq domain starts from MD with the final syn model at low temperature instead.
 
 
 rule explore_initial:
@@ -7,6 +8,8 @@ rule explore_initial:
         starting_structures,
     output:
         "results/explore/{domain}/iter_0/pool.extxyz",
+    wildcard_constraints:
+        domain="syn" if eq_from_syn() else "|".join(DOMAINS),
     log:
         "logs/explore/{domain}/iter_0.log",
     params:
@@ -35,13 +38,44 @@ rule explore_md:
     benchmark:
         "results/benchmarks/explore/{domain}/iter_{i}.tsv"
     params:
-        settings=config["explore"]["md"],
+        settings=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["md"],
         seed=lambda wildcards: config["seed"] + 1000 * int(wildcards.i),
+        nequip_python=NEQUIP_PYTHON,
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
     conda:
-        "../envs/mace.yaml"
+        MODEL_ENV
     script:
         "../scripts/explore_md.py"
+
+
+if eq_from_syn():
+
+    # AS: the eq data set is sampled by MD with the chosen final syn model at the eq domain's
+    # (low) temperatures; the split drops frames above select.max_force_eV_A.eq, and labels
+    # use learn.domain_settings.eq.label.
+    rule sample_equilibrium:
+        input:
+            structures=starting_structures,
+            choice="results/learn/syn/final/choice.json",
+            models=committee("syn", N_ITER),
+        output:
+            "results/explore/eq/iter_0/pool.extxyz",
+        log:
+            "logs/explore/eq/iter_0.log",
+        benchmark:
+            "results/benchmarks/explore/eq/iter_0.tsv"
+        params:
+            settings=DOMAIN_SETTINGS["eq"]["md"],
+            seed=config["seed"] + 500,
+            nequip_python=NEQUIP_PYTHON,
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=60,
+        conda:
+            MODEL_ENV
+        script:
+            "../scripts/explore_md.py"

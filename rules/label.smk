@@ -1,5 +1,6 @@
 # Stage 3: reference labels. Frames are labelled in chunks (one job each); failures are kept
 # in a CSV beside every chunk and checked against label.max_failed_fraction when merging.
+# Iteration 0 also takes the AIMD frames of rules/aimd.smk (same level of theory, or refused).
 
 
 rule label_chunk:
@@ -14,7 +15,7 @@ rule label_chunk:
         "results/benchmarks/label/{domain}/iter_{i}/chunk_{c}.tsv"
     params:
         backend=BACKEND,
-        settings=config["label"].get(BACKEND, {}),
+        settings=label_settings,
         chunk_size=config["label"]["chunk_size"],
     threads: LABEL_RESOURCES[BACKEND]["threads"]
     resources:
@@ -31,6 +32,8 @@ rule merge_labels:
         chunks=label_chunks,
         failed=failed_chunks,
         frames=frames_to_label,
+        # iteration 0 of a domain in aimd.domains: AIMD and imported trajectories (rules/aimd.smk)
+        aimd=aimd_frames_of,
     output:
         labelled="results/label/{domain}/iter_{i}/labelled.extxyz",
         failed="results/label/{domain}/iter_{i}/failed.csv",

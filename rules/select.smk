@@ -15,9 +15,9 @@ rule select_candidates:
     log:
         "logs/select/{domain}/iter_{i}/candidates.log",
     params:
-        low=config["learn"]["sigma_low_eV_A"],
-        high=config["learn"]["sigma_high_eV_A"],
-        max_new_frames=config["learn"]["max_new_frames"],
+        low=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_low_eV_A"],
+        high=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_high_eV_A"],
+        max_new_frames=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["max_new_frames"],
         method=config["select"].get("method", "soap_kmeans"),
         soap=config["select"].get("soap", {}),
         seed=config["seed"],

@@ -38,3 +38,23 @@ rule build_crystal:
         "../envs/amlip.yaml"
     script:
         "../scripts/build_crystal.py"
+
+
+# With a `pore:` block (AS pores): a geometrically hydroxylated pore cell (carved crystal, saturated and
+# hydroxylated, not relaxed) joins the starting structures so that iteration 0 already labels H.
+rule build_hydroxylated_pore:
+    output:
+        "results/structures/hydroxylated_pore.extxyz",
+    log:
+        "logs/structures/hydroxylated_pore.log",
+    params:
+        settings=(config.get("pore") or {}).get("starting_cell", {}),
+        probe_radius_A=(config.get("pore") or {}).get("probe_radius_A", 1.4),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/build_hydroxylated_pore.py"

@@ -1,5 +1,6 @@
-# Stage 5: training. Each committee member is one mace_run_train job with its own seed;
-# evaluation writes the AS Table 2 / ZIF Table 1 metrics for every split.
+# Stage 5: training. Each committee member is one training job with its own seed: mace_run_train
+# (train.architecture: mace) or nequip-train + nequip-compile (nequip, allegro); evaluation
+# writes the AS Table 2 / ZIF Table 1 metrics for every split with the same loader for both.
 rule train_model:
     input:
         unpack(finetune_inputs),
@@ -28,7 +29,7 @@ rule train_model:
 
 rule evaluate_model:
     input:
-        model="results/train/{domain}/iter_{i}/member_{m}/mace.model",
+        model=f"results/train/{{domain}}/iter_{{i}}/member_{{m}}/{MODEL_FILE}",
         train="results/learn/{domain}/iter_{i}/train.extxyz",
         val="results/learn/{domain}/iter_{i}/val.extxyz",
         test="results/learn/{domain}/iter_{i}/test.extxyz",
@@ -40,19 +41,20 @@ rule evaluate_model:
         "logs/train/{domain}/iter_{i}/evaluate_{m}.log",
     params:
         dtype=config["train"]["mace"].get("default_dtype", "float64"),
+        nequip_python=NEQUIP_PYTHON,
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
     conda:
-        "../envs/mace.yaml"
+        MODEL_ENV
     script:
         "../scripts/evaluate_model.py"
 
 
-# NequIP / Allegro members on the same data sets (ZIF presets), in their own environment
-# (e3nn 0.6). The active-learning loop itself runs with the MACE committee; these rules train
-# and compile a NequIP or Allegro model for any domain and iteration on request, e.g.
+# NequIP / Allegro members (ZIF presets) in their own environment (e3nn 0.6): the committee
+# when train.architecture is nequip or allegro; with mace, any member can still be trained and
+# compiled on request (train.nequip.architecture), e.g.
 #   snakemake results/train/syn/iter_2/member_0/model.nequip.pt2
 rule write_nequip_config:
     input:
@@ -66,7 +68,7 @@ rule write_nequip_config:
         "logs/train/{domain}/iter_{i}/nequip_config_{m}.log",
     params:
         settings=nequip_settings,
-        model=config["train"]["nequip"]["architecture"],
+        model=ARCHITECTURE if ARCHITECTURE != "mace" else config["train"]["nequip"]["architecture"],
         seed=lambda wildcards: config["seed"] + int(wildcards.m),
         work_dir=lambda wildcards: f"results/train/{wildcards.domain}/iter_{wildcards.i}/member_{wildcards.m}/nequip/run",
         compiled=lambda wildcards: f"results/train/{wildcards.domain}/iter_{wildcards.i}/member_{wildcards.m}/model.nequip.pt2",
@@ -88,7 +90,7 @@ rule train_nequip:
         val="results/learn/{domain}/iter_{i}/val.extxyz",
         test="results/learn/{domain}/iter_{i}/test.extxyz",
     output:
-        model=protected("results/train/{domain}/iter_{i}/member_{m}/model.nequip.pt2"),
+        model=protected(f"results/train/{{domain}}/iter_{{i}}/member_{{m}}/{NEQUIP_MEMBER_FILE}"),
     log:
         "logs/train/{domain}/iter_{i}/member_{m}_nequip.log",
     benchmark:

@@ -2,8 +2,8 @@
 # angles (validate_structure); X-ray PDF with partials (AS), neutron S(Q) with partials (NS),
 # ring statistics (ZIF), Qn speciation (NS), partial RDFs with PMFs (ZIF) and pore volume with a probe
 # (ZIF), each a CSV with its figure beside it.
-# Properties that need a model calculator (IR, elastic moduli, VDOS) are amlip functions
-# (amlip.vibrations, amlip.mechanics) not yet wired into rules.
+# Properties that need the chosen model (validate.vdos, validate.ir, validate.elastic) run it on the last
+# frame of glass 0; the density is averaged over produce.melt_quench.n_glasses independent glasses.
 
 
 rule validate_structure:
@@ -145,3 +145,181 @@ rule validate_pores:
         "../envs/amlip.yaml"
     script:
         "../scripts/validate_pores.py"
+
+
+rule validate_density:
+    input:
+        trajectories=glass_trajectories(),
+        reference="resources/reference/glass_densities.csv",
+    output:
+        table="results/validate/melt_quench/density.csv",
+        figure="results/validate/melt_quench/density.png",
+    log:
+        "logs/validate/melt_quench_density.log",
+    params:
+        settings=config["validate"],
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/validate_density.py"
+
+
+# The VDOS run uses the training dtype (like melt_quench); force constants and stresses are computed in
+# float64 whatever it is (MACE; NequIP models keep their own): finite differences of float32 stresses are noise.
+rule md_vdos:
+    input:
+        trajectory="results/produce/melt_quench/trajectory.extxyz",
+        choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
+        models=committee(PRODUCE_DOMAIN, N_ITER),
+    output:
+        trajectory=temp("results/validate/melt_quench/vdos/trajectory.extxyz"),
+    log:
+        "logs/validate/md_vdos.log",
+    benchmark:
+        "results/benchmarks/validate/md_vdos.tsv"
+    params:
+        settings=config["validate"].get("vdos", {}),
+        seed=config["seed"],
+        dtype=config["train"]["mace"].get("default_dtype", "float64"),
+        nequip_python=NEQUIP_PYTHON,
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=0,
+    conda:
+        MODEL_ENV
+    script:
+        "../scripts/md_vdos.py"
+
+
+rule validate_vdos:
+    input:
+        trajectory="results/validate/melt_quench/vdos/trajectory.extxyz",
+    output:
+        table="results/validate/melt_quench/vdos.csv",
+        peaks="results/validate/melt_quench/vdos_peaks.csv",
+        figure="results/validate/melt_quench/vdos.png",
+    log:
+        "logs/validate/melt_quench_vdos.log",
+    params:
+        settings=config["validate"].get("vdos", {}),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/validate_vdos.py"
+
+
+rule sample_low_temperature:
+    input:
+        trajectory="results/produce/melt_quench/trajectory.extxyz",
+        choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
+        models=committee(PRODUCE_DOMAIN, N_ITER),
+    output:
+        relaxed="results/validate/melt_quench/ir/relaxed.extxyz",
+        snapshots=temp("results/validate/melt_quench/ir/snapshots.extxyz"),
+    log:
+        "logs/validate/sample_low_temperature.log",
+    benchmark:
+        "results/benchmarks/validate/sample_low_temperature.tsv"
+    params:
+        settings=config["validate"].get("ir", {}),
+        seed=config["seed"],
+        dtype="float64",
+        nequip_python=NEQUIP_PYTHON,
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=0,
+    conda:
+        MODEL_ENV
+    script:
+        "../scripts/sample_low_temperature.py"
+
+
+rule fit_force_constants:
+    input:
+        relaxed="results/validate/melt_quench/ir/relaxed.extxyz",
+        snapshots="results/validate/melt_quench/ir/snapshots.extxyz",
+    output:
+        force_constants="results/validate/melt_quench/ir/fc2.npy",
+        info="results/validate/melt_quench/ir/fit.json",
+    log:
+        "logs/validate/fit_force_constants.log",
+    benchmark:
+        "results/benchmarks/validate/fit_force_constants.tsv"
+    params:
+        settings=config["validate"].get("ir", {}),
+        seed=config["seed"],
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    conda:
+        "../envs/phonons.yaml"
+    script:
+        "../scripts/fit_force_constants.py"
+
+
+rule validate_ir:
+    input:
+        relaxed="results/validate/melt_quench/ir/relaxed.extxyz",
+        force_constants="results/validate/melt_quench/ir/fc2.npy",
+        info="results/validate/melt_quench/ir/fit.json",
+    output:
+        table="results/validate/melt_quench/ir.csv",
+        modes="results/validate/melt_quench/ir_modes.csv",
+        peaks="results/validate/melt_quench/ir_peaks.csv",
+        figure="results/validate/melt_quench/ir.png",
+    log:
+        "logs/validate/melt_quench_ir.log",
+    params:
+        settings=config["validate"].get("ir", {}),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/phonons.yaml"
+    script:
+        "../scripts/validate_ir.py"
+
+
+rule validate_elastic:
+    input:
+        trajectory="results/produce/melt_quench/trajectory.extxyz",
+        choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
+        models=committee(PRODUCE_DOMAIN, N_ITER),
+        reference="resources/reference/glass_moduli.csv",
+    output:
+        table="results/validate/melt_quench/elastic.csv",
+        tensor="results/validate/melt_quench/elastic_tensor.csv",
+        pv="results/validate/melt_quench/elastic_pv.csv",
+        uniaxial="results/validate/melt_quench/elastic_uniaxial.csv",
+        figure="results/validate/melt_quench/elastic.png",
+    log:
+        "logs/validate/melt_quench_elastic.log",
+    benchmark:
+        "results/benchmarks/validate/elastic.tsv"
+    params:
+        settings=config["validate"].get("elastic", {}),
+        dtype="float64",
+        nequip_python=NEQUIP_PYTHON,
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=0,
+    conda:
+        MODEL_ENV
+    script:
+        "../scripts/validate_elastic.py"

@@ -1,14 +1,19 @@
+"""Rule evaluate_model: E/F/S errors of one member (MACE or NequIP/Allegro) on every split."""
+
 from _common import setup
 
+from amlip.train import use_model_python
+
+use_model_python(snakemake.input.model, snakemake.params.nequip_python)
 log = setup(snakemake)
 
 import pandas as pd
 
 from amlip.io import read_frames, write_frames
-from amlip.train import error_metrics, load_mace, predict
+from amlip.train import error_metrics, load_model, model_family, predict
 
-calculator = load_mace(snakemake.input.model, dtype=snakemake.params.dtype)
-prefix = f"mace{snakemake.wildcards.m}"
+calculator = load_model(snakemake.input.model, dtype=snakemake.params.dtype)
+prefix = f"{model_family(snakemake.input.model)}{snakemake.wildcards.m}"
 rows = []
 for split in ("train", "val", "test", "final_test"):
     frames = read_frames(snakemake.input[split])

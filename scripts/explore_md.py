@@ -1,14 +1,24 @@
+"""Rules explore_md and sample_equilibrium: MD with a committee (or the chosen syn model), frames with sigma_max."""
+
+import json
+
 from _common import setup
 
+from amlip.train import use_model_python
+
+# sample_equilibrium (AS eq domain) runs the chosen member of the final syn committee only.
+models = [json.load(open(snakemake.input.choice))["model"]] if "choice" in snakemake.input.keys() else list(snakemake.input.models)
+use_model_python(models, snakemake.params.nequip_python)
 log = setup(snakemake)
 
 from amlip.explore import committee_md
 from amlip.io import read_frames, write_frames
-from amlip.train import load_mace
+from amlip.train import load_model
 
 s = snakemake.params.settings
 structures = [read_frames(path)[0] for path in snakemake.input.structures]
-calculator = load_mace(list(snakemake.input.models), dtype="float64")
+log.info("MD with %s at %s K", models, s.get("temperatures_K", [300]))
+calculator = load_model(models, dtype="float64")
 frames = committee_md(
     structures,
     calculator,
@@ -20,7 +30,9 @@ frames = committee_md(
     seed=snakemake.params.seed,
     ensemble=s.get("ensemble", "nvt"),
 )
+iteration = int(snakemake.wildcards.get("i", 0))
 for atoms in frames:
-    atoms.info["iteration"] = int(snakemake.wildcards.i)
+    atoms.info["iteration"] = iteration
+    atoms.info["explore_model"] = ",".join(models)
 write_frames(snakemake.output[0], frames)
 log.info("explored %d frames", len(frames))

@@ -1,35 +1,73 @@
+import json
+
 from _common import setup
 
-log = setup(snakemake)
+from amlip.train import use_model_python
 
-import json
+# NequIP/Allegro models run under their own interpreter (train.nequip.python); MACE here.
+use_model_python(json.load(open(snakemake.input.choice))["model"], getattr(snakemake.params, "nequip_python", None))
+log = setup(snakemake)
 
 import pandas as pd
 
+from amlip.dispersion import d3_settings, with_dispersion
 from amlip.io import read_frames, write_frames
 from amlip.md import Guards, MDGuardError, run_protocol, schedule, schedule_table
-from amlip.train import load_mace
+from amlip.train import load_model
 
 s = snakemake.params.settings
+dispersion = d3_settings(getattr(snakemake.params, "dispersion", None))
+engine = s.get("engine", "ase")
 stages = schedule(s["protocol"], s.get("time_scale", 1.0), s.get("timestep_fs"))
 pd.DataFrame(schedule_table(stages)).to_csv(snakemake.output.schedule, index=False)
 choice = json.load(open(snakemake.input.choice))
-log.info("melt-quench %s x%g (%d steps) with %s", s["protocol"], s.get("time_scale", 1.0), sum(st.n_steps for st in stages), choice["model"])
-calculator = load_mace(choice["model"], dtype=snakemake.params.dtype)
+log.info(
+    "melt-quench %s x%g (%d steps) with %s, engine %s%s",
+    s["protocol"], s.get("time_scale", 1.0), sum(st.n_steps for st in stages), choice["model"], engine,
+    f", D3 {dispersion}" if dispersion else "",
+)
+calculator = load_model(choice["model"], dtype=snakemake.params.dtype)
 start = read_frames(snakemake.input.structure)[0]
+guard_settings = dict(s.get("guards", {}))
+max_sigma = guard_settings.pop("max_sigma_eV_A", None)
+sigma_every = guard_settings.pop("sigma_every", 50)
+guards = Guards(**guard_settings)
 try:
-    frames = run_protocol(
-        start,
-        calculator,
-        stages,
-        sample_every=s.get("sample_every", 10),
-        seed=snakemake.params.seed,
-        friction_per_fs=s.get("friction_per_fs", 0.01),
-        taut_fs=s.get("taut_fs", 100.0),
-        taup_fs=s.get("taup_fs", 1000.0),
-        bulk_modulus_GPa=s.get("bulk_modulus_GPa", 40.0),
-        guards=Guards(**s.get("guards", {})),
-    )
+    if engine == "lammps":
+        from amlip.lammps_engine import run_protocol_lammps
+
+        committee = [load_model(m, dtype=snakemake.params.dtype) for m in snakemake.input.models] if max_sigma else None
+        frames = run_protocol_lammps(
+            start,
+            calculator,
+            stages,
+            sample_every=s.get("sample_every", 10),
+            seed=snakemake.params.seed,
+            taut_fs=s.get("taut_fs", 100.0),
+            taup_fs=s.get("taup_fs", 1000.0),
+            guards=guards,
+            dispersion=dispersion,
+            committee=committee,
+            committee_sigma_max_eV_A=max_sigma,
+            committee_every=sigma_every,
+        )
+    elif engine == "ase":
+        if max_sigma:
+            raise ValueError("produce.melt_quench.guards.max_sigma_eV_A (committee guard) needs engine: lammps")
+        frames = run_protocol(
+            start,
+            with_dispersion(calculator, dispersion),
+            stages,
+            sample_every=s.get("sample_every", 10),
+            seed=snakemake.params.seed,
+            friction_per_fs=s.get("friction_per_fs", 0.01),
+            taut_fs=s.get("taut_fs", 100.0),
+            taup_fs=s.get("taup_fs", 1000.0),
+            bulk_modulus_GPa=s.get("bulk_modulus_GPa", 40.0),
+            guards=guards,
+        )
+    else:
+        raise ValueError(f"produce.melt_quench.engine '{engine}': use ase or lammps")
 except MDGuardError as exc:
     keep = snakemake.output.trajectory.replace(".extxyz", ".failed.extxyz")
     write_frames(keep, exc.frames)

@@ -8,8 +8,8 @@ import pandas as pd
 
 from amlip.io import iter_frames, merge_labelled, write_frames
 
-sources = {path: list(iter_frames(path)) for path in snakemake.input.chunks}
-merged = merge_labelled(sources)
+chunks = {path: list(iter_frames(path)) for path in snakemake.input.chunks}
+merged = merge_labelled(chunks)
 failed = pd.concat([pd.read_csv(p) for p in snakemake.input.failed], ignore_index=True)
 
 # every input frame must come out exactly once, labelled or failed: nothing lost, nothing twice
@@ -22,6 +22,13 @@ if missing or twice or len(seen) != n_input:
         f"{snakemake.input.frames} has {n_input} frames but the chunks hold {len(seen)}: missing frame_index "
         f"{missing[:20]}, duplicated {twice[:20]}. Rerun the label_chunk jobs of those frames."
     )
+
+# AIMD frames (iteration 0, aimd.domains) join under the same guard: a different level of theory
+# than the chunk labels stops the merge with both records in the message
+aimd = {path: list(iter_frames(path)) for path in snakemake.input.aimd}
+if aimd:
+    merged = merge_labelled({**chunks, **aimd})
+    log.info("with %d AIMD frames from %s", sum(len(f) for f in aimd.values()), list(aimd))
 
 failed.to_csv(snakemake.output.failed, index=False)
 write_frames(snakemake.output.labelled, merged)

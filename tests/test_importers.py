@@ -10,7 +10,7 @@ import pytest
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.units import GPa, Bohr, Hartree, bar
 
-from amlip.importers import _iter_extxyz_fast, iter_cp2k_md, iter_extxyz, iter_vasp, parse_decimals, write_stream
+from amlip.importers import _iter_extxyz_ase, _iter_extxyz_fast, iter_cp2k_md, iter_extxyz, iter_vasp, write_stream
 from amlip.io import REF_ENERGY, REF_FORCES, REF_STRESS, LevelOfTheoryError, level_of_theory_hash, read_frames, write_frames
 from amlip.structures import build_crystal
 
@@ -31,17 +31,110 @@ def _frames(n=4, seed=0):
     return frames
 
 
-def test_parse_decimals_gives_what_float_gives():
-    text = b" 1.50000000 -2.25\n+3.0  -0.00000001 123456.12345678 7\n"
-    assert parse_decimals(np.frombuffer(text, np.uint8)).tolist() == [float(t) for t in text.split()]
-    assert parse_decimals(np.frombuffer(b"1.0e-3 2.0\n", np.uint8)) is None  # exponents: general parser
+def _same_frame(fast, slow, where):
+    """Atoms equal as ase.io.read builds them: arrays (dtype and bits), cell, pbc, info."""
+    assert type(fast) is type(slow) and vars(fast).keys() == vars(slow).keys(), where
+    assert fast.arrays.keys() == slow.arrays.keys(), where
+    for key in slow.arrays:
+        assert fast.arrays[key].dtype == slow.arrays[key].dtype, (where, key)
+        assert fast.arrays[key].shape == slow.arrays[key].shape, (where, key)
+        assert np.array_equal(fast.arrays[key], slow.arrays[key], equal_nan=fast.arrays[key].dtype.kind == "f"), (where, key)
+    assert np.array_equal(fast.cell.array, slow.cell.array) and np.array_equal(fast.pbc, slow.pbc), where
+    assert fast.info.keys() == slow.info.keys(), (where, fast.info.keys(), slow.info.keys())
+    for key, value in slow.info.items():
+        assert type(fast.info[key]) is type(value), (where, key, type(fast.info[key]), type(value))
+        assert np.array_equal(fast.info[key], value), (where, key, fast.info[key], value)
+    assert fast.calc is None and slow.calc is None
+
+
+# Files in layouts seen in the wild; each must read exactly as ase.io.read reads it.
+ODD_FILES = {
+    # free format, tabs, lower-case and upper-case species, exponents, signs, integer column; an
+    # empty quoted value (ASE glues the next pair onto it) sends this frame to ASE, the next not
+    "free_format": (
+        "3\nLattice=\"5.0 0.0 0.0 0.0 5.5 0.0 0.1 0.0 6.0\" Properties=species:S:1:pos:R:3:REF_forces:R:3:tag:I:1 "
+        "REF_energy=-12.5 md_step=7 uid=00123 label=hello flag=T empty=\"\" mixed=\"1 2.5\" pbc=\"T T F\"\n"
+        "si\t0 0 0  1.0e-3 -2E+2 .5 3\n  O  1.6 -0.0 +0.25   -1E-3 0 5. -2\nCA 1 2 3 4 5 6 0\n"
+        "3\nLattice=\"5.0 0.0 0.0 0.0 5.5 0.0 0.1 0.0 6.0\" Properties=species:S:1:pos:R:3:REF_forces:R:3:tag:I:1 "
+        "REF_energy=-12.5 md_step=7 uid=00123 label=hello flag=T mixed=\"1 2.5\" pbc=\"T T F\"\n"
+        "si\t0 0 0  1.0e-3 -2E+2 .5 3\n  O  1.6 -0.0 +0.25   -1E-3 0 5. -2\nCA 1 2 3 4 5 6 0\n"
+    ),
+    # no Lattice (free molecule), default Properties, windows line ends
+    "molecule_crlf": "2\r\nREF_energy=-1.0\r\nH 0.0 0.0 0.0\r\nH 0.0 0.0 0.74\r\n",
+    # > 15 significant digits, nan, many-digit exponents: the frame goes to ASE, the next one does not
+    "precision": (
+        "1\nProperties=species:S:1:pos:R:3:REF_forces:R:3 REF_energy=-1.2345678901234567\n"
+        "H 0.12345678901234567 1e-300 2.5e30 nan 1 -inf\n"
+        "1\nProperties=species:S:1:pos:R:3:REF_forces:R:3 REF_energy=-2\nH 1 2 3 4 5 6\n"
+    ),
+    # string and logical columns, brackets and escapes in the comment: ASE reads those frames
+    "strings": (
+        "2\nProperties=species:S:1:pos:R:3:move_mask:L:1:name:S:1 REF_energy=1 note=\"a [b] c\" list=[1,2,3]\n"
+        "Si 0 0 0 T first\nO 1 1 1 F second\n"
+        "1\nProperties=species:S:1:pos:R:3 REF_energy=2.0 REF_stress=\"1 2 3 4 5 6\" stress=\"1 0 0 0 2 0 0 0 3\"\nX 0 0 0\n"
+    ),
+    # extra columns beyond Properties (ASE ignores them)
+    "extra_columns": "1\nProperties=species:S:1:pos:R:3 REF_energy=0.5\nNa 0.5 0.5 0.5 9 9\n",
+    # an integer beyond int32 (ASE's integer columns are int32: it must decide)
+    "big_int": "1\nProperties=species:S:1:pos:R:3:n:I:1 REF_energy=0.5\nNa 0.5 0.5 0.5 2147483647\n",
+}
+#: frames of each file that the fast reader must hand to ASE (the rest it parses itself)
+TO_ASE = {"free_format": 1, "molecule_crlf": 0, "precision": 1, "strings": 1, "extra_columns": 1, "big_int": 0}
+
+
+@pytest.mark.parametrize("name", sorted(ODD_FILES))
+def test_fast_reader_equals_ase_read_on_odd_files(tmp_path, name, monkeypatch):
+    import amlip.importers
+
+    path = tmp_path / f"{name}.extxyz"
+    path.write_bytes(ODD_FILES[name].encode())
+    slow = list(_iter_extxyz_ase(str(path)))
+    handed, to_ase = [], amlip.importers._frame_from_ase
+    monkeypatch.setattr(amlip.importers, "_frame_from_ase", lambda text: handed.append(text) or to_ase(text))
+    fast = list(_iter_extxyz_fast(str(path)))
+    assert len(fast) == len(slow) > 0
+    assert len(handed) == TO_ASE[name]
+    for k, (a, b) in enumerate(zip(fast, slow)):
+        _same_frame(a, b, f"{name} frame {k}")
+
+
+def test_fast_reader_equals_ase_read_on_written_frames(tmp_path, quartz):
+    from amlip.labelers import make_labeler
+
+    # frames written by ase.io.write (as the labelers do): %16.8f columns, labels, level of theory
+    labelled = make_labeler("xtb", {}).single_point(quartz)
+    rng = np.random.default_rng(3)
+    frames = []
+    for k in range(5):
+        atoms = labelled.copy()
+        atoms.positions += rng.normal(0, 0.1, atoms.positions.shape) * 10.0 ** rng.integers(-8, 4)
+        atoms.arrays["REF_forces"] = rng.normal(0, 1, (len(atoms), 3)) * 10.0 ** rng.integers(-9, 6)
+        atoms.info["REF_energy"] = float(rng.normal()) * 10.0 ** rng.integers(-5, 8)
+        atoms.info["md_step"] = k
+        frames.append(atoms)
+    path = tmp_path / "labelled.extxyz"
+    write_frames(path, frames)
+    reference = ase.io.read(path, index=":", format="extxyz")
+    fast = list(_iter_extxyz_fast(str(path)))
+    assert len(fast) == 5
+    for k, (a, b) in enumerate(zip(fast, reference)):
+        assert b.calc is None  # REF_* keys stay in info/arrays in ASE too
+        _same_frame(a, b, f"frame {k}")
+    # and the shipped fixture files
+    for shipped in sorted(DATA.rglob("*.xyz")):
+        try:
+            slow = list(_iter_extxyz_ase(str(shipped)))
+        except Exception:
+            continue
+        for k, (a, b) in enumerate(zip(_iter_extxyz_fast(str(shipped)), slow, strict=True)):
+            _same_frame(a, b, f"{shipped.name} frame {k}")
 
 
 def test_extxyz_round_trip_from_ase_calculator_keys(tmp_path):
     frames = _frames()
     path = tmp_path / "aimd.extxyz"
     ase.io.write(path, frames, format="extxyz")
-    stream = iter_extxyz(path, AIMD)
+    stream = iter_extxyz(path, AIMD, fast=True)
     assert isinstance(stream, types.GeneratorType)
     imported = list(stream)
     reference = list(iter_extxyz(path, AIMD, fast=False))  # ASE's reader
@@ -67,7 +160,7 @@ def test_extxyz_chunk_boundaries_and_free_format(tmp_path):
         "\n"
         "1\nProperties=species:S:1:pos:R:3:forces:R:3 energy=-0.25\nH 0.1 0.2 0.3 0.5 -0.5 0.25\n"
     )
-    frames = list(iter_extxyz(path, AIMD))
+    frames = list(iter_extxyz(path, AIMD, fast=True))
     assert [a.info[REF_ENERGY] for a in frames] == [-1.5, -0.25]
     assert frames[0].arrays[REF_FORCES][:, 0].tolist() == [1e-3, -1e-3]
     assert frames[1].positions.tolist() == [[0.1, 0.2, 0.3]] and not frames[1].pbc.any()
@@ -83,14 +176,14 @@ def test_extxyz_streams_and_names_bad_frames(tmp_path):
     ase.io.write(path, _frames(3), format="extxyz")
     text = path.read_text()
     path.write_text(text[: len(text) - 200])
-    first = next(islice(iter_extxyz(path, AIMD), 1))  # frames before the damage still come
+    first = next(islice(iter_extxyz(path, AIMD, fast=True), 1))  # frames before the damage still come
     assert first.info[REF_ENERGY] == -30.0
     with pytest.raises(ValueError, match="ends inside frame 2"):
-        list(iter_extxyz(path, AIMD))
+        list(iter_extxyz(path, AIMD, fast=True))
     plain = tmp_path / "plain.extxyz"
     plain.write_text("1\nProperties=species:S:1:pos:R:3 pbc=\"F F F\"\nH 0 0 0\n")
     with pytest.raises(ValueError, match="frame 0 has no energy"):
-        list(iter_extxyz(plain, AIMD))
+        list(iter_extxyz(plain, AIMD, fast=True))
 
 
 def test_extxyz_refuses_a_second_level_of_theory(tmp_path, quartz):
@@ -100,7 +193,7 @@ def test_extxyz_refuses_a_second_level_of_theory(tmp_path, quartz):
     path = tmp_path / "labelled.extxyz"
     write_frames(path, [labelled])
     with pytest.raises(LevelOfTheoryError, match="import it with its own level of theory"):
-        list(iter_extxyz(path, AIMD))
+        list(iter_extxyz(path, AIMD, fast=True))
     same = make_labeler("xtb", {}).level_of_theory
     (again,) = iter_extxyz(path, same)
     assert again.info[REF_ENERGY] == labelled.info[REF_ENERGY]

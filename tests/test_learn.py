@@ -38,3 +38,110 @@ def test_convergence_decision():
     assert frac == 1.0 and not done
     frac, done, why = convergence_decision([0.1, 0.2], 0.06, 0.5, 3, 3)
     assert done and "last configured iteration" in why
+
+
+# --- band + diversity pick, per-domain settings, model choice -------------------------------
+
+import pandas as pd
+from ase.calculators.lj import LennardJones
+
+from amlip.learn import choose_member, domain_settings, screen_density
+from amlip.select import select_diverse
+from amlip.structures import build_crystal, density_g_cm3
+
+
+def test_band_then_soap_kmeans_picks_exactly_one_frame_per_family_inside_the_band():
+    # Three structure families x 3 frames; sigma puts family A below the band, family D above
+    # it, families B and C (and a stray compressed quartz) inside. Two picks from the band
+    # candidates must be one of B and one of C, never A or D.
+    rng = np.random.default_rng(0)
+    quartz, cristobalite = build_crystal("alpha_quartz"), build_crystal("beta_cristobalite")
+    dense = quartz.copy()
+    dense.set_cell(dense.cell * 1.25, scale_atoms=True)
+    families = {"A": (quartz, 0.01), "B": (cristobalite, 0.5), "C": (dense, 0.4), "D": (quartz, 5.0)}
+    frames, sigmas, labels = [], [], []
+    for name, (base, sigma) in families.items():
+        for _ in range(3):
+            a = base.copy()
+            a.positions += rng.normal(scale=0.01, size=a.positions.shape)
+            frames.append(a)
+            sigmas.append(sigma)
+            labels.append(name)
+    candidates = band_candidates(sigmas, 0.1, 1.0)
+    np.testing.assert_array_equal(candidates, [3, 4, 5, 6, 7, 8])
+    within, fields = select_diverse([frames[k] for k in candidates], 2, "soap_kmeans", seed=0, soap=dict(r_cut=4.0, n_max=4, l_max=2))
+    picked = candidates[within]
+    assert sorted(labels[k] for k in picked) == ["B", "C"]
+    assert sorted(fields["cluster"]) == [0, 1]
+
+
+def base_config(**learn):
+    return {
+        "label": {"backend": "xtb", "xtb": {"method": "GFN1-xTB", "accuracy": 1.0}},
+        "explore": {"md": {"temperatures_K": [1000, 3000], "n_steps": 60}},
+        "learn": {"sigma_low_eV_A": 0.1, "sigma_high_eV_A": 1.0, "max_new_frames": 12, "converged_fraction": 0.05, **learn},
+    }
+
+
+def test_domain_settings_merge_over_the_global_values():
+    config = base_config(domain_settings={"eq": {"sigma_low_eV_A": 0.05, "md": {"temperatures_K": [300]}, "label": {"accuracy": 0.1}}})
+    syn, eq = domain_settings(config, "syn"), domain_settings(config, "eq")
+    assert syn["sigma_low_eV_A"] == 0.1 and syn["md"]["temperatures_K"] == [1000, 3000] and syn["label"]["accuracy"] == 1.0
+    assert eq["sigma_low_eV_A"] == 0.05 and eq["sigma_high_eV_A"] == 1.0 and eq["max_new_frames"] == 12
+    assert eq["md"] == {"temperatures_K": [300], "n_steps": 60}
+    assert eq["label"] == {"method": "GFN1-xTB", "accuracy": 0.1}
+    assert config["explore"]["md"]["temperatures_K"] == [1000, 3000]  # the global block is untouched
+
+
+def test_domain_settings_errors_name_the_domain_and_key():
+    with pytest.raises(ValueError, match=r"domain_settings.eq has unknown keys \['max_frames'\]"):
+        domain_settings(base_config(domain_settings={"eq": {"max_frames": 3}}), "eq")
+    with pytest.raises(ValueError, match="band of domain eq"):
+        domain_settings(base_config(domain_settings={"eq": {"sigma_low_eV_A": 2.0}}), "eq")
+
+
+def test_domain_label_settings_give_a_different_lot_hash():
+    from amlip.labelers import make_labeler
+
+    config = base_config(domain_settings={"eq": {"label": {"accuracy": 0.1}}})
+    syn = make_labeler("xtb", domain_settings(config, "syn")["label"])
+    eq = make_labeler("xtb", domain_settings(config, "eq")["label"])
+    assert syn.lot_hash != eq.lot_hash
+
+
+def test_choose_member_by_property_error():
+    table = pd.DataFrame(
+        {"member": [0, 1, 2], "test_force_mae_meV_A": [100.0, 300.0, 200.0], "property_abs_error": [0.30, 0.05, 0.10]}
+    )
+    member, reason = choose_member(table)
+    assert member == 1 and "lowest property error (0.05)" in reason
+
+
+def test_choose_member_breaks_property_ties_by_test_force_mae():
+    table = pd.DataFrame(
+        {"member": [0, 1, 2], "test_force_mae_meV_A": [100.0, 300.0, 200.0], "property_abs_error": [0.30, 0.05, 0.07]}
+    )
+    member, reason = choose_member(table, tie_tolerance=0.03)
+    assert member == 2 and "members [1, 2]" in reason and "200.0 meV/Å" in reason
+    member, _ = choose_member(table, tie_tolerance=0.3)
+    assert member == 0
+
+
+def test_choose_member_without_property_and_with_failed_screenings():
+    table = pd.DataFrame({"member": [0, 1], "test_force_mae_meV_A": [250.0, 120.0]})
+    assert choose_member(table) == (1, "lowest test force MAE (120.0 meV/Å); no property screened")
+    table["property_abs_error"] = [0.2, np.nan]  # member 1's screening failed: it cannot win on the property
+    assert choose_member(table)[0] == 0
+    with pytest.raises(ValueError, match="lacks the columns"):
+        choose_member(pd.DataFrame({"member": [0]}))
+
+
+def test_screen_density_follows_the_model_pressure():
+    # LJ with sigma 2.2 Å puts every Si-O pair (1.6 Å) deep in the repulsive wall: the pressure is
+    # large and positive, so NpT at zero pressure must expand the cell.
+    atoms = build_crystal("alpha_quartz").repeat((2, 2, 1))
+    start = density_g_cm3(atoms)
+    result = screen_density(atoms, LennardJones(sigma=2.2, epsilon=0.05, rc=5.0, smooth=True), n_steps=100, sample_every=10, taup_fs=50.0, bulk_modulus_GPa=10.0)
+    assert result["start"] == pytest.approx(start)
+    assert result["mean"] < 0.95 * start
+    assert result["n_frames"] == 5

@@ -339,3 +339,28 @@ def test_compiled_model_matches_checkpoint(trained, dataset):
     assert eager.get_potential_energy() == pytest.approx(energy, abs=1e-8)
     np.testing.assert_allclose(eager.get_forces(), forces, atol=1e-8)
     np.testing.assert_allclose(eager.get_stress(), stress, atol=1e-10)
+
+
+@pytest.mark.slow
+def test_load_model_by_suffix_gives_nequip_calculator_and_committee(trained, dataset):
+    """amlip.train.load_model: a .ckpt loads through nequip; two files become a committee with forces_comm."""
+    from amlip.io import read_frames
+    from amlip.learn import committee_force_deviation
+    from amlip.train import CommitteeCalculator, load_model, needs_nequip_python
+
+    _, run_dir, _ = trained
+    checkpoint = str(run_dir / "best.ckpt")
+    assert not needs_nequip_python(checkpoint)  # this interpreter has nequip
+    atoms = read_frames(dataset["test"])[0]
+    single = atoms.copy()
+    single.calc = load_model(checkpoint)
+    energy, forces, stress = single.get_potential_energy(), single.get_forces(), single.get_stress()
+    assert np.ndim(energy) == 0 and forces.shape == (9, 3) and stress.shape == (6,)
+    committee = load_model([checkpoint, str(run_dir / "last.ckpt")])
+    assert isinstance(committee, CommitteeCalculator)
+    committee.calculate(atoms, ["energy", "forces", "stress"])
+    assert committee.results["forces_comm"].shape == (2, 9, 3)
+    assert committee.results["stress"].shape == (6,)
+    np.testing.assert_allclose(committee.results["forces_comm"][0], forces, atol=1e-10)
+    np.testing.assert_allclose(committee.results["forces"], committee.results["forces_comm"].mean(axis=0))
+    assert committee_force_deviation(committee.results["forces_comm"]) >= 0.0

@@ -92,3 +92,73 @@ def test_melt_quench_and_validation_are_physical(tiny_run):
     for figure in ("parity", "learning_curve", "density", "rdf", "angles"):
         assert (tiny_run / f"results/report/{figure}.png").stat().st_size > 5000
     assert (tiny_run / "report.html").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_iteration_0_labelled_set_holds_the_aimd_frames_with_provenance(tiny_run):
+    # tiny.yaml: 6 xTB AIMD steps of random_0, every 2nd kept -> md_step 0, 2, 4, 6
+    imported = read_frames(tiny_run / "results/aimd/syn/imported.extxyz")
+    labelled = read_frames(tiny_run / "results/label/syn/iter_0/labelled.extxyz")
+    aimd = [a for a in labelled if "aimd_source" in a.info]
+    assert [a.info["md_step"] for a in aimd] == [0, 2, 4, 6] == [a.info["md_step"] for a in imported]
+    assert {a.info["aimd_source"] for a in aimd} == {"run_random_0"}
+    chunk_hashes = {a.info["lot_hash"] for a in labelled if "aimd_source" not in a.info}
+    assert {a.info["lot_hash"] for a in aimd} == chunk_hashes  # one level of theory
+    for a in aimd:
+        assert np.isfinite(a.info["REF_energy"]) and a.arrays["REF_forces"].shape == (len(a), 3)
+        assert 0 < a.info["temperature_K"] < 10000
+    # the split saw them: each AIMD frame is in exactly one of train/test/val
+    split = [a for s in ("train", "test", "val") for a in read_frames(tiny_run / f"results/select/syn/iter_0/{s}.extxyz")]
+    assert sorted(a.info["md_step"] for a in split if "aimd_source" in a.info) == [0, 2, 4, 6]
+    run = (tiny_run / "results/aimd/syn/run_random_0/run.json").read_text()
+    assert '"backend": "xtb"' in run and '"n_steps": 6' in run
+    table = pd.read_csv(tiny_run / "results/aimd/syn/imported.csv")
+    assert list(table.md_step) == [0, 2, 4, 6]
+    assert (tiny_run / "results/aimd/syn/imported_energy.png").stat().st_size > 5000
+    assert (tiny_run / "results/benchmarks/aimd/syn/run_random_0.tsv").exists()
+
+
+
+@pytest.mark.slow
+def test_density_over_independent_glasses(tiny_run):
+    glass_0 = read_frames(tiny_run / "results/produce/melt_quench/trajectory.extxyz")
+    glass_1 = read_frames(tiny_run / "results/produce/melt_quench/glass_1/trajectory.extxyz")
+    assert len(glass_0[-1]) == len(glass_1[-1]) and not np.allclose(glass_0[-1].positions, glass_1[-1].positions)
+    table = pd.read_csv(tiny_run / "results/validate/melt_quench/density.csv").set_index("glass")
+    assert list(table.index) == ["glass_0", "glass_1", "mean"]
+    assert table.loc["mean", "value"] == pytest.approx(table.loc[["glass_0", "glass_1"], "value"].mean())
+    assert table.loc["mean", "std"] == pytest.approx(table.loc[["glass_0", "glass_1"], "value"].std(ddof=1))
+    # Glass 0 averaged the same way as validate_structure's density.
+    props = pd.read_csv(tiny_run / "results/validate/melt_quench/properties.csv").set_index("property")
+    assert table.loc["glass_0", "value"] == pytest.approx(props.loc["density", "value"], rel=1e-6)
+    assert (table.reference == 2.2).all() and table.source.str.contains("Pedone").all()
+    rel = 100 * (table.value - 2.2) / 2.2
+    assert np.allclose(table.rel_error_percent, rel)
+    assert table.percent_mae.iloc[0] == pytest.approx(rel[["glass_0", "glass_1"]].abs().mean())
+    assert (tiny_run / "results/validate/melt_quench/density.png").stat().st_size > 5000
+
+
+@pytest.mark.slow
+def test_vdos_ir_and_elastic_outputs(tiny_run):
+    out = tiny_run / "results/validate/melt_quench"
+    assert not (out / "vdos/trajectory.extxyz").exists()  # temp()
+    vdos = pd.read_csv(out / "vdos.csv")
+    assert np.trapezoid(vdos.vdos, vdos.frequency_cm1) == pytest.approx(1.0, rel=1e-6)
+    assert np.allclose(vdos.vdos_O + vdos.vdos_Si, vdos.vdos)
+    assert vdos.frequency_cm1.max() > 8000  # velocities every 2 fs: Nyquist 8339 1/cm
+    n_atoms = len(read_frames(out / "ir/relaxed.extxyz")[0])
+    modes = pd.read_csv(out / "ir_modes.csv")
+    assert len(modes) == 3 * n_atoms and (modes.intensity >= 0).all()
+    fit = pd.read_json(out / "ir/fit.json", typ="series")
+    assert fit["n_snapshots"] == 8 and fit["n_force_components"] == 24 * n_atoms
+    spectrum = pd.read_csv(out / "ir.csv")
+    assert list(spectrum.frequency_cm1[:3]) == [0.0, 1.0, 2.0] and spectrum.frequency_cm1.max() == 1499.0
+    assert np.isfinite(spectrum.intensity).all() and (spectrum.intensity >= 0).all()
+    elastic = pd.read_csv(out / "elastic.csv")
+    bulk = elastic[elastic.property == "bulk_modulus"]
+    assert set(bulk.method) >= {"hill", "birch_murnaghan"} or (elastic.status != "ok").any()
+    assert (bulk.reference == 36.9).all() and bulk.source.str.contains("Derived").all()
+    tensor = pd.read_csv(out / "elastic_tensor.csv").drop(columns="row").to_numpy()
+    assert tensor.shape == (6, 6) and np.allclose(tensor, tensor.T, equal_nan=True)
+    for name in ("vdos", "ir", "elastic"):
+        assert (out / f"{name}.png").stat().st_size > 5000

@@ -437,3 +437,166 @@ def test_bulk_modulus_of_emt_copper_from_pressure_steps(emt_copper):
     assert fit["K0_GPa"] == pytest.approx((c[0, 0] + 2 * c[0, 1]) / 3, rel=0.01)
     # A straight line through 0-4.5 GPa gives K at the mean pressure, K0 + K0' <P>.
     assert bulk_modulus_from_pressure_steps(pressures, volumes) == pytest.approx(fit["K0_GPa"] + fit["K0_prime"] * pressures.mean(), rel=0.01)
+
+
+# ---------------------------------------------------------------- properties on a produced glass (rules/validate.smk)
+
+
+def test_vdos_md_conserves_energy_and_its_spectrum_lies_below_the_copper_phonon_cutoff():
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from amlip.validation import vdos_table
+    from amlip.vibrations import run_vdos_md, spectrum_peaks
+
+    atoms = bulk("Cu", "fcc", a=3.5898, cubic=True).repeat((2, 2, 2))
+    frames = run_vdos_md(atoms, EMT(), temperature_K=300.0, nvt_ps=0.1, nve_ps=0.8, timestep_fs=4.0, sample_every_fs=8.0, seed=1)
+    assert len(frames) == 100
+    assert all(a.get_velocities() is not None for a in frames)
+    etot = np.array([a.info["etot_eV"] for a in frames])
+    assert np.ptp(etot) < 0.01 * len(atoms) * 0.0387  # NVE: drift far below kT per atom
+    table = vdos_table(frames, 8.0)
+    assert np.allclose(table.vdos_Cu, table.vdos)  # one element: the partial is the total
+    # Copper's phonons end near 7.3 THz (243 1/cm): nearly all of the VDOS lies below 350 1/cm (42 1/cm resolution).
+    low = table.frequency_cm1 < 350
+    assert np.trapezoid(table.vdos[low], table.frequency_cm1[low]) > 0.9
+    peaks = spectrum_peaks(table.frequency_cm1, table.vdos, n_peaks=2)
+    assert 80 < peaks.frequency_cm1.max() < 280
+    with pytest.raises(ValueError, match="whole multiple"):
+        run_vdos_md(atoms, EMT(), nvt_ps=0.0, nve_ps=0.1, timestep_fs=2.0, sample_every_fs=3.0)
+
+
+def test_partial_vdos_add_up_to_the_total():
+    from amlip.validation import vdos_table
+
+    rng = np.random.default_rng(0)
+    frames = []
+    for _ in range(32):
+        a = Atoms("SiO2", positions=rng.random((3, 3)) * 4, cell=[4, 4, 4], pbc=True)
+        a.set_velocities(rng.normal(size=(3, 3)))
+        frames.append(a)
+    table = vdos_table(frames, 5.0)
+    assert np.allclose(table.vdos_Si + table.vdos_O, table.vdos)
+
+
+def test_spectrum_peaks_finds_two_lorentzians():
+    from amlip.vibrations import broadened_spectrum, spectrum_peaks
+
+    grid = np.arange(0.0, 1500.0, 1.0)
+    spectrum = broadened_spectrum(np.array([450.0, 1080.0]), np.array([1.0, 2.0]), grid, 30.0)
+    peaks = spectrum_peaks(grid, spectrum, n_peaks=2)
+    assert list(peaks.frequency_cm1) == [450.0, 1080.0]
+
+
+def test_low_temperature_sampling_and_hiphive_fit_reproduce_the_hessian_of_emt_copper():
+    pytest.importorskip("hiphive")
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from amlip.vibrations import fit_force_constants, harmonic_modes, sample_low_temperature
+
+    atoms = bulk("Cu", "fcc", a=3.5898, cubic=True).repeat((2, 2, 2))
+    ideal, snapshots = sample_low_temperature(atoms, EMT(), temperature_K=20.0, n_snapshots=8, equilibrate_fs=100.0, every_fs=20.0, timestep_fs=2.0, relax_fmax=1e-4, seed=0)
+    assert ideal.info["relax_converged"] and ideal.info["relax_fmax_eV_A"] < 1e-4
+    assert len(snapshots) == 8
+    assert 0.01 < np.abs(snapshots[-1].positions - ideal.positions).max() < 0.3  # 20 K: small thermal displacements
+    fc2, info = fit_force_constants(ideal, snapshots, cutoff=3.0)
+    assert info["r2_test"] > 0.95
+    # Independent check: Γ modes of the finite-difference Hessian of the same cell.
+    hessian = np.zeros((len(ideal), 3, len(ideal), 3))
+    probe = ideal.copy()
+    probe.calc = EMT()
+    h = 1e-3
+    for i in range(len(ideal)):
+        for a in range(3):
+            for sign in (1, -1):
+                probe.positions[i, a] += sign * h
+                hessian[:, :, i, a] -= sign * probe.get_forces() / (2 * h)
+                probe.positions[i, a] -= sign * h
+    fd = np.transpose(hessian, (0, 2, 1, 3))
+    fitted, _ = harmonic_modes(ideal.get_masses(), fc2)
+    exact, _ = harmonic_modes(ideal.get_masses(), fd)
+    assert fitted.max() == pytest.approx(exact.max(), rel=0.05)
+    assert np.sort(fitted)[3:] == pytest.approx(np.sort(exact)[3:], abs=0.3)  # THz
+
+
+def test_elastic_tables_of_emt_copper_agree_across_methods(emt_copper):
+    from amlip.mechanics import cubic_moduli, elastic_tensor_finite_strain
+    from amlip.reference import load_reference_moduli
+    from amlip.validation import compare_moduli, elastic_tables
+
+    atoms, calc = emt_copper
+    settings = {"fmax_eV_A": 1e-4, "strain": 0.002, "uniaxial_strains": [-0.02, -0.01, 0.01, 0.02], "uniaxial_axes": [0, 2], "lateral_tol_GPa": 1e-3}
+    moduli, tensor, pv, uniaxial = elastic_tables(atoms, calc, settings)
+    assert set(moduli.status) == {"ok"}
+    value = {(r.property, r.method): r.value for r in moduli.itertuples()}
+    c = tensor.drop(columns="row").to_numpy()
+    assert value[("positive_definite", "finite_strain")] == 1.0
+    # Bulk modulus of a cubic crystal three ways: (C11 + 2 C12) / 3, Hill, Birch-Murnaghan fit of P(V).
+    k_cubic = (c[0, 0] + 2 * c[0, 1]) / 3
+    assert value[("bulk_modulus", "hill")] == pytest.approx(k_cubic, rel=1e-6)
+    assert value[("bulk_modulus", "birch_murnaghan")] == pytest.approx(k_cubic, rel=0.03)
+    assert value[("young_modulus", "uniaxial")] == pytest.approx(cubic_moduli(c)["E_GPa"], rel=0.03)
+    assert sorted(uniaxial.axis.unique()) == [0, 2] and len(pv) == 7 and "fit_GPa" in pv
+    assert np.allclose(c, elastic_tensor_finite_strain(atoms, calc, strain=0.002, relax_atoms=True, fmax=1e-4), rtol=0.02, atol=0.5)
+    compared = compare_moduli(moduli, load_reference_moduli("SiO2"))
+    row = compared[(compared.property == "bulk_modulus") & (compared.method == "hill")].iloc[0]
+    assert row.reference == 36.9 and row.abs_error == pytest.approx(row.value - 36.9)
+    assert "makeitfrom" in compared[compared.property == "young_modulus"].source.iloc[0]
+
+
+def test_elastic_tables_record_failures_instead_of_stopping():
+    from ase.build import bulk
+    from ase.calculators.calculator import Calculator
+
+    from amlip.validation import elastic_tables
+
+    class Broken(Calculator):
+        implemented_properties = ["energy", "forces", "stress"]
+
+        def calculate(self, atoms=None, properties=None, system_changes=None):
+            raise RuntimeError("model exploded")
+
+    moduli, tensor, pv, uniaxial = elastic_tables(bulk("Cu", cubic=True), Broken(), {"uniaxial_axes": [1]})
+    failed = moduli[moduli.status != "ok"]
+    assert {"relax", "tensor", "uniaxial_1", "pv"} <= set(failed.property)
+    assert failed.status.str.contains("model exploded").all()
+    assert tensor.drop(columns="row").isna().all().all() and uniaxial.empty
+
+
+def test_reference_moduli_are_consistent_and_unknown_systems_are_empty():
+    from amlip.reference import load_reference_moduli
+
+    ref = load_reference_moduli("SiO2")
+    e, nu, k = ref["young_modulus"][0], ref["poisson_ratio"][0], ref["bulk_modulus"][0]
+    assert k == pytest.approx(e / (3 * (1 - 2 * nu)), abs=0.1)  # isotropic solid
+    assert e / (2 * (1 + nu)) == pytest.approx(ref["shear_modulus"][0], rel=0.02)
+    assert load_reference_moduli("NS99") == {}
+
+
+def test_density_table_over_independent_glasses():
+    from amlip.structures import density_g_cm3
+    from amlip.validation import density_table
+
+    quartz = build_crystal("alpha_quartz")
+
+    def glass(scale):
+        frames = []
+        for s in (1.2, 1.1, scale, scale):  # the tail (last half) sits at `scale`
+            a = quartz.copy()
+            a.set_cell(quartz.cell * s ** (1 / 3), scale_atoms=True)
+            frames.append(a)
+        return frames
+
+    rho = density_g_cm3(quartz)
+    table = density_table([glass(1.0), glass(1.0 / 0.9)], {"average_last_fraction": 0.5}, 2.2, "test source")
+    assert list(table.glass) == ["glass_0", "glass_1", "mean"]
+    values = table.set_index("glass")
+    assert values.loc["glass_0", "value"] == pytest.approx(rho)
+    assert values.loc["glass_1", "value"] == pytest.approx(0.9 * rho)
+    assert values.loc["mean", "value"] == pytest.approx(0.95 * rho)
+    assert values.loc["mean", "std"] == pytest.approx(np.std([rho, 0.9 * rho], ddof=1))
+    assert values.loc["glass_1", "rel_error_percent"] == pytest.approx(100 * (0.9 * rho - 2.2) / 2.2)
+    expected_mae = np.mean([abs(rho - 2.2), abs(0.9 * rho - 2.2)]) / 2.2 * 100
+    assert np.allclose(table.percent_mae, expected_mae)
+    assert (table.n_glasses == 2).all() and (table.source == "test source").all()

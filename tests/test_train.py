@@ -39,3 +39,112 @@ def test_error_metrics_by_hand():
     assert m["force_mae_meV_A"] == pytest.approx(100.0)  # two of six components off by 300 meV/A
     assert m["force_rmse_meV_A"] == pytest.approx(np.sqrt(2 * 300**2 / 6))
     assert m["stress_mae_GPa"] == pytest.approx(2.0)
+
+
+# --- one loader for every architecture, keyed by the model file suffix ------------------------
+
+from ase.calculators.lj import LennardJones
+
+from amlip.learn import committee_force_deviation
+from amlip.structures import build_crystal
+from amlip.train import CommitteeCalculator, load_model, model_family, model_file, needs_nequip_python, use_model_python
+
+
+def test_model_file_and_family_by_suffix():
+    assert model_file("mace") == "mace.model"
+    assert model_file("nequip") == model_file("allegro") == "model.nequip.pt2"
+    assert model_family("results/x/mace.model") == "mace"
+    for name in ("model.nequip.pt2", "run/best.ckpt", "m.nequip.zip"):
+        assert model_family(name) == "nequip"
+    with pytest.raises(ValueError, match="train.architecture is 'schnet'"):
+        model_file("schnet")
+    with pytest.raises(ValueError, match=r"unknown model file m.pt"):
+        model_family("m.pt")
+    with pytest.raises(ValueError, match="mixes model families"):
+        load_model(["a/mace.model", "b/model.nequip.pt2"])
+
+
+def test_nequip_models_without_nequip_name_the_interpreter(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nequip" else real(name, *a))
+    monkeypatch.delenv("AMLIP_REEXEC", raising=False)
+    assert needs_nequip_python("m/model.nequip.pt2") and not needs_nequip_python("m/mace.model")
+    use_model_python("m/mace.model", None)  # MACE: stays in this interpreter
+    with pytest.raises(ImportError, match="train.nequip.python"):
+        use_model_python(["m/model.nequip.pt2"], "/nonexistent/python")
+
+
+def test_committee_calculator_means_and_member_forces():
+    atoms = build_crystal("alpha_quartz")
+    atoms.rattle(0.05, seed=1)
+    members = [LennardJones(sigma=s, epsilon=0.05, rc=4.0, smooth=True) for s in (1.6, 1.8)]
+    committee = CommitteeCalculator(members)
+    committee.calculate(atoms, ["energy", "forces", "stress"])
+    expected = []
+    for calc in members:
+        a = atoms.copy()
+        a.calc = calc
+        expected.append((a.get_potential_energy(), a.get_forces(), a.get_stress()))
+    r = committee.results
+    assert r["forces_comm"].shape == (2, len(atoms), 3) and r["stress"].shape == (6,)
+    assert r["energy"] == pytest.approx(np.mean([e for e, _, _ in expected]))
+    np.testing.assert_allclose(r["forces"], (expected[0][1] + expected[1][1]) / 2)
+    np.testing.assert_allclose(r["stress"], (expected[0][2] + expected[1][2]) / 2)
+    # sigma_max by hand: with two members every deviation is half their difference
+    half = (expected[0][1] - expected[1][1]) / 2
+    assert committee_force_deviation(r["forces_comm"]) == pytest.approx(np.linalg.norm(half, axis=1).max())
+
+
+@pytest.fixture(scope="module")
+def mace_model_file(tmp_path_factory):
+    """A small untrained MACE (Si, O) saved the way mace_run_train saves models (torch.save)."""
+    torch = pytest.importorskip("torch")
+    modules = pytest.importorskip("mace.modules")
+    from e3nn import o3
+
+    torch.manual_seed(0)
+    model = modules.ScaleShiftMACE(
+        r_max=4.0,
+        num_bessel=4,
+        num_polynomial_cutoff=5,
+        max_ell=2,
+        interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        interaction_cls_first=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        num_interactions=2,
+        num_elements=2,
+        hidden_irreps=o3.Irreps("8x0e"),
+        MLP_irreps=o3.Irreps("8x0e"),
+        atomic_energies=np.array([-4.0, -1.5]),
+        avg_num_neighbors=10.0,
+        atomic_numbers=[8, 14],
+        correlation=2,
+        gate=torch.nn.functional.silu,
+        atomic_inter_scale=1.0,
+        atomic_inter_shift=0.0,
+    )
+    paths = []
+    for m in range(2):
+        for p in model.parameters():
+            p.data += 0.01 * torch.randn_like(p)  # two different members
+        path = tmp_path_factory.mktemp(f"member_{m}") / "mace.model"
+        torch.save(model.double(), path)
+        paths.append(str(path))
+    return paths
+
+
+def test_load_model_mace_by_suffix_shapes_and_committee(mace_model_file):
+    atoms = build_crystal("alpha_quartz")
+    atoms.rattle(0.05, seed=2)
+    single = atoms.copy()
+    single.calc = load_model(mace_model_file[0])
+    energy, forces, stress = single.get_potential_energy(), single.get_forces(), single.get_stress()
+    assert np.ndim(energy) == 0 and np.isfinite(energy)
+    assert forces.shape == (9, 3) and stress.shape == (6,)
+    # isolated-atom shifts reach the energy: 3 Si x -1.5 + 6 O x -4.0 plus the interaction part
+    assert abs(energy - (3 * -1.5 + 6 * -4.0)) < 5.0
+    calc = load_model(mace_model_file)
+    calc.calculate(atoms, ["energy", "forces"])
+    assert calc.results["forces_comm"].shape == (2, 9, 3)
+    np.testing.assert_allclose(calc.results["forces_comm"][0], forces, atol=1e-8)

@@ -11,7 +11,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 CONFIGS = sorted(p.relative_to(ROOT) for p in (ROOT / "config").rglob("*.yaml") if p.name != "schema.yaml")
-STAGES = ["structures", "explore", "label", "select", "train", "learn", "produce", "validate", "report"]
+STAGES = ["structures", "explore", "label", "aimd", "select", "train", "learn", "produce", "validate", "report"]
+# Stage files whose rules only an opt-in config block requests (each has its own dry-run test).
+OPT_IN_STAGES = ["pore"]
 
 
 def snakemake(*args, cwd=ROOT):
@@ -37,7 +39,7 @@ def test_dry_run_lists_rules_from_every_stage_file():
     result = snakemake("-n")
     assert result.returncode == 0, result.stderr[-3000:]
     rules = rules_by_file()
-    assert sorted(rules) == sorted(STAGES + ["common"])
+    assert sorted(rules) == sorted(STAGES + OPT_IN_STAGES + ["common"])
     for stage in STAGES:
         assert any(f"rule {name}:" in result.stdout for name in rules[stage]), f"no rule of rules/{stage}.smk in the DAG"
 
@@ -67,6 +69,7 @@ def test_lint_is_clean():
         ("label: {backend: dft9000}", "dft9000"),
         ("train: {n_models: two}", "n_models"),
         ("learnn: {n_iterations: 1}", "learnn"),
+        ("train: {architecture: allegro}", "train.nequip.preset is zif_nequip"),
     ],
 )
 def test_invalid_config_fails_naming_the_key(tmp_path, override, expected):
@@ -109,3 +112,49 @@ def test_requirements_pin_torch_and_everything():
     lines = [l for l in (ROOT / "requirements.txt").read_text().splitlines() if l and not l.startswith("#")]
     assert "torch==2.13.0" in lines
     assert all("==" in l for l in lines), [l for l in lines if "==" not in l]
+
+
+def test_nequip_committee_drives_the_loop_in_a_dry_run():
+    # train.architecture: nequip (compile: false): every consumer of the committee asks for NequIP checkpoints.
+    result = snakemake("-n", "--forceall", "results/learn/syn/final/choice.json", "--configfile", "config/tests/tiny_nequip.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rule train_nequip:" in result.stdout and "rule train_model:" not in result.stdout
+    explore = re.search(r"rule explore_md:\n\s+input: ([^\n]+)\n\s+output: results/explore/syn/iter_1/pool.extxyz", result.stdout)
+    assert explore and "results/train/syn/iter_0/member_1/model.ckpt" in explore.group(1)
+    assert "mace.model" not in result.stdout
+
+
+def test_eq_domain_starts_from_the_final_syn_model():
+    result = snakemake("-n", "--forceall", "results/explore/eq/iter_1/pool.extxyz", "--configfile", "config/examples/syn_eq.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    sample = re.search(r"rule sample_equilibrium:\n\s+input: ([^\n]+)\n\s+output: results/explore/eq/iter_0/pool.extxyz", result.stdout)
+    assert sample and "results/learn/syn/final/choice.json" in sample.group(1)
+    assert "results/train/syn/iter_2/member_0/mace.model" in sample.group(1)
+    assert "output: results/explore/syn/iter_0/pool.extxyz" in result.stdout
+    assert "output: results/explore/eq/iter_0/pool.extxyz" in result.stdout
+    # eq iteration 0 labels 4 structures x 1 temperature x 40/10 samples = 16 frames in chunks of 8
+    assert "results/label/eq/iter_0/chunk_1.extxyz" in result.stdout
+    assert "results/label/eq/iter_0/chunk_2.extxyz" not in result.stdout
+
+
+def test_choose_by_density_screens_every_final_member(tmp_path):
+    override = tmp_path / "choose.yaml"
+    override.write_text("learn: {choose_by: {property: density, reference_g_cm3: 2.2}}\n")
+    result = snakemake("-n", "--forceall", "results/learn/syn/final/choice.json", "--configfile", str(override))
+    assert result.returncode == 0, result.stderr[-3000:]
+    for m in (0, 1):
+        assert f"results/learn/syn/final/screen_member_{m}.csv" in result.stdout
+
+
+def test_pore_rules_only_with_a_pore_block():
+    pore_rules = set(rules_by_file()["pore"]) | {"build_hydroxylated_pore"}
+    default = snakemake("-n")
+    assert default.returncode == 0, default.stderr[-3000:]
+    assert not any(f"rule {name}:" in default.stdout for name in pore_rules)
+    result = snakemake("-n", "--configfile", "config/examples/pore_silica.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in pore_rules:
+        assert f"rule {name}:" in result.stdout, f"{name} is not in the pore DAG"
+    # Water is removed twice: after the relaxation and after the anneal.
+    assert "results/pore/relaxed_dry.extxyz" in result.stdout and "results/pore/annealed_dry.extxyz" in result.stdout
+    assert "results/structures/hydroxylated_pore.extxyz" in result.stdout

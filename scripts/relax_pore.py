@@ -1,0 +1,31 @@
+from _common import setup
+
+log = setup(snakemake)
+
+import json
+
+from amlip.train import use_model_python
+
+model = json.load(open(snakemake.input.choice))["model"]
+use_model_python(model, snakemake.params.nequip_python)
+
+import pandas as pd
+
+from amlip.functionalize import pore_wall, relax_pore
+from amlip.io import read_frames, write_frames
+from amlip.train import load_model
+
+s = snakemake.params.settings
+relax = s.get("relax", {})
+atoms = read_frames(snakemake.input.structure)[0]
+wall = pore_wall(atoms, s["radius_A"], **(s.get("wall") or {}))
+relaxed, summary = relax_pore(
+    atoms,
+    load_model(model, dtype=snakemake.params.dtype),
+    wall=wall.calculator(),
+    fmax_eV_A=relax.get("fmax_eV_A", 0.05),
+    max_steps=relax.get("max_steps", 500),
+    optimizer=relax.get("optimizer", "FIRE"),
+)
+write_frames(snakemake.output.structure, [relaxed])
+pd.DataFrame([summary | {"wall_radius_A": wall.radius_A}]).to_csv(snakemake.output.summary, index=False)
