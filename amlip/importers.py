@@ -395,16 +395,16 @@ def _ase_value(key: str, value: str):
     return value.copy() if isinstance(value, (np.ndarray, list)) else value
 
 
-def _parse_comment(comment: str) -> dict | None:
-    """The info dict ASE would read from a comment line, or None when it is outside the simple
-    layout: whitespace-separated key=value or key="value" pairs, no brackets, escapes, single
-    quotes or empty values (str methods only: a regular expression costs more than the atoms)."""
+def _parse_comment_pairs(comment: str) -> tuple[dict, list] | None:
+    """The info dict ASE would read from a comment line and the (key, quoted) pairs in order, or
+    None when the comment is outside the simple layout: whitespace-separated key=value or
+    key="value" pairs, no brackets, escapes, single quotes or empty values."""
     if any(c in comment for c in _ODD_COMMENT_CHARS):
         return None
     parts = comment.strip().split('"')
     if len(parts) % 2 == 0:  # an unclosed quote
         return None
-    info = {}
+    info, pairs = {}, []
     last = len(parts) - 1
     try:
         for k in range(0, len(parts), 2):
@@ -419,15 +419,78 @@ def _parse_comment(comment: str) -> dict | None:
                 key, sep, value = token.partition("=")
                 if not key or not sep or "=" in value:
                     return None
-                if quoted and j == len(tokens) - 1:
+                is_quoted = quoted and j == len(tokens) - 1
+                if is_quoted:
                     if value or not parts[k + 1]:
                         return None
                     value = parts[k + 1]
                 elif not value:
                     return None
                 info[key] = _ase_value(key, value)
+                pairs.append((key, is_quoted))
     except ValueError:
         return None
+    return info, pairs
+
+
+# The comment lines of one trajectory share their keys and layout; only some values change. The
+# first comment is parsed with str methods and turned into a regular expression that matches
+# exactly the comments with the same keys in the same order, each quoted the same way, that
+# _parse_comment_pairs accepts; later comments are matched by it once and only changed values are
+# converted (integers and reals with int()/float(), which is what numpy's string cast calls).
+_QUOTED_VALUE = r'"([^"\\\[\]{}\']+)"'
+_PLAIN_VALUE = r'([^\s"=\\\[\]{}\']+)'
+_ASCII_INT = re.compile(_INT, re.ASCII)
+_ASCII_FLOAT = re.compile(_FLOAT, re.ASCII)
+_ASCII_FLOATS = re.compile(f"{_FLOAT}(?: {_FLOAT})+", re.ASCII)
+_ASCII_INTS = re.compile(f"{_INT}(?: {_INT})+", re.ASCII)
+_INT_SCALAR = np.dtype(int).type
+_TEMPLATE: list = [None]  # (pattern, keys, [(value string, value)]) of the last simple comment
+
+
+def _changed_value(key: str, value: str):
+    """:func:`_ase_value` for a value that differs from the previous frame's; plain ASCII numbers
+    and single-spaced runs of reals are converted directly."""
+    if key in _ASE_3X3_KEYS or key.lower() in _ASE_UNPROCESSED:
+        return _ase_value(key, value)
+    if _ASCII_INT.fullmatch(value):
+        return _INT_SCALAR(int(value)) if len(value) < 18 else _ase_value(key, value)
+    if _ASCII_FLOAT.fullmatch(value):
+        return np.float64(float(value))
+    if _ASCII_FLOATS.fullmatch(value) and not _ASCII_INTS.fullmatch(value):
+        return np.array([float(token) for token in value.split(" ")])
+    return _ase_value(key, value)
+
+
+def _parse_comment(comment: str) -> dict | None:
+    """The info dict ASE would read from a comment line, or None when it is outside the simple
+    layout (see :func:`_parse_comment_pairs`)."""
+    if _TEMPLATE[0] is not None:
+        pattern, keys, last = _TEMPLATE[0]
+        match = pattern.fullmatch(comment)
+        if match is not None:
+            info = {}
+            try:
+                for k, value in enumerate(match.groups()):
+                    string, converted = last[k]
+                    if value != string:
+                        converted = _changed_value(keys[k], value)
+                        last[k] = (value, converted)  # one store: safe with threads reading
+                    info[keys[k]] = converted.copy() if isinstance(converted, (np.ndarray, list)) else converted
+            except ValueError:
+                return None
+            return info
+    parsed = _parse_comment_pairs(comment)
+    if parsed is None:
+        return None
+    info, pairs = parsed
+    if len(pairs) == len(info):  # no key twice
+        pattern = re.compile(
+            r"\s*" + r"\s+".join(re.escape(key) + "=" + (_QUOTED_VALUE if quoted else _PLAIN_VALUE) for key, quoted in pairs) + r"\s*"
+        )
+        keys = [key for key, _ in pairs]
+        last = [(value, _ase_value(key, value)) for key, value in zip(keys, pattern.fullmatch(comment).groups())]
+        _TEMPLATE[0] = (pattern, keys, last)
     return info
 
 

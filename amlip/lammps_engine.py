@@ -87,7 +87,12 @@ def stage_fix(stage: Stage, taut_fs: float, taup_fs: float, fix_id: str = "integ
     if stage.ensemble == "npt":
         p_bar = stage.pressure_GPa * BAR_PER_GPA
         return f"fix {fix_id} all npt {temp} iso {p_bar:g} {p_bar:g} {pdamp:g}"
-    raise ValueError(f"stage {stage.name}: ensemble must be 'nve', 'nvt' or 'npt', got '{stage.ensemble}'")
+    if stage.ensemble == "npt_tri":
+        # N-sigma-T, fully flexible cell (ZIF elastic fluctuations); the box must be triclinic (run_protocol_lammps
+        # converts it) and flip no keeps the cell continuous, so its strains stay meaningful.
+        p_bar = stage.pressure_GPa * BAR_PER_GPA
+        return f"fix {fix_id} all npt {temp} tri {p_bar:g} {p_bar:g} {pdamp:g} flip no"
+    raise ValueError(f"stage {stage.name}: ensemble must be 'nve', 'nvt', 'npt' or 'npt_tri', got '{stage.ensemble}'")
 
 
 def write_data(atoms: Atoms, path: str | Path, species: Sequence[str]) -> None:
@@ -267,6 +272,8 @@ def run_protocol_lammps(
         calculator, dispersion = with_dispersion(calculator, dispersion), None
     lmp, ext = start_lammps(atoms, calculator, folder / "start.data", dispersion, extra_commands)
     try:
+        if any(stage.ensemble == "npt_tri" for stage in stages):
+            lmp.command("change_box all triclinic")
         lmp.command(f"velocity all create {stages[0].T_start_K:g} {int(seed) % 900_000_000 + 1} mom yes rot no dist gaussian")
         block = math.gcd(sample_every, guards.check_every)
         if committee is not None:
@@ -413,6 +420,7 @@ def lammps_deck(
         f"dump frames all custom {sample_every} trajectory.lammpstrj id type x y z vx vy vz",
         "dump_modify frames sort id",
         "variable T equal temp",
+        *(["change_box all triclinic"] if any(stage.ensemble == "npt_tri" for stage in stages) else []),
     ]
     previous_peak_K = 0.0
     for stage in stages:

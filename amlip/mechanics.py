@@ -253,3 +253,29 @@ def hill_averages(c: np.ndarray) -> dict[str, float]:
         "E_H": 9 * k_h * g_h / (3 * k_h + g_h),
         "nu_H": (3 * k_h - 2 * g_h) / (2 * (3 * k_h + g_h)),
     }
+
+
+def fluctuation_moduli(cells: Sequence[np.ndarray], temperature_K: float, n_blocks: int = 4, n_running: int = 10):
+    """Elastic tensor (6x6, GPa), Hill averages, block uncertainties and running averages from N-sigma-T cells (ZIF).
+
+    The cells (rows = lattice vectors, Å) are cut into ``n_blocks`` consecutive blocks; the uncertainty
+    of each Hill quantity is the standard error over the blocks' own estimates (std / sqrt(n_blocks)),
+    which includes the time correlation the plain covariance would hide. ``running`` holds K_H and G_H
+    from the first n cells for ``n_running`` growing n (convergence plot). Returns
+    (tensor, hill: {name: value}, errors: {name: standard error}, running: DataFrame n_samples, K_H, G_H).
+    """
+    import pandas as pd
+
+    h = np.asarray(cells, dtype=float)
+    if len(h) < 20 * n_blocks:
+        raise ValueError(f"{len(h)} cells for {n_blocks} blocks: each block needs at least 20; sample more cells or use fewer blocks")
+    tensor = elastic_tensor_from_fluctuations(h, temperature_K)
+    hill = hill_averages(tensor)
+    blocks = [hill_averages(elastic_tensor_from_fluctuations(b, temperature_K)) for b in np.array_split(h, n_blocks)]
+    errors = {k: float(np.std([b[k] for b in blocks], ddof=1) / np.sqrt(n_blocks)) for k in hill}
+    sizes = np.unique(np.linspace(20, len(h), n_running).astype(int))
+    rows = []
+    for n in sizes:
+        running = hill_averages(elastic_tensor_from_fluctuations(h[:n], temperature_K))
+        rows.append({"n_samples": int(n), "K_H": running["K_H"], "G_H": running["G_H"]})
+    return tensor, {k: float(v) for k, v in hill.items()}, errors, pd.DataFrame(rows)

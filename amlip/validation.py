@@ -407,3 +407,49 @@ def plot_elastic(pv, uniaxial, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def elastic_fluctuation_tables(cells, temperature_K: float, n_blocks: int = 4):
+    """Tables of the strain-fluctuation elastic tensor (ZIF) from N-sigma-T cells (Å).
+
+    Returns (moduli: quantity, value, stderr, unit, n_samples, n_blocks for K/G/E (GPa) and nu in
+    Voigt, Reuss and Hill forms; tensor: 6x6 C in GPa, Voigt order, columns C1..C6; running: K_H, G_H
+    against the number of cells).
+    """
+    import pandas as pd
+
+    from amlip.mechanics import fluctuation_moduli
+
+    c, hill, errors, running = fluctuation_moduli(cells, temperature_K, n_blocks)
+    moduli = pd.DataFrame(
+        [
+            {"quantity": k, "value": v, "stderr": errors[k], "unit": "" if k == "nu_H" else "GPa", "n_samples": len(cells), "n_blocks": n_blocks}
+            for k, v in hill.items()
+        ]
+    )
+    tensor = pd.DataFrame(c, columns=[f"C{k + 1}" for k in range(6)])
+    return moduli, tensor, running
+
+
+def plot_elastic_fluctuation(running, tensor, path: str) -> None:
+    """Two panels: running Hill K and G against the number of sampled cells, and the tensor C (GPa) as a heat map."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(running.n_samples, running.K_H, "o-", label="K (Hill)")
+    left.plot(running.n_samples, running.G_H, "s-", label="G (Hill)")
+    left.set_xlabel("sampled cells")
+    left.set_ylabel("modulus (GPa)")
+    left.legend(fontsize=8)
+    values = tensor.to_numpy()
+    limit = float(np.nanmax(np.abs(values))) or 1.0
+    image = right.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    labels = ["xx", "yy", "zz", "yz", "xz", "xy"]
+    right.set_xticks(range(6), labels)
+    right.set_yticks(range(6), labels)
+    for i in range(6):
+        for j in range(6):
+            right.text(j, i, f"{values[i, j]:.0f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(image, ax=right, label="C (GPa)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -175,6 +175,66 @@ def born_charges(atoms: Atoms, charges: Mapping[str, float] | np.ndarray) -> np.
     return tensors
 
 
+def born_charges_from_vasp(path: str, atoms: Atoms, mapping: str = "per_atom") -> tuple[np.ndarray, np.ndarray]:
+    """Born effective charges (N, 3, 3, e) for ``atoms`` from a VASP DFPT run (LEPSILON = .TRUE.) read by phonopy.
+
+    ``path`` is a ``vasprun.xml`` (phonopy's ``VasprunxmlExpat``, which also gives the DFT cell's
+    species) or an ``OUTCAR`` with its ``POSCAR`` in the same folder (phonopy's ``get_born_OUTCAR``
+    without symmetry reduction). ``mapping``: ``per_atom`` uses the tensors atom by atom and needs the
+    DFT cell to be this structure (same atom count and species order); ``per_species`` averages the
+    tensors of each element and gives every atom its element's average, after which the acoustic sum
+    rule is restored by subtracting the mean tensor (amorphous cells differ from the DFT cell).
+    Returns (charges, dielectric tensor epsilon_inf 3x3).
+    """
+    import os
+
+    key = "validate.ir.born_file"
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{key}: no file {path} (a vasprun.xml or OUTCAR of a VASP LEPSILON run)")
+    try:
+        if os.path.basename(path).startswith("OUTCAR"):
+            from phonopy.interface.vasp import get_born_OUTCAR, read_vasp
+
+            poscar = os.path.join(os.path.dirname(path), "POSCAR")
+            if not os.path.isfile(poscar):
+                raise FileNotFoundError(f"{key}: {path} needs the POSCAR of the same run beside it ({poscar} is missing)")
+            symbols = read_vasp(poscar).symbols
+            borns, epsilon, _ = get_born_OUTCAR(poscar, path, is_symmetry=False)
+        else:
+            from phonopy.interface.vasp import VasprunxmlExpat
+
+            with open(path, "rb") as handle:
+                vasprun = VasprunxmlExpat(handle)
+                vasprun.parse()
+            symbols, borns, epsilon = vasprun.cell.symbols, vasprun.born, vasprun.epsilon
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"{key}: phonopy could not read Born charges from {path}: {exc}") from exc
+    borns = np.asarray(borns, dtype=float)
+    symbols = [str(s).strip() for s in symbols]
+    if borns.shape != (len(symbols), 3, 3):
+        raise ValueError(f"{key}: {path} holds Born charges of shape {borns.shape} for {len(symbols)} atoms (is it a LEPSILON run?)")
+    own = atoms.get_chemical_symbols()
+    if mapping == "per_atom":
+        if len(symbols) != len(atoms) or symbols != own:
+            raise ValueError(
+                f"{key}: {path} has {len(symbols)} atoms ({''.join(sorted(set(symbols)))}) but the structure has {len(atoms)} "
+                f"({atoms.get_chemical_formula()}) or another species order; per-atom charges need the same cell: "
+                "set validate.ir.born_mapping: per_species to use per-element averages"
+            )
+        return borns, np.asarray(epsilon, dtype=float)
+    if mapping != "per_species":
+        raise ValueError(f"validate.ir.born_mapping '{mapping}': use per_atom or per_species")
+    missing = sorted(set(own) - set(symbols))
+    if missing:
+        raise ValueError(f"{key}: {path} has no atoms of {missing}, present in the structure")
+    table = np.array(symbols)
+    average = {s: borns[table == s].mean(axis=0) for s in set(own)}
+    tensors = np.array([average[s] for s in own])
+    return tensors - tensors.mean(axis=0), np.asarray(epsilon, dtype=float)
+
+
 def ir_intensities(masses: Sequence[float], eigenvectors: np.ndarray, zstar: np.ndarray) -> np.ndarray:
     """IR intensity of every mode, I_k = sum_a |sum_(i,b) Z*_(i,ab) e_k(i b) / sqrt(m_i)|^2 in e^2/amu."""
     m = np.asarray(masses, dtype=float)

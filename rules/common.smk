@@ -175,7 +175,7 @@ def final_targets():
     ]
     targets += expand(
         "results/validate/melt_quench/{analysis}.{ext}",
-        analysis=["xray_pdf", "neutron_sq", "rings", "qn", "pmf", "pores", "density", "vdos", "ir", "elastic"],
+        analysis=["xray_pdf", "neutron_sq", "rings", "qn", "pmf", "pores", "density", "vdos", "ir", "elastic", "elastic_fluctuation"],
         ext=["csv", "png"],
     )
     if config.get("pore"):

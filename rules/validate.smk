@@ -2,7 +2,7 @@
 # angles (validate_structure); X-ray PDF with partials (AS), neutron S(Q) with partials (NS),
 # ring statistics (ZIF), Qn speciation (NS), partial RDFs with PMFs (ZIF) and pore volume with a probe
 # (ZIF), each a CSV with its figure beside it.
-# Properties that need the chosen model (validate.vdos, validate.ir, validate.elastic) run it on the last
+# Properties that need the chosen model (validate.vdos, validate.ir, validate.elastic, validate.elastic_fluctuation) run it on the last
 # frame of glass 0; the density is averaged over produce.melt_quench.n_glasses independent glasses.
 
 
@@ -323,3 +323,35 @@ rule validate_elastic:
         MODEL_ENV
     script:
         "../scripts/validate_elastic.py"
+
+
+# Elastic tensor from strain fluctuations (ZIF): N-sigma-T MD in LAMMPS (fix npt tri, model through fix external).
+rule validate_elastic_fluctuation:
+    input:
+        trajectory="results/produce/melt_quench/trajectory.extxyz",
+        choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
+        models=committee(PRODUCE_DOMAIN, N_ITER),
+    output:
+        table="results/validate/melt_quench/elastic_fluctuation.csv",
+        tensor="results/validate/melt_quench/elastic_fluctuation_tensor.csv",
+        running="results/validate/melt_quench/elastic_fluctuation_running.csv",
+        figure="results/validate/melt_quench/elastic_fluctuation.png",
+    log:
+        "logs/validate/melt_quench_elastic_fluctuation.log",
+    benchmark:
+        "results/benchmarks/validate/elastic_fluctuation.tsv"
+    params:
+        settings=config["validate"].get("elastic_fluctuation", {}),
+        guards=config["produce"]["melt_quench"].get("guards", {}),
+        seed=config["seed"],
+        dtype=config["train"]["mace"].get("default_dtype", "float64"),
+        nequip_python=NEQUIP_PYTHON,
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=0,
+    conda:
+        MODEL_ENV
+    script:
+        "../scripts/validate_elastic_fluctuation.py"

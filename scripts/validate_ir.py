@@ -13,7 +13,15 @@ s = snakemake.params.settings
 ideal = read_frames(snakemake.input.relaxed)[0]
 fc2 = np.load(snakemake.input.force_constants)
 fit = json.load(open(snakemake.input.info))
-modes, spectrum, peaks = ir_tables(ideal, fc2, s.get("born_charges", {}), s.get("fwhm_cm1", 30.0), s.get("max_cm1", 1500.0))
+charges = s.get("born_charges", {})
+if s.get("born_file"):
+    from amlip.vibrations import born_charges_from_vasp
+
+    mapping = s.get("born_mapping", "per_atom")
+    charges, epsilon = born_charges_from_vasp(s["born_file"], ideal, mapping)
+    mean_z = {sym: float(np.trace(charges[i]) / 3) for i, sym in enumerate(ideal.get_chemical_symbols())}
+    log.info("Born charges from %s (%s; validate.ir.born_charges ignored); mean trace/3 per species: %s", s["born_file"], mapping, mean_z)
+modes, spectrum, peaks = ir_tables(ideal, fc2, charges, s.get("fwhm_cm1", 30.0), s.get("max_cm1", 1500.0))
 modes.to_csv(snakemake.output.modes, index=False)
 spectrum.to_csv(snakemake.output.table, index=False)
 peaks.to_csv(snakemake.output.peaks, index=False)

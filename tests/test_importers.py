@@ -249,3 +249,34 @@ def test_write_stream_thins_without_a_list(tmp_path):
     assert write_stream(out, iter_extxyz(src, AIMD), every=2) == 3
     back = read_frames(out)
     assert [a.info[REF_ENERGY] for a in back] == [-30.0, -32.0, -34.0]
+
+
+def test_fast_reader_reuses_comment_layout_with_changing_values(tmp_path, monkeypatch):
+    import amlip.importers
+
+    """Frames with the same keys (the comment is matched by a cached pattern) whose values change
+    kind from frame to frame read exactly as ase.io.read reads them."""
+    values = [
+        ('"5 0 0 0 5 0 0 0 5"', "-1.5", '"1 2 3 4 5 6"', "3", "a"),
+        ('"5 0 0 0 5 0 0 0 5"', "-2", '"1.5 2 3 4 5 6"', "4", "T"),  # energy int, stress reals
+        ('"6 0 0 0 6 0 0 0 6"', "1e3", '"1 2 3 4 5 6"', "99999999999999999999", "F"),  # int beyond int64
+        ('"6 0 0 0 6 0 0 0 6"', "-1E-3", '"1,2,3,4,5,6"', "-7", "T T"),  # commas: ASE splits on them
+        ('"6 0 0 0 6 0 0 0 6"', "+.25", '" 1 2  3 4 5 6"', "+8", "x=y"),  # = inside a plain value: to ASE
+        ('"6 0 0 0 6 0 0 0 6"', "0.125", '"1 2 3 4 5 6 "', "9", '"q r"'),  # another quoting: new pattern
+    ]
+    text = ""
+    for lattice, energy, stress, step, tag in values:
+        text += (f"1\nLattice={lattice} Properties=species:S:1:pos:R:3:forces:R:3 energy={energy} "
+                 f"REF_stress={stress} md_step={step} tag={tag} pbc=\"T T T\"\nSi 0.5 0.5 0.5 1 2 3\n")  # fmt: skip
+    path = tmp_path / "changing.extxyz"
+    path.write_text(text)
+    slow = list(_iter_extxyz_ase(str(path)))
+    parsed, full_parse = [], amlip.importers._parse_comment_pairs
+    monkeypatch.setattr(amlip.importers, "_TEMPLATE", [None])
+    monkeypatch.setattr(amlip.importers, "_parse_comment_pairs", lambda comment: parsed.append(comment) or full_parse(comment))
+    fast = list(_iter_extxyz_fast(str(path)))
+    assert len(fast) == len(slow) == len(values)
+    assert len(parsed) == 4  # frames 0, 3 and 4 (a bare key, "=" in a value: to ASE), 5 (new quoting); 1-2 match the cached pattern
+    for k, (a, b) in enumerate(zip(fast, slow)):
+        _same_frame(a, b, f"frame {k}")
+    assert type(fast[1].info["energy"]) is np.int64 and type(fast[2].info["energy"]) is np.float64

@@ -162,3 +162,20 @@ def test_vdos_ir_and_elastic_outputs(tiny_run):
     assert tensor.shape == (6, 6) and np.allclose(tensor, tensor.T, equal_nan=True)
     for name in ("vdos", "ir", "elastic"):
         assert (out / f"{name}.png").stat().st_size > 5000
+
+
+@pytest.mark.slow
+def test_elastic_fluctuation_outputs(tiny_run):
+    """N-sigma-T strain fluctuations with the tiny model: a symmetric finite tensor, Hill values with block errors, a plot."""
+    out = tiny_run / "results" / "validate" / "melt_quench"
+    moduli = pd.read_csv(out / "elastic_fluctuation.csv").set_index("quantity")
+    assert {"K_V", "K_R", "K_H", "G_V", "G_R", "G_H", "E_H", "nu_H"} <= set(moduli.index)
+    assert np.isfinite(moduli.value).all() and (moduli.stderr >= 0).all()
+    # tiny: 400 production steps sampled every 4, plus the last step
+    assert (moduli.n_samples == 101).all() and (moduli.n_blocks == 4).all()
+    assert moduli.loc["K_R", "value"] <= moduli.loc["K_H", "value"] + 1e-9 <= moduli.loc["K_V", "value"] + 2e-9
+    tensor = pd.read_csv(out / "elastic_fluctuation_tensor.csv").to_numpy()
+    assert tensor.shape == (6, 6) and np.isfinite(tensor).all() and np.allclose(tensor, tensor.T, rtol=1e-8, atol=1e-8)
+    running = pd.read_csv(out / "elastic_fluctuation_running.csv")
+    assert running.n_samples.is_monotonic_increasing and running.n_samples.iloc[-1] == 101
+    assert (out / "elastic_fluctuation.png").stat().st_size > 5000

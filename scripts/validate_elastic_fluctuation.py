@@ -1,0 +1,43 @@
+import json
+
+from _common import setup
+
+from amlip.train import use_model_python
+
+# NequIP/Allegro models run under their own interpreter (train.nequip.python); MACE here.
+use_model_python(json.load(open(snakemake.input.choice))["model"], getattr(snakemake.params, "nequip_python", None))
+log = setup(snakemake)
+
+from amlip.io import read_frames
+from amlip.lammps_engine import run_protocol_lammps
+from amlip.md import Guards, Stage
+from amlip.train import load_model
+from amlip.validation import elastic_fluctuation_tables, plot_elastic_fluctuation
+
+s = snakemake.params.settings
+choice = json.load(open(snakemake.input.choice))
+glass = read_frames(snakemake.input.trajectory)[-1]
+T, dt = s.get("temperature_K", 300.0), s.get("timestep_fs", 1.0)
+stages = [
+    Stage("equilibrate", "npt_tri", T, T, s.get("equilibration_steps", 300) * dt / 1000.0, dt),
+    Stage("production", "npt_tri", T, T, s.get("production_steps", 2000) * dt / 1000.0, dt),
+]
+log.info("N-sigma-T (fix npt tri, 0 GPa) at %g K of the last glass frame (%d atoms) with %s: %d + %d steps", T, len(glass), choice["model"], stages[0].n_steps, stages[1].n_steps)
+guard_settings = {k: v for k, v in snakemake.params.guards.items() if k in ("max_T_factor", "min_distance_A", "check_every")}
+frames = run_protocol_lammps(
+    glass,
+    load_model(choice["model"], dtype=snakemake.params.dtype),
+    stages,
+    sample_every=s.get("sample_every", 10),
+    seed=snakemake.params.seed,
+    taut_fs=s.get("taut_fs", 100.0),
+    taup_fs=s.get("taup_fs", 1000.0),
+    guards=Guards(**guard_settings),
+)
+cells = [f.cell.array for f in frames if f.info["stage"] == "production"]
+moduli, tensor, running = elastic_fluctuation_tables(cells, T, s.get("n_blocks", 4))
+moduli.to_csv(snakemake.output.table, index=False)
+tensor.to_csv(snakemake.output.tensor, index=False)
+running.to_csv(snakemake.output.running, index=False)
+plot_elastic_fluctuation(running, tensor, snakemake.output.figure)
+log.info("strain-fluctuation moduli from %d cells:\n%s", len(cells), moduli.to_string())
