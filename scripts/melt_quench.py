@@ -11,8 +11,8 @@ log = setup(snakemake)
 import pandas as pd
 
 from amlip.dispersion import d3_settings, with_dispersion
-from amlip.io import read_frames, write_frames
-from amlip.md import Guards, MDGuardError, run_protocol, schedule, schedule_table
+from amlip.io import read_frames
+from amlip.md import Guards, MDGuardError, keep_frames_before_guard, run_protocol, schedule, schedule_table, write_md_outputs
 from amlip.train import load_model
 
 s = snakemake.params.settings
@@ -69,10 +69,6 @@ try:
     else:
         raise ValueError(f"produce.melt_quench.engine '{engine}': use ase or lammps")
 except MDGuardError as exc:
-    keep = snakemake.output.trajectory.replace(".extxyz", ".failed.extxyz")
-    write_frames(keep, exc.frames)
-    raise MDGuardError(f"{exc}; the {len(exc.frames)} frames sampled before are in {keep}") from exc
-write_frames(snakemake.output.trajectory, frames)
-keys = ["step", "time_ps", "stage", "target_T_K", "T_K", "density_g_cm3", "epot_eV"]
-pd.DataFrame([{k: a.info[k] for k in keys} for a in frames]).to_csv(snakemake.output.thermo, index=False)
+    raise keep_frames_before_guard(exc, snakemake.output.trajectory) from exc
+write_md_outputs(frames, snakemake.output.trajectory, snakemake.output.thermo)
 log.info("wrote %d frames; final density %.3f g/cm3", len(frames), frames[-1].info["density_g_cm3"])

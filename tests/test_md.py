@@ -3,7 +3,18 @@ import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from amlip.md import PRESETS, Guards, MDGuardError, Stage, run_protocol, schedule, schedule_table
+from amlip.md import (
+    PRESETS,
+    THERMO_KEYS,
+    Guards,
+    MDGuardError,
+    Stage,
+    keep_frames_before_guard,
+    run_protocol,
+    schedule,
+    schedule_table,
+    write_md_outputs,
+)
 
 
 def test_as_melt_quench_preset_numbers():
@@ -50,3 +61,24 @@ def test_guard_stops_collapsing_atoms_and_keeps_frames():
     with pytest.raises(MDGuardError, match="closer than 0.6") as err:
         run_protocol(atoms, EMT(), [Stage("hold", "nvt", 300, 300, 0.05)], guards=Guards(check_every=1), sample_every=1)
     assert err.value.frames == []
+
+
+def test_guard_frames_and_thermo_table_are_written(tmp_path):
+    import pandas as pd
+
+    from amlip.io import read_frames
+
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+    frames = run_protocol(atoms, EMT(), [Stage("hold", "nvt", 300, 300, 0.01)], sample_every=2, seed=1)
+    trajectory, thermo = tmp_path / "trajectory.extxyz", tmp_path / "thermo.csv"
+    write_md_outputs(frames, str(trajectory), str(thermo))
+    table = pd.read_csv(thermo)
+    assert list(table.columns) == list(THERMO_KEYS)
+    assert table["step"].tolist() == [a.info["step"] for a in read_frames(trajectory)] == [2, 4, 6, 8, 10]
+
+    exc = MDGuardError("temperature runaway at step 12")
+    exc.frames = frames[:3]
+    error = keep_frames_before_guard(exc, str(trajectory))
+    kept = tmp_path / "trajectory.failed.extxyz"
+    assert str(error) == f"temperature runaway at step 12; the 3 frames sampled before are in {kept}"
+    assert [a.info["step"] for a in read_frames(kept)] == [2, 4, 6]
