@@ -5,7 +5,7 @@ Energies in eV (per cell), temperatures in K, areas in Å^2; heats of adsorption
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from ase import Atoms, units
@@ -99,34 +99,74 @@ def hydrogen_atom_energy(calculator, box_A: float = 20.0) -> float:
     return float(atom.get_potential_energy())
 
 
-def dehydrogenation_energies(atoms: Atoms, calculator, formers: Sequence[str] = ("Si", "Al"), max_sites: int | None = None, e_h: float | None = None):
+def dehydrogenation_energies(
+    atoms: Atoms,
+    calculator=None,
+    formers: Sequence[str] = ("Si", "Al"),
+    max_sites: int | None = None,
+    e_h: float | None = None,
+    energy: Callable[[Atoms], float] | None = None,
+):
     """Dehydrogenation energy of every hydroxyl of a pore cell by single points (AS, unrelaxed O*).
 
     E(pore-OH) is the energy of ``atoms``; E(pore-O*) that of the same cell without the OH's H;
-    E(H) :func:`hydrogen_atom_energy` unless ``e_h`` is given. All with ``calculator`` (eV).
+    E(H) :func:`hydrogen_atom_energy` unless ``e_h`` is given. All with ``calculator`` (eV), or
+    with ``energy(atoms) -> eV`` instead (e.g. a reference labeler's single point).
     ``max_sites`` keeps that many hydroxyls, evenly spread over the list (all by default).
     Returns the per-site table of :func:`classify_oh_sites` with ``E_dehydrogenation_eV`` added.
     """
+    if energy is None:
+        if calculator is None:
+            raise ValueError("dehydrogenation_energies needs a calculator or an energy function")
+
+        def energy(frame: Atoms) -> float:
+            frame = frame.copy()
+            frame.calc = calculator
+            return float(frame.get_potential_energy())
+
     sites = classify_oh_sites(atoms, formers)
     if sites.empty:
         raise ValueError(f"no hydroxyl in the structure ({atoms.get_chemical_formula()}): nothing to dehydrogenate")
     if max_sites and len(sites) > max_sites:
         sites = sites.iloc[np.linspace(0, len(sites) - 1, max_sites).round().astype(int)].reset_index(drop=True)
-    host = atoms.copy()
-    host.calc = calculator
-    e_oh = float(host.get_potential_energy())
-    e_h = hydrogen_atom_energy(calculator) if e_h is None else float(e_h)
+    e_oh = energy(atoms)
+    if e_h is None:
+        if calculator is None:
+            raise ValueError("dehydrogenation_energies with an energy function needs e_h (eV)")
+        e_h = hydrogen_atom_energy(calculator)
     e_o_star = []
     for h in sites.h_index:
         radical = atoms.copy()
         del radical[int(h)]
-        radical.calc = calculator
-        e_o_star.append(float(radical.get_potential_energy()))
+        e_o_star.append(energy(radical))
     sites["E_pore_OH_eV"] = e_oh
     sites["E_pore_O_star_eV"] = e_o_star
-    sites["E_H_eV"] = e_h
-    sites["E_dehydrogenation_eV"] = dehydrogenation_energy(e_oh, np.array(e_o_star), e_h)
+    sites["E_H_eV"] = float(e_h)
+    sites["E_dehydrogenation_eV"] = dehydrogenation_energy(e_oh, np.array(e_o_star), float(e_h))
     return sites
+
+
+def dehydrogenation_errors(reference, model) -> dict[str, float]:
+    """A model's dehydrogenation energies against the reference's, site by site (AS model choice).
+
+    Both tables come from :func:`dehydrogenation_energies` on the same structure; sites are
+    matched by ``h_index`` (a site missing from ``model`` is an error). Returns the mean
+    reference and model energies, the MAE and the largest absolute error over sites (eV), and
+    the site count.
+    """
+    ref = reference.set_index("h_index").E_dehydrogenation_eV
+    mod = model.set_index("h_index").E_dehydrogenation_eV
+    missing = sorted(set(ref.index) - set(mod.index))
+    if missing:
+        raise ValueError(f"the model's dehydrogenation table lacks the hydroxyls with H index {missing}")
+    diff = (mod.reindex(ref.index) - ref).abs()
+    return {
+        "reference_mean_eV": float(ref.mean()),
+        "model_mean_eV": float(mod.reindex(ref.index).mean()),
+        "mae_eV": float(diff.mean()),
+        "max_abs_error_eV": float(diff.max()),
+        "n_sites": int(len(ref)),
+    }
 
 
 def pore_summary(atoms: Atoms, pore_radius_A: float, probe_radius_A: float = 1.2, grid_spacing_A: float = 0.2, formers: Sequence[str] = ("Si", "Al")) -> dict:

@@ -87,14 +87,18 @@ def stamp_level_of_theory(atoms: Atoms, record: Mapping[str, object]) -> None:
     atoms.info[LOT_HASH_KEY] = level_of_theory_hash(record)
 
 
-def merge_labelled(sources: Mapping[str, list[Atoms]]) -> list[Atoms]:
+def merge_labelled(sources: Mapping[str, list[Atoms]], reference: tuple[str, str, str] | None = None) -> list[Atoms]:
     """Concatenate labelled frame lists, refusing any mix of levels of theory.
 
     ``sources`` maps a name (usually the file) to its frames. Every frame must
     carry ``lot_hash``; the error names the file, the frame index and both levels.
+    ``reference`` = (name, lot_hash, level-of-theory string) is a level every frame must
+    match, e.g. that of the isolated-atom energies the data set will be trained with.
     """
     merged: list[Atoms] = []
-    first: tuple[str, int, str, str] | None = None
+    first: tuple[str, int | str, str, str] | None = None
+    if reference is not None:
+        first = (reference[0], "-", reference[1], reference[2])
     for name, frames in sources.items():
         for index, atoms in enumerate(frames):
             lot_hash = atoms.info.get(LOT_HASH_KEY)
@@ -107,9 +111,18 @@ def merge_labelled(sources: Mapping[str, list[Atoms]]) -> list[Atoms]:
             elif lot_hash != first[2]:
                 raise LevelOfTheoryError(
                     "refusing to mix levels of theory in one data set: "
-                    f"frame {first[1]} of {first[0]} is {first[2]} ({first[3]}) but "
+                    f"{'frame ' + str(first[1]) + ' of ' if first[1] != '-' else ''}{first[0]} is {first[2]} ({first[3]}) but "
                     f"frame {index} of {name} is {lot_hash} ({atoms.info.get(LOT_KEY, '?')}). "
                     "Relabel one set at the other's level of theory."
                 )
             merged.append(atoms)
     return merged
+
+
+def e0s_reference(path: str | os.PathLike) -> tuple[str, str, str]:
+    """(name, lot_hash, level-of-theory string) of an isolated-atom energy file written by
+    rule label_isolated_atoms, for :func:`merge_labelled`'s ``reference``."""
+    import json
+
+    record = json.loads(Path(path).read_text())
+    return f"the isolated-atom energies {path}", record["lot_hash"], level_of_theory_string(record["level_of_theory"])

@@ -101,8 +101,9 @@ def domain_settings(config: dict, domain: str) -> dict:
     (``sigma_low_eV_A``, ``sigma_high_eV_A``, eV/Å), ``max_new_frames``, ``converged_fraction``;
     ``md`` over ``explore.md`` (temperatures_K, n_steps, ...); ``label`` over the label
     backend's settings block (e.g. VASP ``accuracy: high``, a tighter xTB ``accuracy``), which
-    changes the level of theory and hence the ``lot_hash`` of that domain's frames. Returns
-    a flat dict of the band keys plus ``md`` and ``label`` dicts.
+    changes the level of theory and hence the ``lot_hash`` of that domain's frames;
+    ``choose_by`` replaces ``learn.choose_by`` whole (AS: syn by density, eq by dehydrogenation
+    energies). Returns a flat dict of the band keys plus ``md``, ``label`` and ``choose_by`` dicts.
     """
     learn = config["learn"]
     override = dict((learn.get("domain_settings") or {}).get(domain) or {})
@@ -110,10 +111,11 @@ def domain_settings(config: dict, domain: str) -> dict:
     settings = {key: learn[key] for key in DOMAIN_LEARN_KEYS}
     settings["md"] = {**config["explore"]["md"], **override.pop("md", {})}
     settings["label"] = {**config["label"].get(backend, {}), **override.pop("label", {})}
+    settings["choose_by"] = dict(override.pop("choose_by", None) or learn.get("choose_by") or {"property": "none"})
     unknown = set(override) - set(DOMAIN_LEARN_KEYS)
     if unknown:
         raise ValueError(
-            f"learn.domain_settings.{domain} has unknown keys {sorted(unknown)}: use {list(DOMAIN_LEARN_KEYS)}, md, label"
+            f"learn.domain_settings.{domain} has unknown keys {sorted(unknown)}: use {list(DOMAIN_LEARN_KEYS)}, md, label, choose_by"
         )
     settings.update(override)
     if settings["sigma_low_eV_A"] >= settings["sigma_high_eV_A"]:
@@ -156,6 +158,20 @@ def choose_member(table, tie_tolerance: float = 0.0) -> tuple[int, str]:
             f"({best_error:.4g}); lowest test force MAE among them ({best.test_force_mae_meV_A:.1f} meV/Å)"
         )
     return int(best.member), reason
+
+
+def screen_dehydrogenation(atoms: Atoms, calculator, reference, max_sites: int | None = None) -> dict[str, float]:
+    """Dehydrogenation energies of one model against the reference labeler's (AS eq model choice).
+
+    ``reference`` is the per-site table :func:`amlip.energetics.dehydrogenation_energies` gave
+    with the reference labeler on ``atoms`` (same ``max_sites``, hence the same hydroxyls); the
+    model uses the reference E(H) (AS: E(H) from the reference code). Returns
+    :func:`amlip.energetics.dehydrogenation_errors` (eV).
+    """
+    from amlip.energetics import dehydrogenation_energies, dehydrogenation_errors
+
+    model = dehydrogenation_energies(atoms, calculator, max_sites=max_sites, e_h=float(reference.E_H_eV.iloc[0]))
+    return dehydrogenation_errors(reference, model)
 
 
 def screen_density(

@@ -1,4 +1,4 @@
-"""NequIP and Allegro potentials: training config, CLI commands, ASE calculators, model cost.
+"""NequIP and Allegro potentials: training config, CLI commands, ASE calculators.
 
 NequIP 0.19 trains from a Hydra config (sections ``run``, ``data``, ``trainer``,
 ``training_module``) with its own CLI, ``nequip-train``; ``nequip-compile --mode aotinductor
@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import json
 import shlex
-import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -341,7 +340,7 @@ def chemical_symbols_in(paths: Sequence[str]) -> list[str]:
 
 
 def read_e0s(path: str) -> dict[str, float]:
-    """Isolated-atom energies {symbol: eV} from ``results/label/isolated_atoms.json``."""
+    """Isolated-atom energies {symbol: eV} from ``results/label/{domain}/isolated_atoms.json``."""
     return {s: float(e) for s, e in json.loads(Path(path).read_text())["energies_eV"].items()}
 
 
@@ -369,28 +368,3 @@ def load_nequip_calculator(model_path: str, device: str = "cpu"):
         # from_compiled_model shares.
         return NequIPCalculator._from_saved_model(str(path), device=device, chemical_species_to_atom_type_map=True)
     raise ValueError(f"unknown NequIP model file {path}: expected .nequip.pt2, .ckpt or .nequip.zip")
-
-
-def cost_per_atom_per_call(calculator, atoms, n_calls: int = 300, warmup: int = 6, properties=("energy", "forces")) -> float:
-    """Wall time of one energy + forces call divided by the atom count, in s/atom/call (ZIF).
-
-    The calculator's cache is cleared before every call, so each call really evaluates the
-    model; the first ``warmup`` calls (JIT, allocation) are not timed. Works for any ASE
-    calculator; ``atoms`` is copied and left untouched.
-    """
-    if n_calls < 1:
-        raise ValueError(f"n_calls must be >= 1, got {n_calls}")
-    atoms = atoms.copy()
-    atoms.calc = calculator
-
-    def call():
-        calculator.reset()
-        for name in properties:
-            atoms.calc.get_property(name, atoms)
-
-    for _ in range(warmup):
-        call()
-    start = time.perf_counter()
-    for _ in range(n_calls):
-        call()
-    return (time.perf_counter() - start) / (n_calls * len(atoms))

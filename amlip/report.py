@@ -32,10 +32,12 @@ METRIC_COLUMNS = [
 
 
 def accuracy_table(evaluations: pd.DataFrame, chosen: dict[str, int]) -> pd.DataFrame:
-    """AS Table 2 / ZIF Table 1 layout: one row per domain, member and split, the chosen member marked."""
+    """AS Table 2 / ZIF Table 1 layout: one row per domain, member and split, the chosen member
+    marked, with the member's cost per atom per call (µs, ZIF) where it was timed."""
     table = evaluations[evaluations.split.isin(["train", "val", "test"])].copy()
     table["chosen"] = [chosen.get(d) == m for d, m in zip(table.domain, table.member)]
-    cols = ["domain", "iteration", "member", "chosen", "split", "n_frames"] + METRIC_COLUMNS
+    cost = [c for c in ("cost_us_per_atom_call", "cost_n_atoms") if c in table]
+    cols = ["domain", "iteration", "member", "chosen", "split", "n_frames"] + METRIC_COLUMNS + cost
     return table[cols].sort_values(["domain", "member", "split"]).reset_index(drop=True)
 
 

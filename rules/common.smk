@@ -35,7 +35,7 @@ MODEL_ENV = "../envs/mace.yaml" if ARCHITECTURE == "mace" else "../envs/nequip.y
 NEQUIP_PYTHON = config["train"]["nequip"].get("python", ".venv-nequip/bin/python")
 # Active-learning settings per domain (learn.domain_settings over the global values).
 DOMAIN_SETTINGS = {d: domain_settings(config, d) for d in DOMAINS}
-CHOOSE_BY = config["learn"].get("choose_by") or {}
+COST = {"n_calls": 300, "warmup": 6, **(config["train"].get("cost") or {})}
 # Per-chunk job size of each labeler (runtime in minutes); DFT codes get a node's worth of cores.
 LABEL_RESOURCES = {
     "xtb": dict(threads=1, mem_mb=2000, runtime=60),
@@ -147,16 +147,48 @@ def evaluations(domain, i):
     )
 
 
+def choose_by(domain):
+    """A domain's model choice (learn.domain_settings.<domain>.choose_by, else learn.choose_by)."""
+    return DOMAIN_SETTINGS[domain]["choose_by"]
+
+
 def screenings(wildcards):
-    """Per-member property screenings of the final committee when learn.choose_by names a property."""
-    if CHOOSE_BY.get("property", "none") == "none":
+    """Per-member property screenings of the final committee when the domain's choose_by names a property."""
+    if choose_by(wildcards.domain).get("property", "none") == "none":
         return []
     return expand("results/learn/{domain}/final/screen_member_{m}.csv", domain=wildcards.domain, m=range(N_MODELS))
 
 
+def screen_structure_name(domain):
+    """The screening structure under results/structures/: choose_by.structure, else random_0 for
+    density and hydroxylated_pore for dehydrogenation."""
+    c = choose_by(domain)
+    return c.get("structure", "hydroxylated_pore" if c.get("property") == "dehydrogenation" else "random_0")
+
+
 def screen_structure(wildcards):
-    """The starting structure of the property screening (learn.choose_by.structure)."""
-    return f"results/structures/{CHOOSE_BY.get('structure', 'random_0')}.extxyz"
+    return f"results/structures/{screen_structure_name(wildcards.domain)}.extxyz"
+
+
+def screen_reference(wildcards):
+    """The reference labeler's dehydrogenation energies when the domain chooses its model by them."""
+    if choose_by(wildcards.domain).get("property") != "dehydrogenation":
+        return {}
+    return {"reference": f"results/learn/{wildcards.domain}/final/dehydrogenation_reference.csv"}
+
+
+for _domain in DOMAINS:
+    _c = choose_by(_domain)
+    if _c.get("property", "none") == "none":
+        continue
+    _known = [os.path.basename(p)[: -len(".extxyz")] for p in starting_structures()]
+    if screen_structure_name(_domain) not in _known:
+        raise ValueError(
+            f"the choose_by of domain {_domain} screens on structure '{screen_structure_name(_domain)}', not among {_known}"
+            + (" (hydroxylated_pore needs a pore: block)" if screen_structure_name(_domain) == "hydroxylated_pore" else "")
+        )
+    if _c["property"] == "dehydrogenation" and "H" not in config["elements"]:
+        raise ValueError(f"the choose_by of domain {_domain} is dehydrogenation but config elements {config['elements']} lack H")
 
 
 def final_targets():

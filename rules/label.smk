@@ -51,14 +51,16 @@ rule merge_labels:
         "../scripts/merge_labels.py"
 
 
+# Per domain, with the domain's label settings: E0s and frames share one level of theory
+# (assemble_dataset refuses a data set whose frames do not match its E0s).
 rule label_isolated_atoms:
     output:
-        protected("results/label/isolated_atoms.json"),
+        protected("results/label/{domain}/isolated_atoms.json"),
     log:
-        "logs/label/isolated_atoms.log",
+        "logs/label/{domain}/isolated_atoms.log",
     params:
         backend=BACKEND,
-        settings=config["label"].get(BACKEND, {}),
+        settings=label_settings,
         elements=config["elements"],
     threads: LABEL_RESOURCES[BACKEND]["threads"]
     resources:

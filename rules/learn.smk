@@ -8,6 +8,7 @@ rule assemble_dataset:
         train="results/select/{domain}/iter_{i}/train.extxyz",
         test="results/select/{domain}/iter_{i}/test.extxyz",
         val="results/select/{domain}/iter_{i}/val.extxyz",
+        e0s="results/label/{domain}/isolated_atoms.json",
     output:
         train="results/learn/{domain}/iter_{i}/train.extxyz",
         test="results/learn/{domain}/iter_{i}/test.extxyz",
@@ -53,10 +54,36 @@ rule summarize_iteration:
         "../scripts/summarize_iteration.py"
 
 
-# Model choice (AS): with learn.choose_by.property each final member is screened (short NpT MD,
-# density against the reference); the lowest property error wins, test force MAE breaks ties.
+# Model choice (AS): with a choose_by property each final member is screened (short NpT MD,
+# density against the reference; or dehydrogenation energies against the reference labeler's);
+# the lowest property error wins, test force MAE breaks ties. choose_by may differ per domain.
+rule label_dehydrogenation:
+    input:
+        structure=screen_structure,
+        e0s="results/label/{domain}/isolated_atoms.json",
+    output:
+        "results/learn/{domain}/final/dehydrogenation_reference.csv",
+    log:
+        "logs/learn/{domain}/label_dehydrogenation.log",
+    benchmark:
+        "results/benchmarks/learn/{domain}/label_dehydrogenation.tsv"
+    params:
+        backend=BACKEND,
+        settings=label_settings,
+        choose_by=lambda wildcards: choose_by(wildcards.domain),
+    threads: LABEL_RESOURCES[BACKEND]["threads"]
+    resources:
+        mem_mb=LABEL_RESOURCES[BACKEND]["mem_mb"],
+        runtime=LABEL_RESOURCES[BACKEND]["runtime"],
+    conda:
+        f"../envs/{BACKEND}.yaml"
+    script:
+        "../scripts/label_dehydrogenation.py"
+
+
 rule screen_member:
     input:
+        unpack(screen_reference),
         model=lambda wildcards: committee(wildcards.domain, N_ITER)[int(wildcards.m)],
         structure=screen_structure,
     output:
@@ -66,7 +93,7 @@ rule screen_member:
     benchmark:
         "results/benchmarks/learn/{domain}/screen_member_{m}.tsv"
     params:
-        choose_by=CHOOSE_BY,
+        choose_by=lambda wildcards: choose_by(wildcards.domain),
         dtype=config["train"]["mace"].get("default_dtype", "float64"),
         seed=config["seed"],
         nequip_python=NEQUIP_PYTHON,
@@ -91,7 +118,7 @@ rule choose_model:
     log:
         "logs/learn/{domain}/choose.log",
     params:
-        tie_tolerance=CHOOSE_BY.get("tie_tolerance", 0.0),
+        tie_tolerance=lambda wildcards: choose_by(wildcards.domain).get("tie_tolerance", 0.0),
     threads: 1
     resources:
         mem_mb=1000,

@@ -7,7 +7,7 @@ rule train_model:
         train="results/learn/{domain}/iter_{i}/train.extxyz",
         val="results/learn/{domain}/iter_{i}/val.extxyz",
         test="results/learn/{domain}/iter_{i}/test.extxyz",
-        e0s="results/label/isolated_atoms.json",
+        e0s="results/label/{domain}/isolated_atoms.json",
     output:
         model=protected("results/train/{domain}/iter_{i}/member_{m}/mace.model"),
     log:
@@ -42,6 +42,8 @@ rule evaluate_model:
     params:
         dtype=config["train"]["mace"].get("default_dtype", "float64"),
         nequip_python=NEQUIP_PYTHON,
+        # the final committee's speed (ZIF): earlier iterations have the same architecture
+        cost=lambda wildcards: COST if int(wildcards.i) == N_ITER else {},
     threads: 1
     resources:
         mem_mb=4000,
@@ -61,7 +63,7 @@ rule write_nequip_config:
         train="results/learn/{domain}/iter_{i}/train.extxyz",
         val="results/learn/{domain}/iter_{i}/val.extxyz",
         test="results/learn/{domain}/iter_{i}/test.extxyz",
-        e0s="results/label/isolated_atoms.json",
+        e0s="results/label/{domain}/isolated_atoms.json",
     output:
         config="results/train/{domain}/iter_{i}/member_{m}/nequip/config.yaml",
     log:

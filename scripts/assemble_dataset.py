@@ -2,13 +2,15 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.io import iter_frames, merge_labelled, write_frames
+from amlip.io import e0s_reference, iter_frames, merge_labelled, write_frames
 
+# every frame must share the level of theory of the isolated-atom energies it will be trained with
+reference = e0s_reference(snakemake.input.e0s)
 for split in ("train", "test", "val"):
     sources = {}
     previous = f"previous_{split}"
     if previous in snakemake.input.keys():
         sources[snakemake.input[previous]] = list(iter_frames(snakemake.input[previous]))
     sources[snakemake.input[split]] = list(iter_frames(snakemake.input[split]))
-    n = write_frames(snakemake.output[split], merge_labelled(sources))
+    n = write_frames(snakemake.output[split], merge_labelled(sources, reference))
     log.info("%s: %d frames", split, n)

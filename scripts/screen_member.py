@@ -1,4 +1,5 @@
-"""Rule screen_member: one final committee member's property (density from short NpT MD) against its reference."""
+"""Rule screen_member: one final committee member's property against its reference (AS model choice):
+density from short NpT MD, or dehydrogenation energies against the reference labeler's."""
 
 from _common import setup
 
@@ -10,36 +11,35 @@ log = setup(snakemake)
 import pandas as pd
 
 from amlip.io import read_frames
-from amlip.learn import screen_density
+from amlip.learn import screen_dehydrogenation, screen_density
 from amlip.train import load_model
 
 c = snakemake.params.choose_by
-if c["property"] != "density":
-    raise ValueError(f"learn.choose_by.property '{c['property']}' has no screening: use density or none")
-if "reference_g_cm3" not in c:
-    raise ValueError("learn.choose_by.property is density but learn.choose_by.reference_g_cm3 is not set")
+domain = snakemake.wildcards.domain
 atoms = read_frames(snakemake.input.structure)[0]
 calculator = load_model(snakemake.input.model, dtype=snakemake.params.dtype)
-density = screen_density(
-    atoms,
-    calculator,
-    temperature_K=c.get("temperature_K", 300.0),
-    n_steps=c.get("n_steps", 500),
-    timestep_fs=c.get("timestep_fs", 1.0),
-    sample_every=c.get("sample_every", 10),
-    average_last_fraction=c.get("average_last_fraction", 0.5),
-    seed=snakemake.params.seed,
-)
-row = {
-    "member": int(snakemake.wildcards.m),
-    "model": snakemake.input.model,
-    "property": "density_g_cm3",
-    "value": density["mean"],
-    "std": density["std"],
-    "start": density["start"],
-    "reference": float(c["reference_g_cm3"]),
-    "n_frames": density["n_frames"],
-}
-row["abs_error"] = abs(row["value"] - row["reference"])
+row = {"member": int(snakemake.wildcards.m), "model": snakemake.input.model}
+if c["property"] == "density":
+    if "reference_g_cm3" not in c:
+        raise ValueError(f"the choose_by of domain {domain} screens density but sets no reference_g_cm3")
+    density = screen_density(
+        atoms,
+        calculator,
+        temperature_K=c.get("temperature_K", 300.0),
+        n_steps=c.get("n_steps", 500),
+        timestep_fs=c.get("timestep_fs", 1.0),
+        sample_every=c.get("sample_every", 10),
+        average_last_fraction=c.get("average_last_fraction", 0.5),
+        seed=snakemake.params.seed,
+    )
+    row |= {"property": "density_g_cm3", "value": density["mean"], "std": density["std"], "start": density["start"],
+            "reference": float(c["reference_g_cm3"]), "n_frames": density["n_frames"]}
+    row["abs_error"] = abs(row["value"] - row["reference"])
+elif c["property"] == "dehydrogenation":
+    errors = screen_dehydrogenation(atoms, calculator, pd.read_csv(snakemake.input.reference), max_sites=c.get("max_sites", 6))
+    row |= {"property": "dehydrogenation_eV", "value": errors["model_mean_eV"], "reference": errors["reference_mean_eV"],
+            "abs_error": errors["mae_eV"], "max_abs_error": errors["max_abs_error_eV"], "n_sites": errors["n_sites"]}
+else:
+    raise ValueError(f"the choose_by of domain {domain} has property '{c['property']}' with no screening: use density, dehydrogenation or none")
 pd.DataFrame([row]).to_csv(snakemake.output[0], index=False)
-log.info("member %d: density %.3f +- %.3f g/cm3 (start %.3f) vs %.3f", row["member"], row["value"], row["std"], row["start"], row["reference"])
+log.info("member %d: %s %.4f vs reference %.4f, error %.4f", row["member"], row["property"], row["value"], row["reference"], row["abs_error"])

@@ -207,6 +207,37 @@ def test_dehydrogenation_energies_match_a_pair_sum():
         dehydrogenation_energies(build_crystal("alpha_quartz"), lj)
 
 
+def test_model_choice_by_dehydrogenation_scales_with_the_pair_energy():
+    """AS eq choice: a model whose pair energies are 1.2x the reference's errs by 0.2 |E_deh| per site."""
+    from ase.calculators.lj import LennardJones
+
+    from amlip.energetics import dehydrogenation_energies, dehydrogenation_errors
+    from amlip.learn import screen_dehydrogenation
+
+    atoms, _ = functionalize(carve_pore(build_crystal("alpha_quartz", (3, 3, 1)), 3.5), pore_radius_A=3.5)
+    reference_lj = LennardJones(sigma=1.2, epsilon=0.05, rc=3.0)
+
+    def reference_energy(frame):  # a labeler's single point, as rule label_dehydrogenation calls it
+        frame = frame.copy()
+        frame.calc = reference_lj
+        return float(frame.get_potential_energy())
+
+    reference = dehydrogenation_energies(atoms, energy=reference_energy, max_sites=4, e_h=0.0)
+    # the O-H bond (0.97 Å) sits inside this LJ's repulsive core (sigma 1.2 Å): removing H releases energy
+    assert len(reference) == 4 and (reference.E_dehydrogenation_eV < -1.0).all()
+    errors = screen_dehydrogenation(atoms, LennardJones(sigma=1.2, epsilon=0.06, rc=3.0), reference, max_sites=4)
+    expected = 0.2 * reference.E_dehydrogenation_eV.abs()
+    assert errors["n_sites"] == 4
+    assert errors["mae_eV"] == pytest.approx(expected.mean(), rel=1e-8)
+    assert errors["max_abs_error_eV"] == pytest.approx(expected.max(), rel=1e-8)
+    assert errors["model_mean_eV"] == pytest.approx(1.2 * errors["reference_mean_eV"], rel=1e-8)
+    assert screen_dehydrogenation(atoms, reference_lj, reference, max_sites=4)["mae_eV"] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="lacks the hydroxyls with H index"):
+        dehydrogenation_errors(reference, reference.iloc[:2])
+    with pytest.raises(ValueError, match="needs e_h"):
+        dehydrogenation_energies(atoms, energy=reference_energy)
+
+
 def test_pore_summary_oh_density_and_pore_volume(tmp_path):
     from amlip.energetics import plot_dehydrogenation, pore_summary
     from amlip.pores import pore_volume_grid

@@ -4,6 +4,8 @@ from ase import Atoms
 
 from amlip.io import (
     LevelOfTheoryError,
+    e0s_reference,
+    level_of_theory_hash,
     merge_labelled,
     parse_level_of_theory,
     read_frames,
@@ -42,6 +44,22 @@ def test_merge_accepts_one_level():
     record = {"code": "tblite", "method": "GFN1-xTB"}
     merged = merge_labelled({"a": [_frame(record)], "b": [_frame(record), _frame(record)]})
     assert len(merged) == 3
+
+
+def test_merge_refuses_frames_of_another_level_than_the_e0s(tmp_path):
+    """A domain's data set must share the level of theory of the E0s it is trained with (eq labels at 'high')."""
+    import json
+
+    low, high = {"code": "vasp", "accuracy": "low"}, {"code": "vasp", "accuracy": "high"}
+    e0s = tmp_path / "isolated_atoms.json"
+    e0s.write_text(json.dumps({"energies_eV": {"H": -1.1}, "level_of_theory": high, "lot_hash": level_of_theory_hash(high)}))
+    reference = e0s_reference(e0s)
+    assert len(merge_labelled({"train.extxyz": [_frame(high)] * 2}, reference)) == 2
+    with pytest.raises(LevelOfTheoryError) as err:
+        merge_labelled({"train.extxyz": [_frame(high), _frame(low)]}, reference)
+    text = str(err.value)
+    assert f"the isolated-atom energies {e0s} is {level_of_theory_hash(high)} (accuracy=high;code=vasp)" in text
+    assert f"frame 1 of train.extxyz is {level_of_theory_hash(low)}" in text
 
 
 def test_merge_refuses_unlabelled_frame():

@@ -24,13 +24,13 @@ from amlip.nequip_backend import (
     ZIF_ALLEGRO,
     ZIF_NEQUIP,
     chemical_symbols_in,
-    cost_per_atom_per_call,
     load_nequip_calculator,
     nequip_commands,
     nequip_config,
     write_nequip_config,
 )
 from amlip.structures import build_crystal
+from amlip.train import cost_per_atom_per_call
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

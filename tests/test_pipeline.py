@@ -79,6 +79,14 @@ def test_models_and_accuracy_table(tiny_run):
     assert set(table.split) == {"train", "val", "test"}
     assert table.chosen.sum() == 3  # one chosen member, three splits
     assert (table.force_mae_meV_A > 0).all() and np.isfinite(table.energy_rmse_meV_atom).all()
+    # the final members' cost per atom per call (ZIF), timed on the first test frame of iteration 2
+    first_test = read_frames(tiny_run / "results/learn/syn/iter_2/test.extxyz")[0]
+    assert (table.cost_n_atoms == len(first_test)).all()
+    assert ((table.cost_us_per_atom_call > 0) & (table.cost_us_per_atom_call < 1e5)).all()
+    log = (tiny_run / "logs/train/syn/iter_2/evaluate_0.log").read_text()
+    assert f"on {len(first_test)} atoms (20 calls after 2 warm-up)" in log
+    earlier = pd.read_csv(tiny_run / "results/train/syn/iter_1/member_0/evaluation.csv")
+    assert earlier.cost_us_per_atom_call.isna().all()  # only the final committee is timed
 
 
 @pytest.mark.slow

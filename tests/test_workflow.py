@@ -146,6 +146,33 @@ def test_choose_by_density_screens_every_final_member(tmp_path):
         assert f"results/learn/syn/final/screen_member_{m}.csv" in result.stdout
 
 
+def test_choose_by_per_domain_dehydrogenation_for_eq_density_for_syn(tmp_path):
+    """AS: the syn model by density, the eq model by dehydrogenation energies against the reference labeler."""
+    override = tmp_path / "choose.yaml"
+    override.write_text(
+        "learn: {domains: [syn, eq], choose_by: {property: density, reference_g_cm3: 2.2},\n"
+        "        domain_settings: {eq: {choose_by: {property: dehydrogenation, max_sites: 4}}}}\n"
+    )
+    result = snakemake(
+        "-n", "--forceall", "results/learn/eq/final/choice.json", "results/learn/syn/final/choice.json",
+        "--configfile", "config/examples/pore_silica.yaml", str(override),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    label = re.search(r"rule label_dehydrogenation:\n\s+input: ([^\n]+)\n\s+output: ([^\n]+)", result.stdout)
+    assert label and label.group(2) == "results/learn/eq/final/dehydrogenation_reference.csv"
+    assert "results/structures/hydroxylated_pore.extxyz" in label.group(1) and "results/label/eq/isolated_atoms.json" in label.group(1)
+    assert result.stdout.count("rule label_dehydrogenation:") == 1  # syn screens density, needs no reference
+    screens = re.findall(r"rule screen_member:\n\s+input: ([^\n]+)\n\s+output: ([^\n]+)", result.stdout)
+    by_output = {out: inputs for inputs, out in screens}
+    assert "dehydrogenation_reference.csv" in by_output["results/learn/eq/final/screen_member_0.csv"]
+    assert "dehydrogenation_reference.csv" not in by_output["results/learn/syn/final/screen_member_0.csv"]
+    assert "results/structures/random_0.extxyz" in by_output["results/learn/syn/final/screen_member_0.csv"]
+    # without a pore block there is no hydroxylated structure to screen on: the run stops before any job
+    bare = snakemake("-n", "--configfile", str(override))
+    assert bare.returncode != 0
+    assert "the choose_by of domain eq screens on structure 'hydroxylated_pore'" in bare.stdout + bare.stderr
+
+
 def test_pore_rules_only_with_a_pore_block():
     pore_rules = set(rules_by_file()["pore"]) | {"build_hydroxylated_pore"}
     default = snakemake("-n")

@@ -23,7 +23,7 @@ REQUIRED = [
     "results/explore/*/iter_0/pool.extxyz",
     "results/label/*/iter_0/chunk_*.extxyz",
     "results/label/*/iter_0/labelled.extxyz",
-    "results/label/isolated_atoms.json",
+    "results/label/*/isolated_atoms.json",
 ]
 SKIP = ("results/benchmarks/",)
 
