@@ -75,21 +75,6 @@ def convergence_decision(
     return fraction, False, f"continue: {fraction:.3f} of frames uncertain >= threshold {threshold}"
 
 
-def annotate_committee(frames: Sequence[Atoms], calculator) -> np.ndarray:
-    """Evaluate a committee calculator (MACE with several models) on frames, store sigma_max.
-
-    The calculator must put the per-member forces in ``results['forces_comm']``.
-    Returns sigma_max per frame (eV/Å).
-    """
-    sigmas = []
-    for atoms in frames:
-        calculator.calculate(atoms, ["energy", "forces"])
-        sigma = committee_force_deviation(calculator.results["forces_comm"])
-        atoms.info[SIGMA_KEY] = sigma
-        sigmas.append(sigma)
-    return np.array(sigmas)
-
-
 # Keys of learn.domain_settings.<domain> that replace the global learn.* values of that domain.
 DOMAIN_LEARN_KEYS = ("sigma_low_eV_A", "sigma_high_eV_A", "max_new_frames", "converged_fraction")
 

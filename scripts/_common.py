@@ -30,3 +30,17 @@ def setup(snakemake) -> logging.Logger:
 
     sys.excepthook = excepthook
     return logger
+
+
+def chosen_model(snakemake) -> str:
+    """The chosen member's model file (``input.choice``, a choice.json), after handing the process
+    over to the NequIP interpreter when that model needs it (:func:`amlip.train.use_model_python`).
+    Call it before :func:`setup`, so that a handed-over job opens its log once."""
+    import json
+
+    from amlip.train import use_model_python
+
+    with open(snakemake.input.choice) as fh:
+        model = json.load(fh)["model"]
+    use_model_python(model, getattr(snakemake.params, "nequip_python", None))
+    return model

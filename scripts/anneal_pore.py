@@ -1,13 +1,7 @@
-from _common import setup
+from _common import chosen_model, setup
 
+model = chosen_model(snakemake)
 log = setup(snakemake)
-
-import json
-
-from amlip.train import use_model_python
-
-model = json.load(open(snakemake.input.choice))["model"]
-use_model_python(model, snakemake.params.nequip_python)
 
 import pandas as pd
 

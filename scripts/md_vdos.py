@@ -1,13 +1,7 @@
-from _common import setup
+from _common import chosen_model, setup
 
+model = chosen_model(snakemake)
 log = setup(snakemake)
-
-import json
-
-from amlip.train import use_model_python
-
-choice = json.load(open(snakemake.input.choice))
-use_model_python(choice["model"], snakemake.params.nequip_python)
 
 from amlip.io import read_frames, write_frames
 from amlip.train import load_model
@@ -15,10 +9,10 @@ from amlip.vibrations import run_vdos_md
 
 s = snakemake.params.settings
 glass = read_frames(snakemake.input.trajectory)[-1]
-log.info("VDOS MD of the last glass frame (%d atoms) with %s: %s", len(glass), choice["model"], s)
+log.info("VDOS MD of the last glass frame (%d atoms) with %s: %s", len(glass), model, s)
 frames = run_vdos_md(
     glass,
-    load_model(choice["model"], dtype=snakemake.params.dtype),
+    load_model(model, dtype=snakemake.params.dtype),
     temperature_K=s.get("temperature_K", 300.0),
     nvt_ps=s.get("nvt_ps", 0.5),
     nve_ps=s.get("nve_ps", 1.5),

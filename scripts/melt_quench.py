@@ -1,11 +1,6 @@
-import json
+from _common import chosen_model, setup
 
-from _common import setup
-
-from amlip.train import use_model_python
-
-# NequIP/Allegro models run under their own interpreter (train.nequip.python); MACE here.
-use_model_python(json.load(open(snakemake.input.choice))["model"], getattr(snakemake.params, "nequip_python", None))
+model = chosen_model(snakemake)
 log = setup(snakemake)
 
 import pandas as pd
@@ -20,13 +15,12 @@ dispersion = d3_settings(getattr(snakemake.params, "dispersion", None))
 engine = s.get("engine", "ase")
 stages = schedule(s["protocol"], s.get("time_scale", 1.0), s.get("timestep_fs"))
 pd.DataFrame(schedule_table(stages)).to_csv(snakemake.output.schedule, index=False)
-choice = json.load(open(snakemake.input.choice))
 log.info(
     "melt-quench %s x%g (%d steps) with %s, engine %s%s",
-    s["protocol"], s.get("time_scale", 1.0), sum(st.n_steps for st in stages), choice["model"], engine,
+    s["protocol"], s.get("time_scale", 1.0), sum(st.n_steps for st in stages), model, engine,
     f", D3 {dispersion}" if dispersion else "",
 )
-calculator = load_model(choice["model"], dtype=snakemake.params.dtype)
+calculator = load_model(model, dtype=snakemake.params.dtype)
 start = read_frames(snakemake.input.structure)[0]
 guard_settings = dict(s.get("guards", {}))
 max_sigma = guard_settings.pop("max_sigma_eV_A", None)

@@ -1,13 +1,7 @@
-from _common import setup
+from _common import chosen_model, setup
 
+model = chosen_model(snakemake)
 log = setup(snakemake)
-
-import json
-
-from amlip.train import use_model_python
-
-choice = json.load(open(snakemake.input.choice))
-use_model_python(choice["model"], snakemake.params.nequip_python)
 
 from amlip.io import read_frames, write_frames
 from amlip.train import load_model
@@ -15,10 +9,10 @@ from amlip.vibrations import sample_low_temperature
 
 s = snakemake.params.settings
 glass = read_frames(snakemake.input.trajectory)[-1]
-log.info("relax and sample the last glass frame (%d atoms) at %s K with %s", len(glass), s.get("temperature_K", 20.0), choice["model"])
+log.info("relax and sample the last glass frame (%d atoms) at %s K with %s", len(glass), s.get("temperature_K", 20.0), model)
 relaxed, snapshots = sample_low_temperature(
     glass,
-    load_model(choice["model"], dtype=snakemake.params.dtype),
+    load_model(model, dtype=snakemake.params.dtype),
     temperature_K=s.get("temperature_K", 20.0),
     n_snapshots=s.get("n_snapshots", 200),
     equilibrate_fs=s.get("equilibrate_fs", 500.0),

@@ -1,13 +1,7 @@
-from _common import setup
+from _common import chosen_model, setup
 
+model = chosen_model(snakemake)
 log = setup(snakemake)
-
-import json
-
-from amlip.train import use_model_python
-
-choice = json.load(open(snakemake.input.choice))
-use_model_python(choice["model"], snakemake.params.nequip_python)
 
 from amlip.io import read_frames
 from amlip.reference import load_reference_moduli
@@ -16,8 +10,8 @@ from amlip.validation import compare_moduli, elastic_tables, plot_elastic
 
 s = snakemake.params.settings
 glass = read_frames(snakemake.input.trajectory)[-1]
-log.info("0 K elastic moduli of the last glass frame (%d atoms) with %s", len(glass), choice["model"])
-moduli, tensor, pv, uniaxial = elastic_tables(glass, load_model(choice["model"], dtype=snakemake.params.dtype), s)
+log.info("0 K elastic moduli of the last glass frame (%d atoms) with %s", len(glass), model)
+moduli, tensor, pv, uniaxial = elastic_tables(glass, load_model(model, dtype=snakemake.params.dtype), s)
 reference = load_reference_moduli(s.get("reference_system", "SiO2"), snakemake.input.reference)
 moduli = compare_moduli(moduli, reference)
 moduli.to_csv(snakemake.output.table, index=False)

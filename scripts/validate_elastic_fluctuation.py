@@ -1,11 +1,6 @@
-import json
+from _common import chosen_model, setup
 
-from _common import setup
-
-from amlip.train import use_model_python
-
-# NequIP/Allegro models run under their own interpreter (train.nequip.python); MACE here.
-use_model_python(json.load(open(snakemake.input.choice))["model"], getattr(snakemake.params, "nequip_python", None))
+model = chosen_model(snakemake)
 log = setup(snakemake)
 
 from amlip.io import read_frames
@@ -15,18 +10,17 @@ from amlip.train import load_model
 from amlip.validation import elastic_fluctuation_tables, plot_elastic_fluctuation
 
 s = snakemake.params.settings
-choice = json.load(open(snakemake.input.choice))
 glass = read_frames(snakemake.input.trajectory)[-1]
 T, dt = s.get("temperature_K", 300.0), s.get("timestep_fs", 1.0)
 stages = [
     Stage("equilibrate", "npt_tri", T, T, s.get("equilibration_steps", 300) * dt / 1000.0, dt),
     Stage("production", "npt_tri", T, T, s.get("production_steps", 2000) * dt / 1000.0, dt),
 ]
-log.info("N-sigma-T (fix npt tri, 0 GPa) at %g K of the last glass frame (%d atoms) with %s: %d + %d steps", T, len(glass), choice["model"], stages[0].n_steps, stages[1].n_steps)
+log.info("N-sigma-T (fix npt tri, 0 GPa) at %g K of the last glass frame (%d atoms) with %s: %d + %d steps", T, len(glass), model, stages[0].n_steps, stages[1].n_steps)
 guard_settings = {k: v for k, v in snakemake.params.guards.items() if k in ("max_T_factor", "min_distance_A", "check_every")}
 frames = run_protocol_lammps(
     glass,
-    load_model(choice["model"], dtype=snakemake.params.dtype),
+    load_model(model, dtype=snakemake.params.dtype),
     stages,
     sample_every=s.get("sample_every", 10),
     seed=snakemake.params.seed,
