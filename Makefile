@@ -13,9 +13,10 @@ SYSTEM_STAMP := .system-deps
 CORES ?= 2
 # Extra pip options, e.g. PIP_OPTS="--extra-index-url https://download.pytorch.org/whl/cpu" for a CPU torch.
 PIP_OPTS ?=
-# Debian packages used by optional parts: CP2K reference labels, GSL for diffpy.pdffit2 (X-ray PDF).
-# Installed when running as root on Debian/Ubuntu; elsewhere the tests that need them skip with the reason.
-APT_PACKAGES := cp2k libgsl-dev
+# Debian packages used by optional parts: CP2K and Quantum ESPRESSO reference labels, GSL for
+# diffpy.pdffit2 (X-ray PDF). Installed when running as root on Debian/Ubuntu; elsewhere the tests
+# that need them skip with the reason.
+APT_PACKAGES := cp2k quantum-espresso libgsl-dev
 
 # .venv first; .venv-nequip last, so only nequip-train / nequip-compile come from it.
 export PATH := $(abspath $(BIN)):$(PATH):$(abspath $(NEQUIP_VENV)/bin)
@@ -30,7 +31,7 @@ $(SYSTEM_STAMP):
 	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	  if [ -n "$$missing" ]; then echo "apt-get install$$missing"; apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
-	else echo "not root or no apt-get: $(APT_PACKAGES) not installed (CP2K tests and diffpy cross-checks will skip)"; fi
+	else echo "not root or no apt-get: $(APT_PACKAGES) not installed (CP2K, Quantum ESPRESSO tests and diffpy cross-checks will skip)"; fi
 	touch $@
 
 system-deps: $(SYSTEM_STAMP)

@@ -42,6 +42,7 @@ LABEL_RESOURCES = {
     "lammps": dict(threads=1, mem_mb=2000, runtime=30),
     "cp2k": dict(threads=16, mem_mb=32000, runtime=1440),
     "vasp": dict(threads=32, mem_mb=64000, runtime=1440),
+    "espresso": dict(threads=16, mem_mb=32000, runtime=1440),
 }
 PRODUCE_DOMAIN = config["produce"]["melt_quench"].get("domain", "syn")
 if PRODUCE_DOMAIN not in DOMAINS:

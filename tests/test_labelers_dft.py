@@ -1,9 +1,11 @@
-"""Reference backends other than xtb: CP2K (runs when the binary is installed), VASP (inputs,
-presets and parsing; VASP itself cannot run here), LAMMPS (BKS against an independent numpy
-implementation, ReaxFF forces against finite differences)."""
+"""Reference backends other than xtb: CP2K and Quantum ESPRESSO (run when the binaries are
+installed), VASP (inputs, presets and parsing; VASP itself cannot run here), LAMMPS (BKS against
+an independent numpy implementation, ReaxFF forces against finite differences)."""
 
 import itertools
 import math
+import re
+import shutil
 import stat
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import molecule
-from ase.units import GPa, Hartree, kJ, mol
+from ase.units import GPa, Hartree, create_units, kJ, mol
 from scipy.special import erfc
 
 from conftest import finite_difference_force
@@ -19,11 +21,19 @@ from conftest import finite_difference_force
 from amlip.io import REF_ENERGY, REF_FORCES, REF_STRESS
 from amlip.labelers import (
     CP2K_DEFAULTS,
+    ESPRESSO_DEFAULTS,
+    RUN_SETTINGS,
     VASP_FUNCTIONALS,
+    LabelingError,
+    SCFNotConverged,
+    check_espresso_output,
     cp2k_command,
     cp2k_input,
     cp2k_scf_converged,
+    espresso_input_data,
+    espresso_spin,
     import_lammps,
+    isolated_atom_energies,
     label_frames,
     make_labeler,
     read_incar,
@@ -99,6 +109,111 @@ def test_cp2k_aimd_feeds_the_import_path(tmp_path):
     ener = np.loadtxt(run["ener_path"])
     assert [a.info[REF_ENERGY] for a in frames] == pytest.approx(ener[:, 4] * Hartree, abs=1e-6)
     assert np.allclose(frames[0].positions, water.positions, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------- Quantum ESPRESSO
+
+needs_pw = pytest.mark.skipif(shutil.which("pw.x") is None, reason="Quantum ESPRESSO not installed (apt-get install quantum-espresso)")
+# Below the files' suggested cutoffs (44/175 Ry for Si): a 9-atom single point in ~4 s on one core.
+CHEAP_QE = {"ecutwfc_Ry": 25, "ecutrho_Ry": 200}
+
+
+def test_espresso_output_check_reads_the_messages():
+    check_espresso_output("     convergence has been achieved in  10 iterations\n\n   JOB DONE.\n")
+    unconverged = "     convergence NOT achieved after   2 iterations: stopping\n\n   JOB DONE.\n"
+    with pytest.raises(SCFNotConverged, match="convergence NOT achieved after 2 iterations"):
+        check_espresso_output(unconverged, returncode=2)
+    with pytest.raises(SCFNotConverged):  # a run told to carry on (scf_must_converge false) exits 0
+        check_espresso_output(unconverged, returncode=0)
+    crash = " %%%%%%%\n     Error in routine efermig (1):\n     internal error, cannot bracket Ef\n %%%%%%%\n"
+    with pytest.raises(LabelingError, match="efermig .* cannot bracket Ef") as error:
+        check_espresso_output(crash, returncode=1)
+    assert error.type is LabelingError
+    with pytest.raises(LabelingError, match="no 'JOB DONE'"):
+        check_espresso_output("     iteration #  3     ecut=    25.00 Ry     beta= 0.30\n")  # killed mid-SCF
+
+
+def test_espresso_input_and_spin_rules(quartz):
+    s = {**ESPRESSO_DEFAULTS, "dispersion": "D3"}
+    data = espresso_input_data(s, periodic=True, spin={})
+    assert data["control"]["tstress"] and data["control"]["tprnfor"]
+    system = data["system"]
+    assert (system["ecutwfc"], system["ecutrho"], system["smearing"], system["vdw_corr"]) == (60.0, 480.0, "mv", "grimme-d3")
+    assert not espresso_input_data(ESPRESSO_DEFAULTS, periodic=False, spin={})["control"]["tstress"]
+    assert espresso_spin(quartz) == {}  # 3 SiO2: even electron count
+    odd = quartz + Atoms("H", positions=[(1.0, 1.0, 1.0)])
+    assert espresso_spin(odd) == {"nspin": 2, "tot_magnetization": 1}
+    with pytest.raises(ValueError, match="label.espresso.smearing 'cold'"):
+        espresso_input_data({**ESPRESSO_DEFAULTS, "smearing": "cold"}, True, {})
+    with pytest.raises(ValueError, match="kpoints .* or kspacing_inv_A"):
+        make_labeler("espresso", {"kpoints": [2, 2, 2], "kspacing_inv_A": 0.3})
+    with pytest.raises(KeyError, match=r"label.espresso: unknown setting\(s\) \['ecutwfc'\]"):
+        make_labeler("espresso", {"ecutwfc": 40})
+
+
+@needs_pw
+def test_espresso_single_point_on_quartz(quartz, tmp_path):
+    labeler = make_labeler("espresso", {**CHEAP_QE, "workdir": str(tmp_path), "keep_workdir": True})
+    record = labeler.level_of_theory
+    assert record["code"] == "quantum-espresso" and record["version"][0].isdigit()
+    assert record["pseudopotentials"] == "H:H.pbe-kjpaw.UPF,O:O.pbe-kjpaw.UPF,Si:Si.pbe-nl-rrkjus_psl.1.0.0.UPF"
+    assert (record["functional"], record["kpoints"], record["smearing"], record["ecutrho_Ry"]) == ("PBE", "gamma", "mv_0.01Ry", 200.0)
+    assert not set(RUN_SETTINGS) & set(record)
+    assert make_labeler("espresso", CHEAP_QE).lot_hash == labeler.lot_hash  # where it runs is no level of theory
+    assert make_labeler("espresso", {**CHEAP_QE, "ecutwfc_Ry": 30}).lot_hash != labeler.lot_hash
+    labelled = labeler.single_point(quartz)
+    energy, forces, stress = labelled.info[REF_ENERGY], labelled.arrays[REF_FORCES], labelled.info[REF_STRESS]
+    assert forces.shape == (9, 3) and stress.shape == (6,)
+    assert labelled.info["scf_converged"] is True and labelled.info["lot_hash"] == labeler.lot_hash
+    # units against pw.x's own printout: total energy in Ry, pressure in kbar (ASE: eV, eV/Å^3);
+    # QE and ASE's reader convert with CODATA 2006, 8e-8 off ase.units.Rydberg
+    (output,) = tmp_path.glob("espresso_*/espresso.pwo")
+    text = output.read_text()
+    rydberg = create_units("2006")["Ry"]
+    assert energy == pytest.approx(float(re.search(r"^!\s+total energy\s+=\s+(\S+) Ry", text, re.M).group(1)) * rydberg, abs=1e-6)
+    pressure_kbar = float(re.search(r"P=\s*(\S+)", text).group(1))
+    assert -stress[:3].mean() / GPa * 10 == pytest.approx(pressure_kbar, abs=0.02)
+    assert -3835 < energy < -3820  # ultrasoft/PAW valence energy of 3 SiO2, about -1276 eV per formula unit
+    assert stress[0] == pytest.approx(stress[1], abs=1e-4)  # trigonal cell: sigma_xx = sigma_yy
+    # forces are -dE/dx of the same energy: the largest component (~0.86 eV/Å at this cutoff)
+    # against a central difference; they agree to ~1e-4 eV/Å, a Ry/bohr slip would be 25x off
+    labeler = make_labeler("espresso", CHEAP_QE)
+    assert forces[5, 1] == pytest.approx(finite_difference_force(labeler, quartz, 5, 1, 0.01), abs=2e-3)
+
+
+@needs_pw
+def test_espresso_isolated_atoms_are_spin_polarised(tmp_path):
+    labeler = make_labeler("espresso", {**CHEAP_QE, "isolated_box_A": 8.0, "workdir": str(tmp_path), "keep_workdir": True})
+    oxygen = labeler.isolated_atom("O")
+    assert oxygen.cell.lengths() == pytest.approx([8.0] * 3) and not oxygen.pbc.any()
+    energies = isolated_atom_energies(["O", "H"], labeler)
+    flat = oxygen.copy()
+    flat.set_initial_magnetic_moments(None)
+    unpolarised = labeler.single_point(flat).info[REF_ENERGY]
+    # the triplet lies ~1.5 eV below the spin-restricted atom (PBE); H is the exact 1-electron
+    # case, -13.6 eV for PBE (a fixed moment of 1 would leave the down channel empty and crash)
+    assert 1.0 < unpolarised - energies["O"] < 2.5
+    assert energies["H"] == pytest.approx(-13.6, abs=0.1)
+    outputs = [p.read_text() for p in tmp_path.glob("espresso_*/espresso.pwo")]
+    moments = sorted(re.findall(r"total magnetization\s+=\s+(\S+)", text)[-1] for text in outputs if "total magnetization" in text)
+    assert len(outputs) == 3 and moments == ["1.00", "2.00"]  # H, O (Bohr magnetons); the unpolarised O prints none
+
+
+@needs_pw
+def test_espresso_unconverged_scf_goes_to_failed_list(quartz):
+    outcome = label_frames([quartz], make_labeler("espresso", {**CHEAP_QE, "electron_maxstep": 2}), first_index=4)
+    assert outcome.labelled == []
+    (failed,) = outcome.failed
+    assert failed["frame_index"] == 4 and failed["error"] == "SCFNotConverged"
+    assert "convergence NOT achieved after 2 iterations" in failed["reason"]
+
+
+@needs_pw
+def test_espresso_timeout_kills_pw(quartz):
+    # production cutoffs take ~20 s here: the 1 s limit must stop pw.x, not wait for it
+    outcome = label_frames([quartz], make_labeler("espresso", {"timeout_s": 1.0}))
+    (failed,) = outcome.failed
+    assert failed["error"] == "LabelTimeout" and failed["wall_s"] < 3.0
 
 
 # ------------------------------------------------------------------------------------------- VASP
