@@ -49,7 +49,7 @@ def reference_md_frames(
     labeler,
     conditions: Sequence[MDCondition],
     n_units: int,
-    n_frames: int,
+    n_frames: int | Mapping[float, int],
     every: int,
     equilibration_steps: int,
     timestep_fs: float = 1.0,
@@ -58,8 +58,11 @@ def reference_md_frames(
 ) -> list[Atoms]:
     """Labelled frames from reference MD at every condition, ``n_frames`` per condition.
 
-    Each condition starts from its own random packing of ``n_units`` SiO2 units at its density
-    (seed ``seed + k``), runs ``equilibration_steps`` of CSVR NVT that are thrown away (the
+    ``n_frames`` is one count for every condition or a mapping {temperature_K: count}, which
+    gives a pool as exploration makes it: long near-equilibrium runs, short hot excursions
+    (a condition whose temperature is missing from the mapping is an error). Each condition
+    starts from its own random packing of ``n_units`` SiO2 units at its density (seed
+    ``seed + k``), runs ``equilibration_steps`` of CSVR NVT that are thrown away (the
     packing releases several eV/atom), then keeps every ``every``-th step. Frames carry
     ``md_density_g_cm3`` and ``md_temperature_K``.
     """
@@ -68,12 +71,15 @@ def reference_md_frames(
 
     frames: list[Atoms] = []
     for k, condition in enumerate(conditions):
+        count = frames_per_condition(n_frames, condition.temperature_K)
+        if count == 0:
+            continue
         start = random_packing({"SiO2": n_units}, condition.density_g_cm3, seed=seed + k)
         t0 = time.perf_counter()
         trajectory = aimd_frames(
             start,
             labeler,
-            n_steps=equilibration_steps + n_frames * every,
+            n_steps=equilibration_steps + count * every,
             temperature_K=condition.temperature_K,
             timestep_fs=timestep_fs,
             thermostat_timecon_fs=thermostat_timecon_fs,
@@ -90,6 +96,16 @@ def reference_md_frames(
             condition.density_g_cm3, condition.temperature_K, seed + k, len(kept), time.perf_counter() - t0,
         )
     return frames
+
+
+def frames_per_condition(n_frames: int | Mapping[float, int], temperature_K: float) -> int:
+    """Frames to keep at one temperature: ``n_frames`` itself, or its entry for ``temperature_K``."""
+    if not isinstance(n_frames, Mapping):
+        return int(n_frames)
+    for temperature, count in n_frames.items():
+        if np.isclose(float(temperature), temperature_K):
+            return int(count)
+    raise ValueError(f"no frame count for {temperature_K:g} K in the pool composition {dict(n_frames)}")
 
 
 def label_schedule(n_seed: int, n_rounds: int, growth: float = 2.0) -> list[int]:
@@ -182,7 +198,8 @@ def committee_sigmas(model_paths: Sequence[str], frames: Sequence[Atoms], dtype:
 
 
 def test_errors(model_path: str, frames: Sequence[Atoms], dtype: str = "float32", prefix: str = "bench") -> dict[str, float]:
-    """Energy (meV/atom) and force (meV/Å) MAE/RMSE of one model on labelled frames (:func:`amlip.train.error_metrics`)."""
+    """Energy (meV/atom) and force (meV/Å) MAE/RMSE of one model on labelled frames (:func:`amlip.train.error_metrics`),
+    plus the force MAE of the frames of each MD temperature (``force_mae_<T>K_meV_A``) where frames carry ``md_temperature_K``."""
     energies, forces = mace_committee_forces([model_path], frames, dtype)
     scored = []
     for k, atoms in enumerate(frames):
@@ -190,7 +207,33 @@ def test_errors(model_path: str, frames: Sequence[Atoms], dtype: str = "float32"
         a.info[f"{prefix}_energy"] = float(energies[0, k])
         a.arrays[f"{prefix}_forces"] = forces[k][0]
         scored.append(a)
-    return error_metrics(scored, prefix)
+    errors = error_metrics(scored, prefix)
+    temperatures = sorted({a.info["md_temperature_K"] for a in scored if "md_temperature_K" in a.info})
+    for t in temperatures:
+        part = [a for a in scored if a.info.get("md_temperature_K") == t]
+        errors[f"force_mae_{t:g}K_meV_A"] = error_metrics(part, prefix)["force_mae_meV_A"]
+    return errors
+
+
+def temperature_counts(frames: Sequence[Atoms]) -> str:
+    """"300K:12 3000K:4": how many of ``frames`` come from each MD temperature (``md_temperature_K``)."""
+    counts: dict[float, int] = {}
+    for a in frames:
+        t = a.info.get("md_temperature_K", np.nan)
+        counts[t] = counts.get(t, 0) + 1
+    return " ".join(f"{t:g}K:{n}" for t, n in sorted(counts.items()))
+
+
+def epochs_for(n_frames: int, settings: Mapping, min_steps: int = 0) -> int:
+    """Epochs that give at least ``min_steps`` optimiser steps on ``n_frames`` frames.
+
+    An epoch is ceil(n_frames / batch_size) steps, so a fixed epoch count gives an 8-frame set
+    1/32 of the updates of a 256-frame one; with ``min_steps`` small sets are trained as long,
+    so a learning curve measures the data, not the training length. Never fewer than
+    ``settings['max_num_epochs']``.
+    """
+    steps_per_epoch = int(np.ceil(n_frames / int(settings.get("batch_size", 4))))
+    return max(int(settings["max_num_epochs"]), int(np.ceil(min_steps / max(steps_per_epoch, 1))))
 
 
 def train_mace(
@@ -200,17 +243,22 @@ def train_mace(
     work_dir: str | os.PathLike,
     seed: int,
     executable: str = "mace_run_train",
+    min_steps: int = 0,
 ) -> Path:
     """Train one MACE model with ``mace_run_train`` on ``frames``; returns the model file.
 
-    ``settings`` are ``train.mace``-style flags. BKS has no meaningful isolated-atom energy
-    (bare ions), so E0s come from ``settings`` (``E0s: average`` fits them to the training set).
-    The CLI's output goes to ``work_dir/train.log``; a failure raises with its last lines.
+    ``settings`` are ``train.mace``-style flags; the epoch count is :func:`epochs_for`
+    (``min_steps`` optimiser steps at least, patience as long). BKS has no meaningful
+    isolated-atom energy (bare ions), so E0s come from ``settings`` (``E0s: average`` fits them
+    to the training set). The CLI's output goes to ``work_dir/train.log``; a failure raises with
+    its last lines.
     """
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     train_file = work_dir / "train.extxyz"
     write_frames(train_file, frames)
+    epochs = epochs_for(len(frames), settings, min_steps)
+    settings = {**settings, "max_num_epochs": epochs, "patience": max(int(settings.get("patience", 0)), epochs)}
     args = mace_cli_args(
         settings,
         name="model",
@@ -267,28 +315,39 @@ def run_label_efficiency(
     soap: Mapping | None = None,
     seed: int = 0,
     dtype: str = "float32",
+    random_extra: Sequence[int] = (),
+    min_steps: int = 0,
 ) -> list[dict]:
     """Active learning and random selection on one labelled pool; one row per strategy and round.
 
     Both start from the same random seed set of ``schedule[0]`` pool frames and grow to
-    ``schedule[r]`` labels after round r. Member 0 (seed ``seed``) is trained on each data set
-    with the same ``settings`` and scored on ``test``; active learning also trains members
-    1..n_models-1 (seeds ``seed + m``) to compute sigma_max on the unlabelled pool, except after
-    the last round. Round 0 is one shared model. Rows: strategy, round, n_labels, n_new,
-    force/energy MAE and RMSE, the mean sigma_max of the picked frames and of the pool,
-    the temperatures of the picked frames, wall time.
+    ``schedule[r]`` labels after round r; random selection then goes on to the label counts in
+    ``random_extra`` (so that its curve can reach the error active learning ends at). Member 0
+    (seed ``seed``) is trained on each data set with the same ``settings`` (at least
+    ``min_steps`` optimiser steps, :func:`epochs_for`) and scored on ``test``; active learning
+    also trains members 1..n_models-1 (seeds ``seed + m``) to compute sigma_max on the
+    unlabelled pool, except after its last round. Round 0 is one shared model. Rows: strategy,
+    round, n_labels, n_new, force/energy MAE and RMSE (and the force MAE per test temperature),
+    the mean sigma_max of the picked frames and of the pool, the temperatures of the picked
+    frames and of the whole labelled set, wall time.
     """
     if n_models < 2:
         raise ValueError(f"active learning needs a committee of at least 2 models, got n_models={n_models}")
-    if list(schedule) != sorted(set(schedule)) or schedule[-1] > len(pool):
-        raise ValueError(f"schedule {list(schedule)} must increase strictly and stay within the pool of {len(pool)} frames")
+    counts = list(schedule) + list(random_extra)
+    if counts != sorted(set(counts)) or counts[-1] > len(pool):
+        raise ValueError(
+            f"label counts {list(schedule)} then {list(random_extra)} (random only) must increase strictly "
+            f"and stay within the pool of {len(pool)} frames"
+        )
     work_dir = Path(work_dir)
     seed_set = random_selection(len(pool), schedule[0], seed)
     labelled = {"active": list(seed_set), "random": list(seed_set)}
+    plan = [(n, ("active", "random")) for n in schedule] + [(n, ("random",)) for n in random_extra]
+    last_active = len(schedule) - 1
     rows: list[dict] = []
     shared_model = None
-    for r, n_labels in enumerate(schedule):
-        for strategy in ("active", "random"):
+    for r, (n_labels, strategies) in enumerate(plan):
+        for strategy in strategies:
             t0 = time.perf_counter()
             extra: dict[str, object] = {"picked_sigma_mean_eV_A": np.nan, "pool_sigma_mean_eV_A": np.nan, "picked_temperatures_K": ""}
             if r > 0:
@@ -307,58 +366,97 @@ def run_label_efficiency(
                 else:
                     chosen = random_selection(len(free), n_new, seed + 1000 + r)
                 new = free[chosen]
-                extra["picked_temperatures_K"] = ";".join(f"{pool[i].info.get('md_temperature_K', np.nan):g}" for i in new)
+                extra["picked_temperatures_K"] = temperature_counts([pool[i] for i in new])
                 labelled[strategy].extend(int(i) for i in new)
             frames = [pool[i] for i in labelled[strategy]]
             run_dir = work_dir / strategy / f"round_{r}"
             if r == 0 and shared_model is not None:
                 model = shared_model
             else:
-                model = train_mace(frames, valid_file, settings, run_dir / "member_0", seed)
+                model = train_mace(frames, valid_file, settings, run_dir / "member_0", seed, min_steps=min_steps)
             if r == 0:
                 shared_model = model
-            if strategy == "active" and r < len(schedule) - 1:
+            if strategy == "active" and r < last_active:
                 for m in range(1, n_models):
-                    train_mace(frames, valid_file, settings, run_dir / f"member_{m}", seed + m)
+                    train_mace(frames, valid_file, settings, run_dir / f"member_{m}", seed + m, min_steps=min_steps)
             errors = test_errors(str(model), test, dtype)
+            per_temperature = {k: v for k, v in errors.items() if k.startswith("force_mae_") and k.endswith("K_meV_A")}
             rows.append(
                 {
                     "strategy": strategy,
                     "round": r,
                     "n_labels": len(labelled[strategy]),
-                    "n_new": len(labelled[strategy]) - (schedule[r - 1] if r else 0),
+                    "n_new": len(labelled[strategy]) - (counts[r - 1] if r else 0),
+                    "epochs": epochs_for(len(frames), settings, min_steps),
                     "force_mae_meV_A": errors["force_mae_meV_A"],
                     "force_rmse_meV_A": errors["force_rmse_meV_A"],
                     "energy_mae_meV_atom": errors["energy_mae_meV_atom"],
                     "n_test": errors["n_frames"],
+                    **per_temperature,
                     **extra,
+                    "labelled_temperatures_K": temperature_counts(frames),
                     "wall_s": round(time.perf_counter() - t0, 1),
                 }
             )
-            log.info("%s round %d: %d labels, test force MAE %.1f meV/Å (%.0f s)", strategy, r, rows[-1]["n_labels"], rows[-1]["force_mae_meV_A"], rows[-1]["wall_s"])
+            log.info(
+                "%s round %d: %d labels (%s), test force MAE %.1f meV/Å (%.0f s)", strategy, r, rows[-1]["n_labels"],
+                rows[-1]["labelled_temperatures_K"], rows[-1]["force_mae_meV_A"], rows[-1]["wall_s"],
+            )
     return rows
 
 
+def efficiency_ratio(table, target_meV_A: float | None = None) -> dict[str, float]:
+    """Labels each strategy needs for one held-out force MAE, and their ratio random / active.
+
+    ``table`` has the rows of :func:`run_label_efficiency`. The default target is the larger of
+    the two final MAEs: the lowest error both curves reach, so neither number is extrapolated.
+    Returns target_force_mae_meV_A, labels_active, labels_random, ratio_random_over_active (NaN
+    where a curve never reaches the target).
+    """
+    curves = {s: table[table.strategy == s].sort_values("n_labels") for s in ("active", "random")}
+    if any(c.empty for c in curves.values()):
+        raise ValueError("efficiency_ratio needs rows of both strategies, active and random")
+    if target_meV_A is None:
+        target_meV_A = max(float(c.force_mae_meV_A.iloc[-1]) for c in curves.values())
+    n = {s: labels_to_reach(c.n_labels, c.force_mae_meV_A, target_meV_A) for s, c in curves.items()}
+    ratio = n["random"] / n["active"] if np.isfinite(n["active"]) and np.isfinite(n["random"]) else float("nan")
+    return {"target_force_mae_meV_A": float(target_meV_A), "labels_active": n["active"], "labels_random": n["random"], "ratio_random_over_active": ratio}
+
+
 def plot_learning_curves(table, path: str | os.PathLike, target_meV_A: float | None = None, title: str | None = None) -> None:
-    """Held-out force MAE against labels for both strategies (log-log), with the target line."""
+    """Held-out force MAE against labels for both strategies (log-log), with the target line; a
+    second panel shows the force MAE per test temperature (``force_mae_<T>K_meV_A`` columns)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    for strategy, style in (("active", "o-"), ("random", "s--")):
+    per_t = [c for c in table.columns if c.startswith("force_mae_") and c.endswith("K_meV_A")]
+    fig, axes = plt.subplots(1, 2 if per_t else 1, figsize=(11 if per_t else 5.5, 4), squeeze=False)
+    ax = axes[0, 0]
+    styles = {"active": "o-", "random": "s--"}
+    for strategy, style in styles.items():
         part = table[table["strategy"] == strategy]
         ax.plot(part["n_labels"], part["force_mae_meV_A"], style, label=strategy)
     if target_meV_A is not None and np.isfinite(target_meV_A):
         ax.axhline(target_meV_A, color="grey", lw=0.8, ls=":", label=f"target {target_meV_A:.0f} meV/Å")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("labelled frames")
     ax.set_ylabel("held-out force MAE (meV/Å)")
-    if title:
-        ax.set_title(title, fontsize=9)
     ax.legend()
+    if per_t:
+        ax_t = axes[0, 1]
+        for k, column in enumerate(per_t):
+            for strategy, style in styles.items():
+                part = table[table["strategy"] == strategy]
+                label = f"{strategy}, {column[len('force_mae_'):-len('_meV_A')]}"
+                ax_t.plot(part["n_labels"], part[column], style, color=f"C{k}", label=label, alpha=1.0 if strategy == "active" else 0.6)
+        ax_t.set_ylabel("force MAE by test temperature (meV/Å)")
+        ax_t.legend(fontsize=7)
+    for a in axes.ravel():
+        a.set_xscale("log")
+        a.set_yscale("log")
+        a.set_xlabel("labelled frames")
+    if title:
+        fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)

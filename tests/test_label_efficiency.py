@@ -9,7 +9,16 @@ import pandas as pd
 import pytest
 from ase import Atoms
 
-from amlip.benchmarking import label_schedule, labels_to_reach, pick_active, top_sigma
+from amlip.benchmarking import (
+    efficiency_ratio,
+    epochs_for,
+    frames_per_condition,
+    label_schedule,
+    labels_to_reach,
+    pick_active,
+    temperature_counts,
+    top_sigma,
+)
 from amlip.learn import committee_force_deviation
 
 
@@ -60,6 +69,40 @@ def test_labels_to_reach_interpolates_in_log_space():
     assert label_schedule(3, 3, 1.2) == [3, 4, 5]
 
 
+def test_efficiency_ratio_reads_both_curves_at_the_lowest_common_error():
+    table = pd.DataFrame(
+        {
+            "strategy": ["active"] * 3 + ["random"] * 4,
+            "n_labels": [8, 16, 32, 8, 16, 32, 64],
+            # active: MAE ~ 800 * (8/n); random reaches active's final 200 meV/Å only at 64 labels
+            "force_mae_meV_A": [800.0, 400.0, 200.0, 800.0, 600.0, 400.0, 200.0],
+        }
+    )
+    figures = efficiency_ratio(table)
+    assert figures["target_force_mae_meV_A"] == 200.0  # max(200, 200)
+    assert figures["labels_active"] == 32.0 and figures["labels_random"] == 64.0
+    assert figures["ratio_random_over_active"] == 2.0
+    # a target between rounds is interpolated in log-log: active reaches 283 meV/Å at 8 * 2**1.5 = 22.6 labels
+    assert efficiency_ratio(table, 800 / 2**1.5)["labels_active"] == pytest.approx(8 * 2**1.5)
+    # a target random never reaches gives NaN, not a number
+    assert np.isnan(efficiency_ratio(table, 100.0)["ratio_random_over_active"])
+    with pytest.raises(ValueError, match="both strategies"):
+        efficiency_ratio(table[table.strategy == "active"])
+
+
+def test_pool_composition_and_training_length():
+    assert frames_per_condition(150, 3000.0) == 150
+    assert frames_per_condition({300: 600, 3000.0: 40}, 300.0) == 600
+    with pytest.raises(ValueError, match="no frame count for 1500 K"):
+        frames_per_condition({300: 600, 3000: 40}, 1500.0)
+    settings = {"max_num_epochs": 30, "batch_size": 4}
+    assert epochs_for(8, settings, min_steps=600) == 300  # 2 steps per epoch
+    assert epochs_for(256, settings, min_steps=600) == 30  # 64 steps per epoch: 30 epochs are 1920 steps
+    assert epochs_for(9, settings, min_steps=0) == 30
+    frames = [Atoms("Si", info={"md_temperature_K": t}) for t in (3000.0, 300.0, 300.0)]
+    assert temperature_counts(frames) == "300K:2 3000K:1"
+
+
 def test_quick_benchmark_run(tmp_path, root):
     env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{root / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}")
     done = subprocess.run(
@@ -72,19 +115,23 @@ def test_quick_benchmark_run(tmp_path, root):
         assert column in table.columns
     active = table[table.strategy == "active"].sort_values("round")
     random = table[table.strategy == "random"].sort_values("round")
-    assert list(active["round"]) == list(random["round"]) == [0, 1]
-    assert list(active.n_labels) == list(random.n_labels) == [4, 8]
-    assert np.all(np.diff(active.n_labels) > 0)
+    # random selection runs one round past active learning (--random-extra-rounds 1 in --quick)
+    assert list(active["round"]) == [0, 1] and list(random["round"]) == [0, 1, 2]
+    assert list(active.n_labels) == [4, 8] and list(random.n_labels) == [4, 8, 16]
+    # the quick pool is 24 frames at 300 K and 6 at 3000 K; every labelled set is counted by temperature
+    counts = [sum(int(c.split(":")[1]) for c in row.split()) for row in table.labelled_temperatures_K]
+    assert counts == list(table.n_labels)
+    assert {"force_mae_300K_meV_A", "force_mae_3000K_meV_A"} <= set(table.columns)
+    summary = pd.read_csv(tmp_path / "label_efficiency_summary.csv").iloc[0]
+    assert summary.n_pool == 30 and summary.pool_composition == "300K:24 3000K:6"
+    assert summary.target_force_mae_meV_A == pytest.approx(max(active.force_mae_meV_A.iloc[-1], random.force_mae_meV_A.iloc[-1]))
     # round 0 is one shared model on the common seed set
     assert active.force_mae_meV_A.iloc[0] == pytest.approx(random.force_mae_meV_A.iloc[0], rel=1e-6)
     assert np.all((table.force_mae_meV_A > 0) & np.isfinite(table.force_mae_meV_A))
     # active learning picked frames with a committee deviation above the pool's mean
     assert active.picked_sigma_mean_eV_A.iloc[1] >= active.pool_sigma_mean_eV_A.iloc[1]
-    summary = pd.read_csv(tmp_path / "label_efficiency_summary.csv").iloc[0]
-    assert summary.target_force_mae_meV_A == pytest.approx(random.force_mae_meV_A.iloc[-1])
-    assert summary.labels_random in (4.0, 8.0)  # first round at or below its own final MAE
     assert summary.ratio_random_over_active == pytest.approx(summary.labels_random / summary.labels_active)
-    assert summary.n_pool == 40 and summary.n_test == 10
+    assert summary.n_test == 10  # 5 per condition, balanced over 300 and 3000 K
     assert (tmp_path / "label_efficiency.png").stat().st_size > 10_000
     assert "label-efficiency ratio random/active =" in done.stdout
     # the training data of active round 1 are the seed set plus 4 new pool frames
