@@ -106,14 +106,15 @@ def _check_record(level_of_theory: Mapping) -> str:
 #
 # The fast reader handles the layout ASE and most codes write: an atom-count line, a comment of
 # key=value / key="quoted value" pairs, atom lines "<species> <numbers...>" with only real or
-# integer columns after the species. Numbers are converted by a compiled (numba) loop over the
-# bytes; values are exact: an integer mantissa below 2^53 times or divided by an exact power of
+# integer columns after the species. Numbers are converted by compiled (numba) loops over the
+# bytes, one call per read of the file (4 MB): lines with fixed-width columns (ASE's %16.8f) by a
+# path that takes each column's place from the previous line and checks it, other lines by a byte
+# loop. Values are exact: an integer mantissa below 2^53 times or divided by an exact power of
 # ten <= 1e22 is one correctly rounded IEEE operation, which is what float() gives. Any frame
 # outside that (exponents beyond the range, > 15 digits, nan, extra columns, string or logical
 # columns, unusual comments with brackets or escapes) is handed whole to ase.io's reader, so the
-# result is always what ase.io.read gives.
-
-_SPACE, _TAB, _CR, _LF = 32, 9, 13, 10
+# result is always what ase.io.read gives. Python handles the comments and builds the Atoms,
+# while a second thread parses the next read (the loops release the GIL).
 
 # ase.io.extxyz conventions, mirrored (tests compare with ase.io.read)
 _ASE_COLUMN_NAMES = {"pos": "positions", "Z": "numbers", "charge": "charges", "species": "symbols"}
@@ -132,17 +133,267 @@ for _symbol, _z in atomic_numbers.items():
         _Z_TABLE[256 * ord(_symbol[0]) + (ord(_symbol[1]) if len(_symbol) == 2 else 0)] = _z
 
 _EXACT_POW10 = np.array([10.0**k for k in range(23)])
-# masks for eight ASCII digits in one little-endian 64-bit word
+_INT_POW10 = np.array([10**k for k in range(9)], dtype=np.int64)
+# Words of eight bytes (SWAR, "SIMD within a register"): eight characters tested or converted in a
+# few integer operations, without a branch per character.
 _HIGH_NIBBLES, _LOW_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0), np.uint64(0x0F0F0F0F0F0F0F0F)
 _SIXES, _THREES = np.uint64(0x0606060606060606), np.uint64(0x3333333333333333)
 _BYTE_PAIRS, _WORD_PAIRS = np.uint64(0x00FF00FF00FF00FF), np.uint64(0x0000FFFF0000FFFF)
+_SPACES, _ALL_BITS = np.uint64(0x2020202020202020), np.uint64(0xFFFFFFFFFFFFFFFF)
+#: bytes after the end of the data in a read buffer; the compiled loops read up to eight bytes ahead
+_SENTINEL = b"\n" * 8
+#: lines starting before this offset of the buffer are parsed by the general loop (the fixed-column
+#: path reads up to 16 bytes before a number)
+_FIXED_MIN_OFFSET = 16
 
 
-def _njit(function):
-    """numba.njit(cache=True), imported lazily so that only the fast reader needs numba."""
+def _njit(function, inline: bool = False):
+    """numba.njit(cache=True), imported lazily so that only the fast reader needs numba.
+    ``inline``: compiled into each caller (numba's IR inlining); only for helpers that numba then
+    compiles without reference counting (a call that passes an array costs two atomic operations
+    per array, more than a helper's own work)."""
     import numba
 
-    return numba.njit(cache=True, nogil=True)(function)
+    return numba.njit(cache=True, nogil=True, inline="always" if inline else "never")(function)
+
+
+def _intrinsics():
+    """Two numba intrinsics: ``load8(buf, pos)``, the bytes ``buf[pos:pos + 8]`` as one little-endian
+    64-bit word read by one unaligned load (LLVM does not reliably merge eight byte loads, and numba
+    adds a negative-index test to each), and ``leading_zero_bytes(word)``, the number of zero bytes
+    above the highest nonzero one (8 for 0): one instruction (lzcnt)."""
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def load8(typingctx, buf, pos):
+        def codegen(context, builder, signature, args):
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            address = builder.gep(array.data, [args[1]])
+            return builder.load(builder.bitcast(address, ir.IntType(64).as_pointer()), align=1)
+
+        return types.uint64(buf, pos), codegen
+
+    @intrinsic
+    def leading_zero_bytes(typingctx, word):
+        def codegen(context, builder, signature, args):
+            bits = builder.ctlz(args[0], ir.Constant(ir.IntType(1), 0))
+            return builder.lshr(bits, ir.Constant(ir.IntType(64), 3))
+
+        return types.int64(word), codegen
+
+    return load8, leading_zero_bytes
+
+
+def _non_digits_py(word):
+    """A word whose bytes are zero where the bytes of ``word`` are ASCII digits. A byte >= 0xFA
+    carries into the next one and may mark that digit as a non-digit, never the reverse."""
+    return ((word & _HIGH_NIBBLES) | (((word + _SIXES) & _HIGH_NIBBLES) >> np.uint64(4))) ^ _THREES
+
+
+def _digits_value_py(word):
+    """The integer written by the eight ASCII digits of ``word`` (first byte most significant);
+    bytes that are zero count as zeros. Pairs, then quadruples, then octets: three multiplications."""
+    v = ((word & _LOW_NIBBLES) * np.uint64(2561)) >> np.uint64(8)
+    v = ((v & _BYTE_PAIRS) * np.uint64(6553601)) >> np.uint64(16)
+    v = ((v & _WORD_PAIRS) * np.uint64(42949672960001)) >> np.uint64(32)
+    return np.int64(v)
+
+
+def _species_py(buf, pos, z_table):
+    """The atomic number of the species token after the blanks at ``buf[pos:]`` (one or two letters
+    in any case, as ASE reads them; -1 when it is not an element or not followed by a blank) and the
+    offset after it. Written with one exit and few branches: numba inlines it without reference counting."""
+    while buf[pos] == 32 or buf[pos] == 9:
+        pos += 1
+    first = np.int64(buf[pos]) & ~32  # upper case
+    second = np.int64(buf[pos + 1]) | 32  # lower case
+    two = 97 <= second <= 122
+    z = z_table[256 * first + (second if two else 0)]
+    pos += 2 if two else 1
+    blank = buf[pos] == 32 or buf[pos] == 9
+    return z if blank and 65 <= first <= 90 else -1, pos
+
+
+def _fixed_lines_py(buf, pos, end, row, n, first, z_table, place, numbers, values, columns):
+    """Parse atom lines ``row``.. of a frame from ``buf[pos:]`` (see :func:`_parse_atoms_py`) while each
+    line has the shape :func:`_free_lines_py` recorded in ``columns`` (line length; per column the offsets
+    of the token's end and decimal point from the line start, its fraction digits): fixed-width
+    columns such as ASE's %16.8f. Every byte is still checked; only the searching is saved, so the
+    columns of a line do not wait for each other and the processor works on several at once. Values
+    are exact: an integer mantissa below 10^15 divided by an exact power of ten. Indices are unsigned
+    where numba would otherwise test each for a negative value. Returns (next row, its line's offset)."""
+    width, length = place.shape[1], columns[0]
+    base = first * width + place[0] * (n - 1) + np.arange(width)  # where column j of atom 0 goes
+    while row < n:
+        start = pos
+        if start < _FIXED_MIN_OFFSET or start + length > end or buf[start + length - 1] != 10:
+            break
+        z, previous = _SPECIES(buf, start, z_table)
+        ok, j = z >= 0, 0
+        while ok and j < width:
+            token_end, dot, fraction = start + columns[1 + 3 * j], start + columns[2 + 3 * j], columns[3 + 3 * j]
+            low = _LOAD8(buf, token_end - 8)  # the fraction digits are its last bytes
+            high = _LOAD8(buf, dot - 8)  # the integer digits, a sign and blanks are its last bytes
+            digits = _LEADING_ZERO_BYTES(_NON_DIGITS(high))
+            k = min(digits, 7)
+            sign = (high >> np.uint64(8 * (7 - k))) & np.uint64(255)
+            token = dot - k - ((sign == 45) | (sign == 43))
+            # blanks before the token, counted from it backwards over two words: must reach the last
+            # token (a tab or anything else between two tokens sends the line to the general loop)
+            blanks = _LEADING_ZERO_BYTES(_LOAD8(buf, token - 8) ^ _SPACES)
+            if blanks == 8:
+                blanks += _LEADING_ZERO_BYTES(_LOAD8(buf, token - 16) ^ _SPACES)
+            fraction_mask = _ALL_BITS << np.uint64(8 * (8 - fraction))  # fraction: 1-8 digits
+            ok = (  # without branches; the byte after the token is checked with the next blanks or the line end
+                (digits < 8)
+                & (previous < token)
+                & (token <= previous + blanks)
+                & (buf[np.uint64(dot)] == 46)
+                & (_NON_DIGITS(low) & fraction_mask == 0)
+            )
+            integer = _DIGITS_VALUE(high & ((_ALL_BITS << np.uint64(8 * (7 - k))) << np.uint64(8)))
+            mantissa = integer * _INT_POW10[np.uint64(fraction)] + _DIGITS_VALUE(low & fraction_mask)
+            value = mantissa / _EXACT_POW10[np.uint64(fraction)]
+            values[np.uint64(base[j] + row * place[1, j])] = -value if sign == 45 else value
+            previous = token_end
+            j += 1
+        while ok and previous < start + length - 1:  # blanks after the last column
+            ok = buf[previous] == 32 or buf[previous] == 9 or buf[previous] == 13
+            previous += 1
+        if not ok:
+            break
+        numbers[first + row] = z
+        row += 1
+        pos = start + length
+    return row, pos
+
+
+def _free_lines_py(buf, pos, end, row, n, first, is_int, z_table, place, numbers, values, columns):
+    """Parse atom lines ``row``.. "<species> <number> ..." of a frame, with any spacing, from
+    ``buf[pos:]`` (see :func:`_parse_atoms_py`), the numbers as float() (int() in integer columns)
+    reads them, until a line has the shape :func:`_fixed_lines_py` handles: it is recorded in
+    ``columns`` (else columns[0] = -1). Returns (next row, its line's offset); offset -2
+    when a line is outside the fast layout or the buffer ends first.
+
+    Values are exact: an integer mantissa below 2^53 times or divided by an exact power of ten
+    <= 1e22 is one correctly rounded IEEE operation, which is what float() gives."""
+    width = len(is_int)
+    while row < n:
+        start = pos
+        z, pos = _SPECIES(buf, pos, z_table)
+        if z < 0:
+            return row, -2
+        fixed = True
+        for j in range(width):
+            c = np.int64(buf[pos])
+            while c == 32 or c == 9:
+                pos += 1
+                c = np.int64(buf[pos])
+            negative = c == 45
+            if c == 45 or c == 43:
+                pos += 1
+            begin = pos
+            mantissa = np.int64(0)
+            d = np.int64(buf[pos]) - 48
+            while 0 <= d <= 9:
+                mantissa = 10 * mantissa + d
+                pos += 1
+                d = np.int64(buf[pos]) - 48
+            decimals, dot = 0, pos
+            if d == -2:  # '.'
+                if is_int[j]:
+                    return row, -2
+                pos += 1
+                word = _LOAD8(buf, pos)
+                if _NON_DIGITS(word) == 0:  # eight fraction digits at once (%16.8f)
+                    mantissa = mantissa * 100000000 + _DIGITS_VALUE(word)
+                    pos += 8
+                d = np.int64(buf[pos]) - 48
+                while 0 <= d <= 9:
+                    mantissa = 10 * mantissa + d
+                    pos += 1
+                    d = np.int64(buf[pos]) - 48
+                decimals = pos - dot - 1
+                n_chars = pos - begin - 1
+            else:
+                n_chars = pos - begin
+            fixed = fixed and 1 <= decimals <= 8 and dot - begin <= 7
+            if n_chars == 0 or n_chars > 18 or mantissa >= 9007199254740992:
+                return row, -2
+            if is_int[j] and mantissa > 2147483647:  # ASE's integer columns are int32
+                return row, -2
+            exponent = 0
+            if d == 53 or d == 21:  # e, E
+                if is_int[j]:
+                    return row, -2
+                fixed = False
+                pos += 1
+                c = np.int64(buf[pos])
+                exp_negative = c == 45
+                if c == 45 or c == 43:
+                    pos += 1
+                exp_begin = pos
+                d = np.int64(buf[pos]) - 48
+                while 0 <= d <= 9 and pos - exp_begin < 4:
+                    exponent = 10 * exponent + d
+                    pos += 1
+                    d = np.int64(buf[pos]) - 48
+                if pos == exp_begin:
+                    return row, -2
+                if exp_negative:
+                    exponent = -exponent
+            c = d + 48
+            if not (c == 32 or c == 9 or c == 10 or c == 13) or pos >= end:
+                return row, -2
+            power = exponent - decimals
+            if mantissa == 0 or power == 0:
+                value = np.float64(mantissa)
+            elif power > 0:
+                if power > 22:
+                    return row, -2
+                value = mantissa * _EXACT_POW10[power]
+            else:
+                if power < -22:
+                    return row, -2
+                value = mantissa / _EXACT_POW10[-power]
+            values[first * width + place[0, j] * (n - 1) + j + row * place[1, j]] = -value if negative else value
+            columns[1 + 3 * j], columns[2 + 3 * j], columns[3 + 3 * j] = pos - start, dot - start, decimals
+        c = np.int64(buf[pos])
+        while c == 32 or c == 9 or c == 13:
+            pos += 1
+            c = np.int64(buf[pos])
+        if c != 10 or pos >= end:  # more columns than Properties says (ASE ignores them): ASE decides
+            return row, -2
+        pos += 1
+        numbers[first + row] = z
+        row += 1
+        columns[0] = pos - start if fixed else -1
+        if fixed:
+            break
+    return row, pos
+
+
+def _parse_atoms_py(buf, pos, end, n, first, is_int, z_table, place, numbers, values, columns):
+    """Parse n atom lines from ``buf[pos:end]``: atomic numbers to ``numbers[first:first + n]``, the
+    values to ``values[first * width:]`` (width = len(is_int)) grouped by property, each group's
+    (n, c) block contiguous so that each array is one copy: value j of atom i at n * s + i * c + j - s
+    for a group of c columns from column s (``place[0, j]`` = s, ``place[1, j]`` = c).
+    Runs of fixed-width lines go to :func:`_fixed_lines_py`, the others to :func:`_free_lines_py`
+    (``columns``: the shape of the last line, carried from frame to frame). Returns the offset after
+    the last line, or -2 when the lines are outside the fast layout or the buffer ends first (the
+    caller tells the two apart with :func:`_skip_lines_py` and then asks ASE's reader).
+    ``buf`` must hold eight newlines from ``end`` on (a sentinel)."""
+    row = 0
+    while row < n:
+        if columns[0] > 0:
+            row, pos = _FIXED_LINES(buf, pos, end, row, n, first, z_table, place, numbers, values, columns)
+        if row < n:
+            row, pos = _FREE_LINES(buf, pos, end, row, n, first, is_int, z_table, place, numbers, values, columns)
+            if pos < 0:
+                return -2
+    return pos
 
 
 def _frame_header_py(buf, pos, end):
@@ -191,146 +442,54 @@ def _skip_lines_py(buf, pos, end, n):
     return pos
 
 
-def _parse_atoms_py(buf, pos, end, n, is_int, z_table, pow10, numbers, values):
-    """Parse n atom lines "<species> <number> ..." from ``buf[pos:end]`` into ``numbers`` and
-    ``values`` (n x len(is_int)). Returns the offset after the last line, or -2 when the lines are
-    outside the fast layout or the buffer ends first (the caller tells the two apart with
-    :func:`_skip_lines_py` and then asks ASE's reader).
-    ``buf`` must hold a newline at ``end`` (a sentinel)."""
-    width = len(is_int)
-    for i in range(n):
-        c = np.int64(buf[pos])
-        while c == 32 or c == 9:
-            pos += 1
-            c = np.int64(buf[pos])
-        if 97 <= c <= 122:
-            c -= 32
-        if c < 65 or c > 90:
-            return -2
-        c0 = c
-        pos += 1
-        c = np.int64(buf[pos])
-        if 65 <= c <= 90:
-            c += 32
-        if 97 <= c <= 122:
-            pos += 1
-        else:
-            c = 0
-        z = z_table[256 * c0 + c]
-        b = buf[pos]
-        if z < 0 or not (b == 32 or b == 9):
-            return -2
-        numbers[i] = z
-        for j in range(width):
-            c = np.int64(buf[pos])
-            while c == 32 or c == 9:
-                pos += 1
-                c = np.int64(buf[pos])
-            negative = c == 45
-            if c == 45 or c == 43:
-                pos += 1
-            begin = pos
-            mantissa = np.int64(0)
-            d = np.int64(buf[pos]) - 48
-            while 0 <= d <= 9:
-                mantissa = 10 * mantissa + d
-                pos += 1
-                d = np.int64(buf[pos]) - 48
-            decimals = 0
-            if d == -2:  # '.'
-                pos += 1
-                dot = pos
-                if pos + 8 <= end:  # eight fraction digits at once (%16.8f), as simdjson does
-                    v = np.uint64(0)
-                    for k in range(8):
-                        v |= np.uint64(buf[pos + k]) << np.uint64(8 * k)
-                    if (v & _HIGH_NIBBLES) | (((v + _SIXES) & _HIGH_NIBBLES) >> np.uint64(4)) == _THREES:
-                        v = ((v & _LOW_NIBBLES) * np.uint64(2561)) >> np.uint64(8)
-                        v = ((v & _BYTE_PAIRS) * np.uint64(6553601)) >> np.uint64(16)
-                        v = ((v & _WORD_PAIRS) * np.uint64(42949672960001)) >> np.uint64(32)
-                        mantissa = mantissa * 100000000 + np.int64(v)
-                        pos += 8
-                d = np.int64(buf[pos]) - 48
-                while 0 <= d <= 9:
-                    mantissa = 10 * mantissa + d
-                    pos += 1
-                    d = np.int64(buf[pos]) - 48
-                decimals = pos - dot
-                if is_int[j]:
-                    return -2
-                n_chars = pos - begin - 1
-            else:
-                n_chars = pos - begin
-            if n_chars == 0 or n_chars > 18 or mantissa >= 9007199254740992:
-                return -2
-            if is_int[j] and mantissa > 2147483647:  # ASE's integer columns are int32
-                return -2
-            exponent = 0
-            if d == 53 or d == 21:  # e, E
-                if is_int[j]:
-                    return -2
-                pos += 1
-                c = np.int64(buf[pos])
-                exp_negative = c == 45
-                if c == 45 or c == 43:
-                    pos += 1
-                exp_begin = pos
-                d = np.int64(buf[pos]) - 48
-                while 0 <= d <= 9 and pos - exp_begin < 4:
-                    exponent = 10 * exponent + d
-                    pos += 1
-                    d = np.int64(buf[pos]) - 48
-                if pos == exp_begin:
-                    return -2
-                if exp_negative:
-                    exponent = -exponent
-            c = d + 48
-            if not (c == 32 or c == 9 or c == 10 or c == 13) or pos >= end:
-                return -2
-            power = exponent - decimals
-            if mantissa == 0 or power == 0:
-                value = np.float64(mantissa)
-            elif power > 0:
-                if power > 22:
-                    return -2
-                value = mantissa * pow10[power]
-            else:
-                if power < -22:
-                    return -2
-                value = mantissa / pow10[-power]
-            values[i, j] = -value if negative else value
-        c = np.int64(buf[pos])
-        while c == 32 or c == 9 or c == 13:
-            pos += 1
-            c = np.int64(buf[pos])
-        if c != 10 or pos >= end:  # more columns than Properties says (ASE ignores them): ASE decides
-            return -2
-        pos += 1
-    return pos
+def _parse_frames_py(buf, pos, end, is_int, z_table, place, numbers, values, frames):
+    """Parse the frames from ``buf[pos:end]`` on with one column layout ``is_int`` (the layout of the
+    previous frame: the caller checks each comment's Properties), atoms stacked in ``numbers`` and
+    ``values`` (see :func:`_parse_atoms_py`). Row f of ``frames`` gets frame f's header, comment
+    start and end, end offset, first atom row, atom count, and 1 if parsed (0: outside the fast
+    layout; ASE reads it). One call per read of the file: Python is not entered per frame.
+    Returns (frames found, status, offset where to go on): status 1: the buffer ends inside the
+    next frame; 2: the line at the offset is not an atom count; 3: the output arrays are full."""
+    count, row = 0, 0
+    columns = np.full(1 + 3 * len(is_int), -1, dtype=np.int64)
+    while count < len(frames):
+        status, n, header, comment, comment_end = _HEADER(buf, pos, end)
+        if status != 0:
+            return count, status, header
+        if row + n > len(numbers):
+            return count, 3, header
+        stop = _PARSE(buf, comment_end + 1, end, n, row, is_int, z_table, place, numbers, values, columns)
+        parsed = stop >= 0
+        if not parsed:
+            stop = _SKIP(buf, comment_end + 1, end, n)
+            if stop < 0:
+                return count, 1, header
+        frames[count, 0], frames[count, 1], frames[count, 2], frames[count, 3] = header, comment, comment_end, stop
+        frames[count, 4], frames[count, 5], frames[count, 6] = row, n, parsed
+        count += 1
+        row += n
+        pos = stop
+    return count, 3, pos
 
 
-def _next_frame_py(buf, pos, end, is_int, z_table, pow10, numbers, values):
-    """:func:`_frame_header_py` and, when the frame has len(numbers) atoms, :func:`_parse_atoms_py`
-    with the previous frame's layout, in one call (the layout is checked by the caller once the
-    comment is read; a trajectory keeps its layout, so one compiled call per frame suffices).
-    Returns the header's five numbers and the parse result (-3: not parsed)."""
-    status, n, header, comment, comment_end = _HEADER(buf, pos, end)
-    if status != 0 or n != len(numbers) or n == 0:
-        return status, n, header, comment, comment_end, -3
-    return status, n, header, comment, comment_end, _PARSE(buf, comment_end + 1, end, n, is_int, z_table, pow10, numbers, values)
-
-
-_KERNELS: dict[str, object] = {}
-_HEADER = _PARSE = None
+_PARSE_FRAMES = None
+_LOAD8 = _LEADING_ZERO_BYTES = _NON_DIGITS = _DIGITS_VALUE = _SPECIES = None
+_FIXED_LINES = _FREE_LINES = _HEADER = _SKIP = _PARSE = None
 
 
 def _kernels():
-    """The compiled loops (compiled once per machine, then cached on disk): next frame, skip lines, parse atoms."""
-    global _HEADER, _PARSE
-    if not _KERNELS:
-        _HEADER, _PARSE = _njit(_frame_header_py), _njit(_parse_atoms_py)
-        _KERNELS.update(next=_njit(_next_frame_py), skip=_njit(_skip_lines_py), parse=_PARSE)
-    return _KERNELS["next"], _KERNELS["skip"], _KERNELS["parse"]
+    """The compiled loops (compiled once per machine, then loaded from numba's disk cache): parse
+    frames, parse one frame's atoms. Each is bound to its global name before its callers compile."""
+    global _LOAD8, _LEADING_ZERO_BYTES, _NON_DIGITS, _DIGITS_VALUE, _SPECIES
+    global _FIXED_LINES, _FREE_LINES, _HEADER, _SKIP, _PARSE, _PARSE_FRAMES
+    if _PARSE_FRAMES is None:
+        _LOAD8, _LEADING_ZERO_BYTES = _intrinsics()
+        _NON_DIGITS, _DIGITS_VALUE = _njit(_non_digits_py, inline=True), _njit(_digits_value_py, inline=True)
+        _SPECIES = _njit(_species_py, inline=True)
+        _FIXED_LINES, _FREE_LINES = _njit(_fixed_lines_py), _njit(_free_lines_py)
+        _HEADER, _SKIP, _PARSE = _njit(_frame_header_py), _njit(_skip_lines_py), _njit(_parse_atoms_py)
+        _PARSE_FRAMES = _njit(_parse_frames_py)
+    return _PARSE_FRAMES, _PARSE
 
 
 _VALUE_CACHE: dict[tuple[str, str], object] = {}
@@ -437,46 +596,60 @@ def _parse_comment_pairs(comment: str) -> tuple[dict, list] | None:
 # first comment is parsed with str methods and turned into a regular expression that matches
 # exactly the comments with the same keys in the same order, each quoted the same way, that
 # _parse_comment_pairs accepts; later comments are matched by it once and only changed values are
-# converted (integers and reals with int()/float(), which is what numpy's string cast calls).
+# converted (integers and reals with int()/float(), which is what numpy's string cast calls, runs
+# of numbers with ASE's own np.array call).
 _QUOTED_VALUE = r'"([^"\\\[\]{}\']+)"'
 _PLAIN_VALUE = r'([^\s"=\\\[\]{}\']+)'
-_ASCII_INT = re.compile(_INT, re.ASCII)
 _ASCII_FLOAT = re.compile(_FLOAT, re.ASCII)
-_ASCII_FLOATS = re.compile(f"{_FLOAT}(?: {_FLOAT})+", re.ASCII)
-_ASCII_INTS = re.compile(f"{_INT}(?: {_INT})+", re.ASCII)
+_NUMBER_CHARS = re.compile(r"[-+0-9.eE ]+", re.ASCII)
 _INT_SCALAR = np.dtype(int).type
-_TEMPLATE: list = [None]  # (pattern, keys, [(value string, value)]) of the last simple comment
+#: (pattern, keys, plain, [(value string, value, needs a copy)]) of the last simple comment; plain:
+#: the key is neither a 3x3 nor an unprocessed key
+_TEMPLATE: list = [None]
 
 
-def _changed_value(key: str, value: str):
-    """:func:`_ase_value` for a value that differs from the previous frame's; plain ASCII numbers
-    and single-spaced runs of reals are converted directly."""
-    if key in _ASE_3X3_KEYS or key.lower() in _ASE_UNPROCESSED:
-        return _ase_value(key, value)
-    if _ASCII_INT.fullmatch(value):
-        return _INT_SCALAR(int(value)) if len(value) < 18 else _ase_value(key, value)
-    if _ASCII_FLOAT.fullmatch(value):
-        return np.float64(float(value))
-    if _ASCII_FLOATS.fullmatch(value) and not _ASCII_INTS.fullmatch(value):
-        return np.array([float(token) for token in value.split(" ")])
+def _changed_value(key: str, value: str, plain: bool):
+    """:func:`_ase_value` for a value that differs from the previous frame's. For a ``plain`` key,
+    ASCII numbers are converted directly, and so are runs of them with a real among them, by ASE's
+    own conversion of the same tokens (which ASE reaches when its integer conversion fails: a token
+    has a '.' or an exponent)."""
+    if plain:
+        real = "." in value or "e" in value or "E" in value
+        if _ASCII_FLOAT.fullmatch(value):
+            if real:
+                return np.float64(float(value))
+            if len(value) < 18:
+                return _INT_SCALAR(int(value))
+        elif real and _NUMBER_CHARS.fullmatch(value):
+            tokens = value.split()
+            if len(tokens) > 1:
+                try:
+                    return np.array(tokens, dtype=float)
+                except ValueError:
+                    pass
     return _ase_value(key, value)
+
+
+def _slot(key: str, value: str, plain: bool) -> tuple:
+    """(value string, converted value, whether each frame needs its own copy) of a comment value."""
+    converted = _changed_value(key, value, plain)
+    return value, converted, isinstance(converted, (np.ndarray, list))
 
 
 def _parse_comment(comment: str) -> dict | None:
     """The info dict ASE would read from a comment line, or None when it is outside the simple
     layout (see :func:`_parse_comment_pairs`)."""
     if _TEMPLATE[0] is not None:
-        pattern, keys, last = _TEMPLATE[0]
+        pattern, keys, plain, last = _TEMPLATE[0]
         match = pattern.fullmatch(comment)
         if match is not None:
             info = {}
             try:
                 for k, value in enumerate(match.groups()):
-                    string, converted = last[k]
+                    string, converted, mutable = last[k]
                     if value != string:
-                        converted = _changed_value(keys[k], value)
-                        last[k] = (value, converted)  # one store: safe with threads reading
-                    info[keys[k]] = converted.copy() if isinstance(converted, (np.ndarray, list)) else converted
+                        string, converted, mutable = last[k] = _slot(keys[k], value, plain[k])  # one store
+                    info[keys[k]] = converted.copy() if mutable else converted
             except ValueError:
                 return None
             return info
@@ -489,8 +662,9 @@ def _parse_comment(comment: str) -> dict | None:
             r"\s*" + r"\s+".join(re.escape(key) + "=" + (_QUOTED_VALUE if quoted else _PLAIN_VALUE) for key, quoted in pairs) + r"\s*"
         )
         keys = [key for key, _ in pairs]
-        last = [(value, _ase_value(key, value)) for key, value in zip(keys, pattern.fullmatch(comment).groups())]
-        _TEMPLATE[0] = (pattern, keys, last)
+        plain = [key not in _ASE_3X3_KEYS and key.lower() not in _ASE_UNPROCESSED for key in keys]
+        last = [_slot(*slot) for slot in zip(keys, pattern.fullmatch(comment).groups(), plain)]
+        _TEMPLATE[0] = (pattern, keys, plain, last)
     return info
 
 
@@ -498,8 +672,9 @@ _LAYOUTS: dict[str, tuple | None] = {}
 
 
 def _layout(spec: str) -> tuple | None:
-    """(ASE array names, column counts, integer-column mask) of a Properties value whose first column
-    is species and the rest real or integer; None for any other layout."""
+    """(ASE array names, column counts, kinds, integer-column mask, placement) of a Properties value
+    whose first column is species and the rest real or integer; None for any other layout. The
+    placement tells the kernels where each value column goes (see :func:`_parse_atoms_py`)."""
     if spec not in _LAYOUTS:
         fields = spec.split(":")
         layout = None
@@ -515,7 +690,9 @@ def _layout(spec: str) -> tuple | None:
                 counts = [int(count) for _, _, count in columns]
                 is_int = np.concatenate([np.full(c, kind == "I") for (_, kind, _), c in zip(columns, counts)])
                 kinds = [kind for _, kind, _ in columns]
-                layout = (names, counts, kinds, is_int)
+                starts = np.cumsum([0] + counts[:-1])
+                place = np.array([np.repeat(starts, counts), np.repeat(counts, counts)], dtype=np.int64)
+                layout = (names, counts, kinds, is_int, place)
         _LAYOUTS[spec] = layout
     return _LAYOUTS[spec]
 
@@ -568,19 +745,23 @@ def _results_to_keys(atoms: Atoms) -> None:
 
 
 def _fast_frame(info: dict, layout: tuple, numbers: np.ndarray, values: np.ndarray) -> Atoms:
-    """Atoms from a parsed comment (``info`` without Properties) and atom block, as ASE builds them."""
-    names, counts, kinds, _ = layout  # values are copied out: the caller reuses the buffer
+    """Atoms from a parsed comment (``info`` without Properties) and atom block, as ASE builds them.
+    ``numbers`` and ``values`` (the frame's block, grouped by property) are views of the reader's
+    reused arrays: each array is copied out of them in one piece."""
+    names, counts, kinds, _, _ = layout
+    n = len(numbers)
     pbc = info.pop("pbc") if "pbc" in info else "Lattice" in info
     lattice = info.pop("Lattice", None)
     pbc_array = np.zeros(3, dtype=bool)
     pbc_array[:] = pbc
     cell = np.zeros((3, 3)) if lattice is None else np.ascontiguousarray(lattice.T, dtype=float)
-    arrays, col = {}, 0
+    arrays, start = {}, 0
     for name, count, kind in zip(names, counts, kinds):
-        block = values[:, col] if count == 1 else values[:, col : col + count]
-        arrays[name] = block.astype(np.dtype("i")) if kind == "I" else block.copy()
-        col += count
-    atoms = _BUILD_ATOMS(numbers, arrays.pop("positions"), cell, pbc_array)
+        block = values[n * start : n * (start + count)]
+        block = block.reshape(n, count) if count > 1 else block
+        arrays[name] = block.astype(np.intc) if kind == "I" else block.copy()
+        start += count
+    atoms = _BUILD_ATOMS(numbers.copy(), arrays.pop("positions"), cell, pbc_array)
     atoms.arrays.update(arrays)
     stress = info.get("stress")
     if isinstance(stress, np.ndarray) and stress.shape == (3, 3):  # as ASE's calculator stores it
@@ -589,59 +770,175 @@ def _fast_frame(info: dict, layout: tuple, numbers: np.ndarray, values: np.ndarr
     return atoms
 
 
-def _iter_extxyz_fast(path: str, chunk_bytes: int = 1 << 22) -> Iterator[Atoms]:
+class _Chunk:
+    """One read of the file and the kernel's output for it: ``data[:end]`` (then :data:`_SENTINEL`),
+    the frame table (rows of :func:`_parse_frames_py`), the atoms of all its frames stacked in
+    ``numbers``/``values``, the layout they were parsed with, and where the kernel stopped."""
+
+    def __init__(self, size: int):
+        self.size, self.end, self.layout, self.count, self.status, self.after, self.last = size, 0, None, 0, 1, 0, False
+        self.data = bytearray(size + 1 + len(_SENTINEL))  # + 1: the final newline a file may lack
+        self.array = np.frombuffer(self.data, dtype=np.uint8)
+        # a 272-atom frame of %16.8f columns is 27 kB: size / 64 rows hold a read (more on demand)
+        self.numbers = np.empty(max(size // 64, 64), dtype=np.int64)
+        self.values = np.empty(0)
+        self.table = np.empty((max(size // 1024, 16), 7), dtype=np.int64)
+
+    def grow_data(self) -> None:
+        """Twice the room for bytes (a frame longer than a read), keeping ``data[:end]``."""
+        data = bytearray(2 * self.size + 1 + len(_SENTINEL))
+        data[: self.end] = self.data[: self.end]
+        self.size, self.data, self.array = 2 * self.size, data, np.frombuffer(data, dtype=np.uint8)
+
+    def parse(self, kernel, layout: tuple) -> None:
+        """Run the frame kernel over ``data[:end]`` with ``layout``, growing the output until it fits."""
+        self.layout = layout
+        while True:
+            if len(self.values) != len(self.numbers) * len(layout[3]):
+                self.values = np.empty(len(self.numbers) * len(layout[3]))
+            self.count, self.status, self.after = kernel(
+                self.array, 0, self.end, layout[3], _Z_TABLE, layout[4], self.numbers, self.values, self.table
+            )
+            if self.status != 3:
+                return
+            if self.count == len(self.table):
+                self.table = np.empty((2 * len(self.table), 7), dtype=np.int64)
+            else:
+                self.numbers = np.empty(2 * len(self.numbers), dtype=np.int64)
+
+
+_DEFAULT_PROPERTIES = "species:S:1:pos:R:3"
+
+
+class _FastReader:
+    """One pass of the compiled reader over an extended-XYZ file.
+
+    A producer reads the file ``chunk_bytes`` at a time and parses all frames of a read in one
+    compiled call, with the layout of the last frame seen (a trajectory keeps its columns); the
+    consumer checks each frame's comment and builds the Atoms, parsing a frame again when its
+    columns differ. With ``threaded`` the producer runs in a thread, a read ahead (the kernel
+    releases the GIL, so it parses the next read while Python builds the frames of this one).
+    """
+
+    def __init__(self, path: str, chunk_bytes: int, threaded: bool):
+        global _BUILD_ATOMS
+        if _BUILD_ATOMS is None:
+            _BUILD_ATOMS = _atoms_builder()
+        self.parse_frames, self.parse = _kernels()
+        self.path, self.chunk_bytes, self.threaded, self.frame = path, chunk_bytes, threaded, 0
+        self.layout = _layout(_DEFAULT_PROPERTIES)  # set by the consumer, read by the producer
+        self.stopped = False
+
+    def __iter__(self) -> Iterator[Atoms]:
+        import queue
+
+        free = queue.SimpleQueue()  # chunks the consumer is done with
+        with open(self.path, "rb") as f:
+            if not self.threaded:
+                free.put(_Chunk(self.chunk_bytes))
+                for chunk in self._chunks(f, free):
+                    yield from self._frames_of(chunk)
+                    free.put(chunk)
+                return
+            import threading
+
+            for _ in range(3):  # one being consumed, one ready, one being parsed
+                free.put(_Chunk(self.chunk_bytes))
+            ready = queue.SimpleQueue()
+            worker = threading.Thread(target=self._produce, args=(f, free, ready), name="extxyz-reader", daemon=True)
+            worker.start()
+            try:
+                while True:
+                    chunk = ready.get()
+                    if isinstance(chunk, BaseException):
+                        raise chunk
+                    yield from self._frames_of(chunk)
+                    if chunk.last:
+                        return
+                    free.put(chunk)
+            finally:
+                self.stopped = True
+                free.put(None)  # wakes the producer if it waits for a chunk
+                worker.join()
+
+    def _produce(self, f, free, ready) -> None:
+        """The producer thread: filled chunks (or the exception that stopped it) into ``ready``."""
+        try:
+            for chunk in self._chunks(f, free):
+                ready.put(chunk)
+        except BaseException as error:  # handed to the consumer, which raises it
+            ready.put(error)
+
+    def _chunks(self, f, free) -> Iterator[_Chunk]:
+        """Read and parse the file, a chunk from ``free`` at a time; the incomplete frame at the end
+        of one read starts the next. The last chunk has ``last`` set (end of file or a bad header)."""
+        carry = b""
+        while not self.stopped:
+            chunk = free.get()
+            if chunk is None:
+                return
+            chunk.end, chunk.last = 0, False
+            while chunk.size <= len(carry):  # an earlier chunk grew for a long frame
+                chunk.grow_data()
+            chunk.data[: len(carry)] = carry
+            chunk.end = len(carry)
+            while True:
+                read = f.readinto(memoryview(chunk.data)[chunk.end : chunk.size])
+                chunk.end += read
+                if not read:
+                    chunk.last = True
+                    if chunk.end and chunk.data[chunk.end - 1] != 10:
+                        chunk.data[chunk.end] = 10
+                        chunk.end += 1
+                chunk.data[chunk.end : chunk.end + len(_SENTINEL)] = _SENTINEL
+                chunk.parse(self.parse_frames, self.layout)
+                if chunk.count or chunk.last or chunk.status == 2 or chunk.end < chunk.size:
+                    break
+                chunk.grow_data()  # not even one frame in a full read
+            chunk.last = chunk.last or chunk.status == 2
+            carry = bytes(chunk.data[chunk.after : chunk.end])
+            yield chunk
+            if chunk.last:
+                return
+
+    def _frames_of(self, chunk: _Chunk) -> Iterator[Atoms]:
+        """The frames of a parsed chunk; at the last one, the errors the file ends with."""
+        for header, comment, comment_end, stop, row, n, parsed in chunk.table[: chunk.count].tolist():
+            yield self._frame(chunk, header, comment, comment_end, stop, row, n, parsed)
+            self.frame += 1
+        if chunk.status == 2:
+            line = bytes(chunk.data[chunk.after : chunk.data.find(b"\n", chunk.after)][:40])
+            raise ValueError(f"{self.path}: frame {self.frame} starts with {line!r}, not an atom count; is this an extended-XYZ file?")
+        if chunk.last and chunk.data[chunk.after : chunk.end].strip():
+            raise ValueError(f"{self.path}: the file ends inside frame {self.frame}; truncated?")
+
+    def _frame(self, chunk: _Chunk, header, comment, comment_end, stop, row, n, parsed) -> Atoms:
+        """The Atoms of one row of a chunk's frame table."""
+        info = _parse_comment(chunk.data[comment:comment_end].decode())
+        layout = None if info is None else _layout(info.pop("Properties", _DEFAULT_PROPERTIES))
+        numbers, values = chunk.numbers, chunk.values
+        if layout is not None and layout is not chunk.layout:  # parsed with other columns: again with its own
+            self.layout, row = layout, 0  # and the producer's next reads too
+            numbers, values = np.empty(n, dtype=np.int64), np.empty(n * len(layout[3]))
+            columns = np.full(1 + 3 * len(layout[3]), -1, dtype=np.int64)
+            end = self.parse(chunk.array, comment_end + 1, chunk.end, n, 0, layout[3], _Z_TABLE, layout[4], numbers, values, columns)
+            parsed = end >= 0
+        if layout is None or not parsed:
+            return _frame_from_ase(chunk.data[header:stop].decode())
+        width = len(layout[3])
+        return _fast_frame(info, layout, numbers[row : row + n], values[row * width : (row + n) * width])
+
+
+def _iter_extxyz_fast(path: str, chunk_bytes: int = 1 << 22, threaded: bool | None = None) -> Iterator[Atoms]:
     """Stream the frames of an extended-XYZ file, ``chunk_bytes`` read at a time.
 
     Equal to ``ase.io.iread`` frame by frame (calculator results moved to info/arrays); blank
-    lines between frames are skipped.
+    lines between frames are skipped. ``threaded``: parse the next read in a second thread
+    (default: when this process may use more than one CPU).
     """
-    global _BUILD_ATOMS
-    if _BUILD_ATOMS is None:
-        _BUILD_ATOMS = _atoms_builder()
-    next_frame, skip, parse = _kernels()
-    # the previous frame's layout and buffers: the next frame is parsed with them speculatively
-    layout, numbers, values = _layout("species:S:1:pos:R:3"), np.empty(0, dtype=np.int64), np.empty((0, 3))
-    with open(path, "rb") as f:
-        carry, frame, at_eof = b"", 0, False
-        while not at_eof:
-            block = f.read(chunk_bytes)
-            at_eof = not block
-            data = carry + block
-            if at_eof and data and not data.endswith(b"\n"):
-                data += b"\n"
-            # a sentinel newline keeps the compiled loops from reading past the end
-            buf = np.frombuffer(data + b"\n", dtype=np.uint8)
-            pos, end = 0, len(data)
-            while True:
-                status, n, header, comment, comment_end, stop = next_frame(
-                    buf, pos, end, layout[3], _Z_TABLE, _EXACT_POW10, numbers, values
-                )
-                if status == 1:
-                    pos = header
-                    break
-                if status == 2:
-                    line = data[header : data.find(b"\n", header)][:40]
-                    raise ValueError(f"{path}: frame {frame} starts with {line!r}, not an atom count; is this an extended-XYZ file?")
-                info = _parse_comment(data[comment:comment_end].decode())
-                this = None if info is None else _layout(info.pop("Properties", "species:S:1:pos:R:3"))
-                if this is not None and (this is not layout or stop == -3):  # a new layout or size: parse again
-                    layout = this
-                    numbers, values = np.empty(n, dtype=np.int64), np.empty((n, len(layout[3])))
-                    stop = parse(buf, comment_end + 1, end, n, layout[3], _Z_TABLE, _EXACT_POW10, numbers, values) if n else comment_end + 1
-                if this is not None and stop >= 0:
-                    atoms = _fast_frame(info, layout, numbers.copy(), values)
-                else:
-                    stop = skip(buf, comment_end + 1, end, n)
-                    if stop < 0:  # the frame continues in the next read
-                        pos = header
-                        break
-                    atoms = _frame_from_ase(data[header:stop].decode())
-                yield atoms
-                frame += 1
-                pos = stop
-            carry = data[pos:]
-        if carry.strip():
-            raise ValueError(f"{path}: the file ends inside frame {frame}; truncated?")
+    if threaded is None:
+        threaded = len(os.sched_getaffinity(0)) > 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) > 1
+    yield from _FastReader(path, chunk_bytes, threaded)
 
 
 def _iter_extxyz_ase(path: str) -> Iterator[Atoms]:
@@ -680,7 +977,8 @@ def iter_extxyz(
     keys disappear, so a frame never carries one quantity twice). Raises ValueError naming the
     frame when a frame has no energy or forces. ``fast``: the compiled reader (True), ASE's (False);
     by default the compiled one for files above 16 MB (below, its one-off compilation of a few
-    seconds per machine costs more than it saves). Both give the same frames.
+    seconds per machine costs more than it saves). Both give the same frames. The compiled reader
+    parses the next 4 MB in a second thread when the process may use more than one CPU.
     """
     path = str(path)
     lot_hash = _check_record(level_of_theory)

@@ -152,7 +152,8 @@ def test_extxyz_round_trip_from_ase_calculator_keys(tmp_path):
         assert "energy" not in fast.info and "forces" not in fast.arrays  # moved, not copied
 
 
-def test_extxyz_chunk_boundaries_and_free_format(tmp_path):
+@pytest.mark.parametrize("threaded", [False, True])
+def test_extxyz_chunk_boundaries_and_free_format(tmp_path, threaded):
     path = tmp_path / "hand.extxyz"
     path.write_text(
         "2\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3:forces:R:3 energy=-1.5 pbc=\"T T T\"\n"
@@ -168,7 +169,7 @@ def test_extxyz_chunk_boundaries_and_free_format(tmp_path):
     ase.io.write(big, _frames(6), format="extxyz")
     expected = [a.positions.tolist() for a in ase.io.iread(big, index=":")]
     for chunk_bytes in range(300, 3000, 53):  # read boundaries at every place in a line and a frame
-        assert [a.positions.tolist() for a in _iter_extxyz_fast(str(big), chunk_bytes=chunk_bytes)] == expected, chunk_bytes
+        assert [a.positions.tolist() for a in _iter_extxyz_fast(str(big), chunk_bytes, threaded)] == expected, chunk_bytes
 
 
 def test_extxyz_streams_and_names_bad_frames(tmp_path):
@@ -184,6 +185,20 @@ def test_extxyz_streams_and_names_bad_frames(tmp_path):
     plain.write_text("1\nProperties=species:S:1:pos:R:3 pbc=\"F F F\"\nH 0 0 0\n")
     with pytest.raises(ValueError, match="frame 0 has no energy"):
         list(iter_extxyz(plain, AIMD, fast=True))
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_fast_reader_names_a_frame_that_is_not_one(tmp_path, threaded):
+    """A line where an atom count should be stops the stream after the frames before it, in
+    either thread, whether the bad line starts a read or not."""
+    path = tmp_path / "broken.extxyz"
+    ase.io.write(path, _frames(3), format="extxyz")
+    path.write_text(path.read_text() + "this is not a frame\n" * 50)
+    for chunk_bytes in (1 << 22, 512):
+        frames = _iter_extxyz_fast(str(path), chunk_bytes, threaded)
+        assert [a.info["energy"] for a in islice(frames, 3)] == [-30.0, -31.0, -32.0]
+        with pytest.raises(ValueError, match="frame 3 starts with b'this is not a frame', not an atom count"):
+            next(frames)
 
 
 def test_extxyz_refuses_a_second_level_of_theory(tmp_path, quartz):
@@ -280,3 +295,107 @@ def test_fast_reader_reuses_comment_layout_with_changing_values(tmp_path, monkey
     for k, (a, b) in enumerate(zip(fast, slow)):
         _same_frame(a, b, f"frame {k}")
     assert type(fast[1].info["energy"]) is np.int64 and type(fast[2].info["energy"]) is np.float64
+
+
+def _fixed_width_file() -> str:
+    """Atom lines as ASE writes them (%16.8f after a %-2s species) with lines that break the
+    fixed-width shape in every place the compiled reader's fixed-column path checks."""
+    rng = np.random.default_rng(7)
+    odd = {
+        3: "Si  1234567.12345678     -0.00000000      +1.50000000      .50000000      -12.00000000    0.00000001",
+        5: "O      -12345678.1234567  2.00000000      3.00000000      4.00000000      5.00000000      6.00000000",
+        7: "O       1.00000000\t      2.00000000      3.00000000      4.00000000      5.00000000      6.00000000",
+        9: "zn      1.00000000      2.00000000      3.00000000      4.00000000      5.00000000      6.00000000   ",
+        11: "H       1.00000000e-05  2.00000000      3.00000000      4.00000000      5.00000000      6.00000000",
+        13: "H       1.000000000     2.00000000      3.00000000      4.00000000      5.00000000      6.00000000",
+        14: "H       2.000000000     2.00000000      3.00000000      4.00000000      5.00000000      6.00000000",
+        15: "H      12345678.1234567 2.00000000      3.00000000      4.00000000      5.00000000      6.00000000",
+        17: "H       1.00000000      2.00000000      3.00000000      4.00000000      5.00000000      6.00000000\r",
+        19: "CA      1.2345678       2.00000000      3.00000000      4.00000000      5.00000000     66.0000000",
+    }
+    text = ""
+    for frame in range(3):
+        lines = []
+        for i in range(24):
+            if frame == 1 and i in odd:
+                lines.append(odd[i])
+                continue
+            if frame == 2 and i == 12:  # a token in the blanks, the line as long as the one before
+                lines.append(lines[-1][:20] + "7" + lines[-1][21:])
+                continue
+            if frame == 0 and i in (9, 10):  # trailing blanks, then a column more in their place
+                lines.append(lines[-1] + "   " if i == 9 else lines[-2] + "  7")
+                continue
+            values = rng.normal(0, 10.0 ** rng.integers(-3, 4), 6)
+            lines.append(f"{['Si', 'O', 'H', 'Zn'][i % 4]:<2} " + " ".join(f"{v:16.8f}" for v in values))
+        text += f"24\nProperties=species:S:1:pos:R:3:forces:R:3 energy={-frame - 0.5} pbc=\"F F F\"\n" + "\n".join(lines) + "\n"
+    return text
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_fast_reader_fixed_width_lines_equal_ase_read(tmp_path, monkeypatch, threaded):
+    """Lines read by the fixed-column path (their shape taken from the previous line) and lines
+    that break that shape (overflowing, tab, trailing blanks, exponent, more decimals, no integer
+    digit, other species case, CR) read exactly as ase.io.read reads them, at any read boundary."""
+    import amlip.importers
+
+    path = tmp_path / "fixed.extxyz"
+    path.write_bytes(_fixed_width_file().encode())
+    slow = list(_iter_extxyz_ase(str(path)))
+    handed, to_ase = [], amlip.importers._frame_from_ase
+    monkeypatch.setattr(amlip.importers, "_frame_from_ase", lambda text: handed.append(text) or to_ase(text))
+    for chunk_bytes in (1 << 22, 4000, 2999, 1500):
+        fast = list(_iter_extxyz_fast(str(path), chunk_bytes, threaded))
+        assert len(fast) == len(slow) == 3
+        for k, (a, b) in enumerate(zip(fast, slow)):
+            _same_frame(a, b, f"frame {k}, reads of {chunk_bytes} bytes")
+    # all within the compiled reader's layout but frames 0 and 2 (a line with a column more: ASE decides)
+    assert [text.split()[2] for text in handed] == ["energy=-0.5", "energy=-2.5"] * 4
+    assert slow[1].positions[3, 0] == 1234567.12345678 and np.signbit(slow[1].positions[3, 1])
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_fast_reader_columns_change_between_frames(tmp_path, threaded):
+    """Frames whose Properties change inside one read (parsed first with the previous frame's
+    columns, then again with their own) read exactly as ase.io.read reads them."""
+    layouts = [
+        ("pos:R:3", "{:16.8f}" * 3),
+        ("pos:R:3:forces:R:3", "{:16.8f}" * 6),
+        ("pos:R:3:tag:I:1:forces:R:3", "{:16.8f}" * 3 + "{:8d}" + "{:16.8f}" * 3),
+        ("forces:R:3:pos:R:3", "{:16.8f}" * 6),
+    ]
+    rng = np.random.default_rng(11)
+    text = ""
+    for frame, which in enumerate([0, 0, 1, 1, 2, 3, 1, 0, 2]):
+        spec, fmt = layouts[which]
+        text += f"3\nProperties=species:S:1:{spec} energy={frame}.5 pbc=\"F F F\"\n"
+        for symbol in ("Si", "O", "H"):
+            values = list(rng.normal(size=fmt.count("f")))
+            if "I" in spec:
+                values.insert(3, int(rng.integers(-5, 5)))
+            text += f"{symbol:<2} " + fmt.format(*values) + "\n"
+    path = tmp_path / "columns.extxyz"
+    path.write_text(text)
+    slow = list(_iter_extxyz_ase(str(path)))
+    fast = list(_iter_extxyz_fast(str(path), 1 << 22, threaded))
+    assert len(fast) == len(slow) == 9
+    for k, (a, b) in enumerate(zip(fast, slow)):
+        _same_frame(a, b, f"frame {k}")
+    assert fast[4].arrays["tag"].dtype == np.int32 and fast[5].arrays["forces"].flags.c_contiguous
+
+
+def test_fast_reader_converts_changing_number_runs_as_ase(tmp_path):
+    """Comment values matched by the cached pattern and converted without ASE's parser: runs of
+    numbers with and without reals, exponents, a trailing blank, inf, as ase.io.read converts them."""
+    runs = ["1.5 2 3 4 5 6", "1 2 3 4 5 6", "1e3 2 3 4 5 6", "1. .5 3 4 5 6", "1.5 ", "1.5 inf 3 4 5 6",
+            "-0.0 +2.5E-3 3 4 5 6", "7 8"]  # fmt: skip
+    text = "".join(f"1\nProperties=species:S:1:pos:R:3 energy=-{k}.25 run=\"{run}\" pbc=\"F F F\"\nH 0 0 0\n"
+                   for k, run in enumerate(runs))  # fmt: skip
+    path = tmp_path / "runs.extxyz"
+    path.write_text(text)
+    slow = list(_iter_extxyz_ase(str(path)))
+    fast = list(_iter_extxyz_fast(str(path)))
+    assert len(fast) == len(slow) == len(runs)
+    for k, (a, b) in enumerate(zip(fast, slow)):
+        _same_frame(a, b, f"frame {k}: {runs[k]!r}")
+    assert fast[1].info["run"].dtype.kind == "i" and type(fast[4].info["run"]) is np.float64
