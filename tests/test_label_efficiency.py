@@ -138,3 +138,15 @@ def test_quick_benchmark_run(tmp_path, root):
     from amlip.io import read_frames
 
     assert len(read_frames(tmp_path / "work" / "active" / "round_1" / "member_0" / "train.extxyz")) == 8
+
+
+@pytest.mark.parametrize("pool", ["exploration_pool", "balanced_pool"])
+def test_measured_ratio_follows_from_its_table(root, pool):
+    """The README's ratios come from benchmarks/measured/: recomputing them from the learning curves gives the summary."""
+    measured = root / "benchmarks" / "measured"
+    table = pd.read_csv(measured / f"label_efficiency_{pool}.csv")
+    summary = pd.read_csv(measured / f"label_efficiency_{pool}_summary.csv").iloc[0]
+    figures = efficiency_ratio(table)
+    for key in ("target_force_mae_meV_A", "labels_active", "labels_random", "ratio_random_over_active"):
+        assert figures[key] == pytest.approx(summary[key], rel=1e-9), key
+    assert list(table[table.strategy == "random"].n_labels) == [8, 16, 32, 64, 128, 256, 512]
