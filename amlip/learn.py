@@ -75,15 +75,79 @@ def convergence_decision(
     return fraction, False, f"continue: {fraction:.3f} of frames uncertain >= threshold {threshold}"
 
 
+#: Keys of an iteration's ``decision.json`` (:func:`loop_decision`).
+DECISION_KEYS = ("iteration", "fraction_uncertain", "converged", "stop_loop", "converged_at", "decision")
+
+
+def loop_decision(
+    sigmas: Sequence[float],
+    low_eV_A: float,
+    threshold: float,
+    iteration: int,
+    max_iterations: int,
+    previous: dict | None = None,
+    stop_when_converged: bool = True,
+) -> dict:
+    """Iteration i's convergence decision and whether the iterations after it run (``decision.json``).
+
+    ``sigmas`` are the sigma_max of iteration i's explored pool (committee i-1). The loop
+    converges at i when the fraction above ``low_eV_A`` is below ``threshold``; with
+    ``stop_when_converged`` (and i before the last iteration) ``stop_loop`` is then true and
+    iterations i+1 ... ``max_iterations`` explore nothing, label nothing and copy the models of
+    iteration i instead of training. A ``previous`` decision (of i-1) with ``stop_loop`` carries
+    over unchanged but for the text. Reaching the last iteration is recorded as ``converged``
+    (the loop ends there) but not as ``converged_at``.
+    """
+    if previous is not None and previous["stop_loop"]:
+        k = previous["converged_at"]
+        return dict(
+            iteration=iteration, fraction_uncertain=None, converged=True, stop_loop=True, converged_at=k,
+            decision=f"skipped: converged at iteration {k} (learn.stop_when_converged); nothing explored, labelled or trained",
+        )
+    if iteration == 0:
+        return dict(
+            iteration=0, fraction_uncertain=None, converged=False, stop_loop=False, converged_at=None,
+            decision="initial data set (no committee yet)",
+        )
+    sigmas = np.asarray(sigmas, dtype=float)
+    fraction, converged, text = convergence_decision(sigmas, low_eV_A, threshold, iteration, max_iterations)
+    below = bool(len(sigmas)) and fraction < threshold
+    stop = below and stop_when_converged and iteration < max_iterations
+    if stop:
+        text += f"; iterations {iteration + 1}..{max_iterations} reuse this committee"
+    elif below and iteration < max_iterations:
+        text += "; the loop goes on (learn.stop_when_converged is false)"
+    return dict(
+        iteration=iteration, fraction_uncertain=fraction if len(sigmas) else None, converged=converged,
+        stop_loop=stop, converged_at=iteration if below else None, decision=text,
+    )
+
+
+def read_loop_decision(path) -> dict:
+    """A ``decision.json`` written by rule decide_iteration, checked for its keys (the error names the file)."""
+    import json
+
+    try:
+        with open(path) as fh:
+            decision = json.load(fh)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"active-learning decision {path} cannot be read: {error}") from error
+    missing = [k for k in DECISION_KEYS if k not in decision]
+    if missing:
+        raise ValueError(f"active-learning decision {path} lacks {missing}; rerun rule decide_iteration for it")
+    return decision
+
+
 # Keys of learn.domain_settings.<domain> that replace the global learn.* values of that domain.
-DOMAIN_LEARN_KEYS = ("sigma_low_eV_A", "sigma_high_eV_A", "max_new_frames", "converged_fraction")
+DOMAIN_LEARN_KEYS = ("sigma_low_eV_A", "sigma_high_eV_A", "max_new_frames", "converged_fraction", "stop_when_converged")
 
 
 def domain_settings(config: dict, domain: str) -> dict:
     """Active-learning settings of one domain (AS: syn and eq are learned separately).
 
     ``learn.domain_settings.<domain>`` is merged over the global defaults: the band
-    (``sigma_low_eV_A``, ``sigma_high_eV_A``, eV/Å), ``max_new_frames``, ``converged_fraction``;
+    (``sigma_low_eV_A``, ``sigma_high_eV_A``, eV/Å), ``max_new_frames``, ``converged_fraction``,
+    ``stop_when_converged``;
     ``md`` over ``explore.md`` (temperatures_K, n_steps, ...); ``label`` over the label
     backend's settings block (e.g. VASP ``accuracy: high``, a tighter xTB ``accuracy``), which
     changes the level of theory and hence the ``lot_hash`` of that domain's frames;
@@ -93,7 +157,8 @@ def domain_settings(config: dict, domain: str) -> dict:
     learn = config["learn"]
     override = dict((learn.get("domain_settings") or {}).get(domain) or {})
     backend = config["label"]["backend"]
-    settings = {key: learn[key] for key in DOMAIN_LEARN_KEYS}
+    settings = {key: learn[key] for key in DOMAIN_LEARN_KEYS if key != "stop_when_converged"}
+    settings["stop_when_converged"] = bool(learn.get("stop_when_converged", True))
     settings["md"] = {**config["explore"]["md"], **override.pop("md", {})}
     settings["label"] = {**config["label"].get(backend, {}), **override.pop("label", {})}
     settings["choose_by"] = dict(override.pop("choose_by", None) or learn.get("choose_by") or {"property": "none"})

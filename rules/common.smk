@@ -1,5 +1,6 @@
 # Config validation, wildcard constraints and input functions shared by every stage.
 import math
+import shlex
 
 from snakemake.utils import validate
 
@@ -135,6 +136,34 @@ def previous_dataset(wildcards):
     return {
         f"previous_{s}": f"results/learn/{wildcards.domain}/iter_{i - 1}/{s}.extxyz"
         for s in ("train", "test", "val")
+    }
+
+
+def previous_decision(wildcards):
+    """Iteration i-1's decision.json (nothing for iteration 0): whether iteration i runs at all."""
+    i = int(wildcards.i)
+    return {} if i == 0 else {"decision": f"results/learn/{wildcards.domain}/iter_{i - 1}/decision.json"}
+
+
+def reuse_command(wildcards, input, output):
+    """The command a training job runs first. For i >= 1 (inputs from :func:`previous_member`) it
+    copies member m of iteration i-1 to the output and prints 'reused' when iteration i-1's
+    decision stops the loop, else prints 'train'. scripts/reuse_converged_model.py uses the
+    standard library only, so the python of any rule's environment runs it."""
+    if "previous_decision" not in input.keys():
+        return "echo train"
+    script = os.path.join(workflow.basedir, "scripts", "reuse_converged_model.py")
+    return " ".join(shlex.quote(str(a)) for a in ("python", script, input.previous_decision, input.previous_model, output.model))
+
+
+def previous_member(wildcards, name):
+    """Member m of iteration i-1 (file ``name``) and its decision, for the copy of a stopped loop."""
+    i = int(wildcards.i)
+    if i == 0:
+        return {}
+    return {
+        "previous_decision": f"results/learn/{wildcards.domain}/iter_{i - 1}/decision.json",
+        "previous_model": f"results/train/{wildcards.domain}/iter_{i - 1}/member_{wildcards.m}/{name}",
     }
 
 

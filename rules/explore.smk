@@ -1,5 +1,6 @@
 # Stage 2: exploration. Iteration 0 perturbs the starting structures; iteration i >= 1 runs MD
-# with the committee of iteration i-1 and records its force deviation on every frame. With both
+# with the committee of iteration i-1 and records its force deviation on every frame, unless
+# iteration i-1's decision.json stopped the loop (then the pool is empty). With both
 # AS domains, the eq domain starts from MD with the final syn model at low temperature instead.
 
 
@@ -27,6 +28,7 @@ rule explore_initial:
 
 rule explore_md:
     input:
+        unpack(previous_decision),
         structures=starting_structures,
         models=previous_committee,
     output:

@@ -25,8 +25,35 @@ rule assemble_dataset:
         "../scripts/assemble_dataset.py"
 
 
+# The convergence decision from the explored pool alone (not the evaluations, which score every
+# iteration on the final test set): iteration i+1 explores, labels and trains only when it does
+# not stop the loop (learn.stop_when_converged); a stopped loop stays stopped.
+rule decide_iteration:
+    input:
+        unpack(previous_decision),
+        pool="results/explore/{domain}/iter_{i}/pool.extxyz",
+    output:
+        "results/learn/{domain}/iter_{i}/decision.json",
+    log:
+        "logs/learn/{domain}/iter_{i}/decision.log",
+    params:
+        low=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_low_eV_A"],
+        converged_fraction=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["converged_fraction"],
+        stop_when_converged=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["stop_when_converged"],
+        n_iterations=N_ITER,
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/decide_iteration.py"
+
+
 rule summarize_iteration:
     input:
+        decision="results/learn/{domain}/iter_{i}/decision.json",
         pool="results/explore/{domain}/iter_{i}/pool.extxyz",
         frames=frames_to_label,
         labelled="results/label/{domain}/iter_{i}/labelled.extxyz",
@@ -42,8 +69,6 @@ rule summarize_iteration:
     params:
         low=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_low_eV_A"],
         high=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_high_eV_A"],
-        converged_fraction=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["converged_fraction"],
-        n_iterations=N_ITER,
     threads: 1
     resources:
         mem_mb=1000,

@@ -4,6 +4,7 @@
 rule train_model:
     input:
         unpack(finetune_inputs),
+        unpack(lambda wildcards: previous_member(wildcards, "mace.model")),
         train="results/learn/{domain}/iter_{i}/train.extxyz",
         val="results/learn/{domain}/iter_{i}/val.extxyz",
         test="results/learn/{domain}/iter_{i}/test.extxyz",
@@ -16,6 +17,7 @@ rule train_model:
         "results/benchmarks/train/{domain}/iter_{i}/member_{m}.tsv"
     params:
         args=mace_arguments,
+        reuse=reuse_command,
     threads: 1
     resources:
         mem_mb=4000,
@@ -24,7 +26,10 @@ rule train_model:
     conda:
         "../envs/mace.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} mace_run_train {params.args} > {log} 2>&1"
+        # after a converged iteration (learn.stop_when_converged) the member is copied, not trained
+        "action=$({params.reuse} 2> {log}); "
+        "if [ \"$action\" = reused ]; then echo 'member copied: the loop stopped before this iteration' >> {log}; "
+        "else OMP_NUM_THREADS={threads} mace_run_train {params.args} > {log} 2>&1; fi"
 
 
 rule evaluate_model:
@@ -87,6 +92,7 @@ rule write_nequip_config:
 
 rule train_nequip:
     input:
+        unpack(lambda wildcards: previous_member(wildcards, NEQUIP_MEMBER_FILE)),
         config="results/train/{domain}/iter_{i}/member_{m}/nequip/config.yaml",
         train="results/learn/{domain}/iter_{i}/train.extxyz",
         val="results/learn/{domain}/iter_{i}/val.extxyz",
@@ -99,6 +105,7 @@ rule train_nequip:
         "results/benchmarks/train/{domain}/iter_{i}/member_{m}_nequip.tsv"
     params:
         commands=nequip_command_line,
+        reuse=reuse_command,
     threads: 1
     resources:
         mem_mb=8000,
@@ -107,4 +114,6 @@ rule train_nequip:
     conda:
         "../envs/nequip.yaml"
     shell:
-        "(export OMP_NUM_THREADS={threads}; {params.commands}) > {log} 2>&1"
+        "action=$({params.reuse} 2> {log}); "
+        "if [ \"$action\" = reused ]; then echo 'member copied: the loop stopped before this iteration' >> {log}; "
+        "else (export OMP_NUM_THREADS={threads}; {params.commands}) > {log} 2>&1; fi"

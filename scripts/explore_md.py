@@ -6,6 +6,20 @@ from _common import setup
 
 from amlip.train import use_model_python
 
+# explore_md of an iteration after a converged one (learn.stop_when_converged): an empty pool,
+# so that nothing is picked, labelled or trained; the committee is copied forward.
+if "decision" in snakemake.input.keys():
+    from amlip.learn import read_loop_decision
+
+    previous = read_loop_decision(snakemake.input.decision)
+    if previous["stop_loop"]:
+        log = setup(snakemake)
+        from amlip.io import write_frames
+
+        write_frames(snakemake.output[0], [])
+        log.info("no MD: %s says %s", snakemake.input.decision, previous["decision"])
+        raise SystemExit(0)
+
 # sample_equilibrium (AS eq domain) runs the chosen member of the final syn committee only.
 models = [json.load(open(snakemake.input.choice))["model"]] if "choice" in snakemake.input.keys() else list(snakemake.input.models)
 use_model_python(models, snakemake.params.nequip_python)

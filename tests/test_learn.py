@@ -40,6 +40,85 @@ def test_convergence_decision():
     assert done and "last configured iteration" in why
 
 
+
+def test_loop_decision_stops_once_and_stays_stopped():
+    from amlip.learn import loop_decision
+
+    first = loop_decision([], 0.06, 0.05, 0, 3)
+    assert not first["stop_loop"] and first["converged_at"] is None and first["decision"].startswith("initial")
+    # iteration 1: 1 of 4 frames above 0.06 -> 0.25 >= 0.05, go on
+    one = loop_decision([0.01, 0.02, 0.03, 0.1], 0.06, 0.05, 1, 3, previous=first)
+    assert one["fraction_uncertain"] == 0.25 and not one["converged"] and not one["stop_loop"]
+    # iteration 2: 1 of 25 above -> 0.04 < 0.05: converged, iteration 3 reuses it
+    two = loop_decision([0.01] * 24 + [0.1], 0.06, 0.05, 2, 3, previous=one)
+    assert two["fraction_uncertain"] == pytest.approx(0.04)
+    assert two["converged"] and two["stop_loop"] and two["converged_at"] == 2
+    assert "iterations 3..3 reuse this committee" in two["decision"]
+    # iteration 3 explored nothing: stopped because of iteration 2, whatever its (empty) pool
+    three = loop_decision([], 0.06, 0.05, 3, 3, previous=two)
+    assert three["stop_loop"] and three["converged_at"] == 2 and three["fraction_uncertain"] is None
+    assert three["decision"].startswith("skipped: converged at iteration 2")
+
+
+def test_loop_decision_without_stop_and_at_the_last_iteration():
+    from amlip.learn import loop_decision
+
+    going_on = loop_decision([0.01] * 99 + [0.1], 0.06, 0.05, 1, 3, stop_when_converged=False)
+    assert going_on["converged"] and going_on["converged_at"] == 1 and not going_on["stop_loop"]
+    assert "stop_when_converged is false" in going_on["decision"]
+    # below the threshold at the last iteration: converged, nothing left to skip
+    last = loop_decision([0.01] * 99 + [0.1], 0.06, 0.05, 3, 3)
+    assert last["converged_at"] == 3 and not last["stop_loop"]
+    # the last iteration reached without convergence ends the loop but records no convergence
+    end = loop_decision([0.1, 0.2], 0.06, 0.05, 3, 3)
+    assert end["converged"] and end["converged_at"] is None and not end["stop_loop"]
+    assert "last configured iteration" in end["decision"]
+
+
+def test_read_loop_decision_names_the_file(tmp_path):
+    from amlip.learn import read_loop_decision
+
+    bad = tmp_path / "decision.json"
+    bad.write_text('{"iteration": 1}')
+    with pytest.raises(ValueError, match=r"decision.json lacks \['fraction_uncertain'"):
+        read_loop_decision(bad)
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="decision.json cannot be read"):
+        read_loop_decision(bad)
+
+
+def _reuse(tmp_path, decision):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "reuse_converged_model.py"
+    (tmp_path / "decision.json").write_text(json.dumps(decision) if isinstance(decision, dict) else decision)
+    previous = tmp_path / "iter_1" / "mace.model"
+    previous.parent.mkdir(exist_ok=True)
+    previous.write_bytes(b"model bytes \x00\x01")
+    out = tmp_path / "iter_2" / "mace.model"
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "decision.json"), str(previous), str(out)], capture_output=True, text=True
+    )
+    return run, out
+
+
+def test_reuse_script_copies_only_when_the_loop_stopped(tmp_path):
+    run, out = _reuse(tmp_path, {"stop_loop": True, "decision": "converged: 0.010 of frames uncertain"})
+    assert run.returncode == 0 and run.stdout.strip() == "reused"
+    assert out.read_bytes() == b"model bytes \x00\x01"
+    assert "converged: 0.010" in run.stderr
+    out.unlink()
+    run, out = _reuse(tmp_path, {"stop_loop": False})
+    assert run.returncode == 0 and run.stdout.strip() == "train" and not out.exists()
+    run, out = _reuse(tmp_path, '{"stop_loop": "yes"}')
+    assert run.returncode == 1 and "is 'yes', not true or false" in run.stderr and run.stdout == ""
+    run, out = _reuse(tmp_path, "{}")
+    assert run.returncode == 1 and "cannot read stop_loop from" in run.stderr and run.stdout == ""
+
+
 # --- band + diversity pick, per-domain settings, model choice -------------------------------
 
 import pandas as pd

@@ -1,41 +1,22 @@
 """One end-to-end run of the real pipeline on config/tests/tiny.yaml, outputs checked by content."""
 
 import math
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import copy_workflow, run_snakemake
 
 from amlip.io import read_frames
-
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-SHIPPED = ["Snakefile", "rules", "scripts", "config", "envs", "report", "resources", "amlip"]
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("tiny")
-    for name in SHIPPED:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(src, work / name)
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "HOME": str(work)}
-    run = subprocess.run(
-        [SNAKEMAKE, "--cores", "2", "--configfile", "config/tests/tiny.yaml"],
-        cwd=work, capture_output=True, text=True, timeout=900, env=env,
-    )
+    env = copy_workflow(work)
+    run = run_snakemake(work, env, "--cores", "2", "--configfile", "config/tests/tiny.yaml")
     assert run.returncode == 0, run.stderr[-5000:]
-    report = subprocess.run(
-        [SNAKEMAKE, "--cores", "1", "--configfile", "config/tests/tiny.yaml", "--report", "report.html"],
-        cwd=work, capture_output=True, text=True, timeout=300, env=env,
-    )
+    report = run_snakemake(work, env, "--cores", "1", "--configfile", "config/tests/tiny.yaml", "--report", "report.html", timeout=300)
     assert report.returncode == 0, report.stderr[-3000:]
     return work
 

@@ -51,6 +51,20 @@ def test_active_learning_iteration_depends_on_previous_committee():
     assert "results/train/syn/iter_0/member_1/mace.model" in result.stdout
 
 
+
+def test_iteration_reads_the_previous_decision_before_exploring_and_training():
+    # explore_md of iteration 2 needs iteration 1's decision.json (pool only, no evaluations:
+    # no cycle with the final test set); training iteration 2 needs member m of iteration 1
+    result = snakemake("-n", "--forceall", "results/train/syn/iter_2/member_1/mace.model")
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = re.split(r"\n(?=rule |localrule )", result.stdout)
+    explore = next(j for j in jobs if j.startswith("rule explore_md") and "iter_2/pool.extxyz" in j)
+    assert "results/learn/syn/iter_1/decision.json" in explore
+    train = next(j for j in jobs if j.startswith("rule train_model") and "output: results/train/syn/iter_2/member_1" in j)
+    assert "results/learn/syn/iter_1/decision.json" in train and "results/train/syn/iter_1/member_1/mace.model" in train
+    decide = next(j for j in jobs if j.startswith("rule decide_iteration") and "iter_1/decision.json" in j)
+    assert "evaluation.csv" not in decide and "results/learn/syn/iter_0/decision.json" in decide
+
 def test_slurm_profile_dry_run():
     result = snakemake("--profile", "profiles/slurm", "-n")
     assert result.returncode == 0, result.stderr[-3000:]
