@@ -112,7 +112,12 @@ def plot_learning_curve(curve: pd.DataFrame, path: str) -> None:
     for domain, df in curve.groupby("domain"):
         axes[0].plot(df.n_train, df.force_mae_meV_A, "o-", label=f"{domain} committee mean")
         axes[0].plot(df.n_train, df.force_mae_min_meV_A, "s--", label=f"{domain} best member")
-        axes[1].plot(df.iteration, df.energy_mae_meV_atom, "o-", label=domain)
+        (line,) = axes[1].plot(df.iteration, df.energy_mae_meV_atom, "o-", label=domain)
+        # the first converged iteration; later ones reuse its committee (learn.stop_when_converged)
+        converged = df[df.decision.astype(str).str.startswith("converged")]
+        if len(converged):
+            k = int(converged.iteration.iloc[0])
+            axes[1].axvline(k, ls=":", color=line.get_color(), label=f"{domain} converged at {k}")
     axes[0].set_xlabel("training frames")
     axes[0].set_ylabel("force MAE on final test set (meV/Å)")
     axes[1].set_xlabel("active-learning iteration")
