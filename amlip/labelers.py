@@ -1432,3 +1432,93 @@ def isolated_atom_energies(symbols: Iterable[str], labeler: Labeler) -> dict[str
     for symbol in sorted(set(symbols)):
         energies[symbol] = labeler.single_point(labeler.isolated_atom(symbol)).info[REF_ENERGY]
     return energies
+
+
+# ------------------------------------------------------------------ relabeling as a pipeline path
+
+
+def chunk_bounds(n_frames: int, n_chunks: int, chunk: int) -> tuple[int, int]:
+    """Frames ``[first, last)`` of chunk ``chunk`` when ``n_frames`` are split into ``n_chunks``
+    contiguous, near-equal chunks (the relabel rules, whose frame count is known only at run time)."""
+    if n_chunks < 1 or not 0 <= chunk < n_chunks:
+        raise ValueError(f"chunk {chunk} of {n_chunks}: need 0 <= chunk < n_chunks")
+    return n_frames * chunk // n_chunks, n_frames * (chunk + 1) // n_chunks
+
+
+def check_accounted(n_input: int, labelled: Iterable[Atoms], failed_indices: Iterable[int], source: str) -> None:
+    """Every input frame came out exactly once, labelled or failed: nothing lost, nothing twice.
+
+    ``labelled`` frames carry ``frame_index``; the error names ``source`` and the indices.
+    """
+    from collections import Counter
+
+    seen = [int(a.info["frame_index"]) for a in labelled] + [int(i) for i in failed_indices]
+    missing = sorted(set(range(n_input)) - set(seen))
+    twice = sorted(i for i, n in Counter(seen).items() if n > 1)
+    if missing or twice or len(seen) != n_input:
+        raise RuntimeError(
+            f"{source} has {n_input} frames but the chunks hold {len(seen)}: missing frame_index "
+            f"{missing[:20]}, duplicated {twice[:20]}. Rerun the chunk jobs of those frames."
+        )
+
+
+#: Columns of the per-frame comparison of two levels of theory (:func:`compare_levels`).
+COMPARISON_COLUMNS = [
+    "frame_index", "formula", "n_atoms", "old_lot_hash", "new_lot_hash", "old_energy_eV_atom", "new_energy_eV_atom",
+    "force_mae_meV_A", "force_rmse_meV_A", "stress_mae_GPa",
+]
+
+
+def compare_levels(frames: Sequence[Atoms]) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+    """Per-frame and per-level-pair differences between the labels of relabelled frames.
+
+    Each frame (output of :func:`relabel` with ``keep_previous``) has the new level in
+    ``REF_*`` and the old one under ``lot<old hash>_*``. The per-frame table has both energies
+    per atom and the force (component) MAE/RMSE and stress MAE between the levels. The summary
+    has one row per (old, new) pair: the mean energy offset new - old (eV/atom; the two levels'
+    absolute energies differ by method-dependent constants), the energy MAE/RMSE after removing
+    that offset (meV/atom, what AS compares between functionals; meaningful for frames of one
+    stoichiometry), the force MAE/RMSE over all components (meV/Å) and the stress MAE (GPa).
+    """
+    import pandas as pd
+    from ase.units import GPa
+
+    rows, forces = [], {}
+    for k, atoms in enumerate(frames):
+        new = atoms.info.get(LOT_HASH_KEY)
+        olds = [key[3:-7] for key in atoms.info if key.startswith("lot") and key.endswith("_energy")]
+        if new is None or len(olds) != 1:
+            raise ValueError(
+                f"frame {k} (frame_index {atoms.info.get('frame_index')}) needs its new lot_hash and exactly one "
+                f"lot<hash>_energy from relabel(keep_previous=True), found {olds}"
+            )
+        old = olds[0]
+        prefix, n = previous_label_prefix(old), len(atoms)
+        row = dict(
+            frame_index=int(atoms.info.get("frame_index", k)), formula=atoms.get_chemical_formula(), n_atoms=n,
+            old_lot_hash=old, new_lot_hash=new,
+            old_energy_eV_atom=float(atoms.info[f"{prefix}_energy"]) / n, new_energy_eV_atom=float(atoms.info[REF_ENERGY]) / n,
+            force_mae_meV_A=np.nan, force_rmse_meV_A=np.nan, stress_mae_GPa=np.nan,
+        )
+        if REF_FORCES in atoms.arrays and f"{prefix}_forces" in atoms.arrays:
+            d = 1000.0 * (atoms.arrays[REF_FORCES] - atoms.arrays[f"{prefix}_forces"])
+            row.update(force_mae_meV_A=float(np.abs(d).mean()), force_rmse_meV_A=float(np.sqrt((d**2).mean())))
+            forces.setdefault((old, new), []).append(d.ravel())
+        if REF_STRESS in atoms.info and f"{prefix}_stress" in atoms.info:
+            d = (np.asarray(atoms.info[REF_STRESS]) - np.asarray(atoms.info[f"{prefix}_stress"])) / GPa
+            row["stress_mae_GPa"] = float(np.abs(d).mean())
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+    summary = []
+    for (old, new), group in table.groupby(["old_lot_hash", "new_lot_hash"], sort=False):
+        diff = group.new_energy_eV_atom - group.old_energy_eV_atom
+        centred = 1000.0 * (diff - diff.mean())
+        d = np.concatenate(forces[(old, new)]) if (old, new) in forces else np.array([np.nan])
+        summary.append(dict(
+            old_lot_hash=old, new_lot_hash=new, n_frames=len(group),
+            energy_offset_eV_atom=float(diff.mean()),
+            energy_mae_meV_atom=float(np.abs(centred).mean()), energy_rmse_meV_atom=float(np.sqrt((centred**2).mean())),
+            force_mae_meV_A=float(np.abs(d).mean()), force_rmse_meV_A=float(np.sqrt((d**2).mean())),
+            stress_mae_GPa=float(group.stress_mae_GPa.mean()),
+        ))
+    return table, pd.DataFrame(summary)

@@ -159,3 +159,37 @@ def plot_xy(df: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str, path: st
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_level_comparison(frames: Sequence[Atoms], summary: pd.DataFrame, path: str, title: str = "") -> None:
+    """Parity of two levels of theory on the same frames (:func:`amlip.labelers.compare_levels`):
+    energy per atom (old shifted by the mean offset) and force components, old against new."""
+    from amlip.labelers import previous_label_prefix
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for _, row in summary.iterrows():
+        prefix = previous_label_prefix(row.old_lot_hash)
+        group = [a for a in frames if f"{prefix}_energy" in a.info and a.info["lot_hash"] == row.new_lot_hash]
+        old = np.array([a.info[f"{prefix}_energy"] / len(a) for a in group]) + row.energy_offset_eV_atom
+        new = np.array([a.info[REF_ENERGY] / len(a) for a in group])
+        label = f"{row.old_lot_hash} -> {row.new_lot_hash}"
+        axes[0].plot(old, new, "o", ms=4, label=f"{label}: MAE {row.energy_mae_meV_atom:.1f} meV/atom")
+        f_old = np.concatenate([a.arrays[f"{prefix}_forces"].ravel() for a in group if f"{prefix}_forces" in a.arrays] or [np.zeros(0)])
+        f_new = np.concatenate([a.arrays[REF_FORCES].ravel() for a in group if f"{prefix}_forces" in a.arrays] or [np.zeros(0)])
+        axes[1].plot(f_old, f_new, ".", ms=2, alpha=0.5, label=f"{label}: MAE {row.force_mae_meV_A:.0f} meV/Å")
+    axes[0].set_xlabel("old level: energy + mean offset (eV/atom)")
+    axes[0].set_ylabel("new level: energy (eV/atom)")
+    axes[1].set_xlabel("old level: force component (eV/Å)")
+    axes[1].set_ylabel("new level: force component (eV/Å)")
+    for ax in axes:
+        lo, hi = min(ax.get_xlim()[0], ax.get_ylim()[0]), max(ax.get_xlim()[1], ax.get_ylim()[1])
+        ax.plot([lo, hi], [lo, hi], "k-", lw=0.6)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -98,6 +98,24 @@ def max_frames(i, domain="syn"):
     return DOMAIN_SETTINGS[domain]["max_new_frames"]
 
 
+RELABEL = config["label"].get("relabel") or {}
+
+
+def relabel_spec(name):
+    """label.relabel.<name> with its backend (default label.backend), settings merged over that
+    backend's label block, and n_chunks."""
+    if name not in RELABEL:
+        raise ValueError(f"results/relabel/{name}/ needs a label.relabel.{name} block (have {sorted(RELABEL)})")
+    spec = RELABEL[name]
+    backend = spec.get("backend", BACKEND)
+    return {
+        "frames": spec["frames"],
+        "backend": backend,
+        "settings": {**config["label"].get(backend, {}), **spec.get("settings", {})},
+        "n_chunks": spec.get("n_chunks", 1),
+    }
+
+
 def label_settings(wildcards):
     """The label backend's settings for a domain (learn.domain_settings.<domain>.label on top)."""
     return DOMAIN_SETTINGS[wildcards.domain]["label"]
@@ -242,6 +260,7 @@ def final_targets():
     )
     if config.get("pore"):
         targets += ["results/pore/validate/summary.csv", "results/pore/validate/dehydrogenation.png"]
+    targets += expand("results/relabel/{name}/summary.csv", name=list(RELABEL))
     return targets
 
 

@@ -70,3 +70,56 @@ rule label_isolated_atoms:
         f"../envs/{BACKEND}.yaml"
     script:
         "../scripts/label_isolated_atoms.py"
+
+
+# Relabeling at a second level of theory (AS compares functionals): label.relabel.<name> names a
+# labelled frame file (any pipeline output or an outside file), a backend and its settings; the
+# old labels stay under lot<hash>_* keys, and the merge compares the two levels.
+rule relabel_chunk:
+    input:
+        frames=lambda wildcards: relabel_spec(wildcards.name)["frames"],
+    output:
+        labelled=protected("results/relabel/{name}/chunk_{c}.extxyz"),
+        failed="results/relabel/{name}/chunk_{c}_failed.csv",
+    log:
+        "logs/relabel/{name}/chunk_{c}.log",
+    benchmark:
+        "results/benchmarks/relabel/{name}/chunk_{c}.tsv"
+    params:
+        backend=lambda wildcards: relabel_spec(wildcards.name)["backend"],
+        settings=lambda wildcards: relabel_spec(wildcards.name)["settings"],
+        n_chunks=lambda wildcards: relabel_spec(wildcards.name)["n_chunks"],
+    threads: lambda wildcards: LABEL_RESOURCES[relabel_spec(wildcards.name)["backend"]]["threads"]
+    resources:
+        mem_mb=lambda wildcards: LABEL_RESOURCES[relabel_spec(wildcards.name)["backend"]]["mem_mb"],
+        runtime=lambda wildcards: LABEL_RESOURCES[relabel_spec(wildcards.name)["backend"]]["runtime"],
+    conda:
+        # one env per backend as for label_chunk; "../envs/..." is relative to this file
+        lambda wildcards: f"../envs/{relabel_spec(wildcards.name)['backend']}.yaml"
+    script:
+        "../scripts/relabel_chunk.py"
+
+
+rule merge_relabel:
+    input:
+        chunks=lambda wildcards: expand("results/relabel/{name}/chunk_{c}.extxyz", name=wildcards.name, c=range(relabel_spec(wildcards.name)["n_chunks"])),
+        failed=lambda wildcards: expand("results/relabel/{name}/chunk_{c}_failed.csv", name=wildcards.name, c=range(relabel_spec(wildcards.name)["n_chunks"])),
+        frames=lambda wildcards: relabel_spec(wildcards.name)["frames"],
+    output:
+        labelled="results/relabel/{name}/labelled.extxyz",
+        failed="results/relabel/{name}/failed.csv",
+        comparison="results/relabel/{name}/comparison.csv",
+        summary="results/relabel/{name}/summary.csv",
+        figure=report("results/relabel/{name}/parity.png", category="Labels", caption="../report/relabel.rst"),
+    log:
+        "logs/relabel/{name}/merge.log",
+    params:
+        max_failed_fraction=config["label"]["max_failed_fraction"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/amlip.yaml"
+    script:
+        "../scripts/merge_relabel.py"

@@ -2,11 +2,10 @@ from _common import setup
 
 log = setup(snakemake)
 
-from collections import Counter
-
 import pandas as pd
 
 from amlip.io import iter_frames, merge_labelled, write_frames
+from amlip.labelers import check_accounted
 
 chunks = {path: list(iter_frames(path)) for path in snakemake.input.chunks}
 merged = merge_labelled(chunks)
@@ -14,14 +13,7 @@ failed = pd.concat([pd.read_csv(p) for p in snakemake.input.failed], ignore_inde
 
 # every input frame must come out exactly once, labelled or failed: nothing lost, nothing twice
 n_input = sum(1 for _ in iter_frames(snakemake.input.frames))
-seen = [int(a.info["frame_index"]) for a in merged] + [int(i) for i in failed["frame_index"]]
-missing = sorted(set(range(n_input)) - set(seen))
-twice = sorted(i for i, n in Counter(seen).items() if n > 1)
-if missing or twice or len(seen) != n_input:
-    raise RuntimeError(
-        f"{snakemake.input.frames} has {n_input} frames but the chunks hold {len(seen)}: missing frame_index "
-        f"{missing[:20]}, duplicated {twice[:20]}. Rerun the label_chunk jobs of those frames."
-    )
+check_accounted(n_input, merged, failed["frame_index"], snakemake.input.frames)
 
 # AIMD frames (iteration 0, aimd.domains) join under the same guard: a different level of theory
 # than the chunk labels stops the merge with both records in the message
