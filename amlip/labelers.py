@@ -1475,10 +1475,14 @@ def compare_levels(frames: Sequence[Atoms]) -> tuple["pd.DataFrame", "pd.DataFra
     Each frame (output of :func:`relabel` with ``keep_previous``) has the new level in
     ``REF_*`` and the old one under ``lot<old hash>_*``. The per-frame table has both energies
     per atom and the force (component) MAE/RMSE and stress MAE between the levels. The summary
-    has one row per (old, new) pair: the mean energy offset new - old (eV/atom; the two levels'
-    absolute energies differ by method-dependent constants), the energy MAE/RMSE after removing
-    that offset (meV/atom, what AS compares between functionals; meaningful for frames of one
-    stoichiometry), the force MAE/RMSE over all components (meV/Å) and the stress MAE (GPa).
+    has one row per (old, new) pair: the mean energy offset new - old (eV/atom), and the energy
+    MAE/RMSE (meV/atom, what AS compares between functionals) after removing per-element
+    offsets: the two levels' absolute energies differ by a constant per element (their
+    isolated-atom and pseudopotential references), fitted by least squares to the per-atom
+    differences against the frames' atom fractions. For frames of one stoichiometry this is the
+    mean offset; with several compositions (Si/Al ratios, MOF linkers) it removes each element's
+    own shift. Also the number of compositions, the force MAE/RMSE over all components (meV/Å)
+    and the stress MAE (GPa).
     """
     import pandas as pd
     from ase.units import GPa
@@ -1511,12 +1515,16 @@ def compare_levels(frames: Sequence[Atoms]) -> tuple["pd.DataFrame", "pd.DataFra
     table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
     summary = []
     for (old, new), group in table.groupby(["old_lot_hash", "new_lot_hash"], sort=False):
-        diff = group.new_energy_eV_atom - group.old_energy_eV_atom
-        centred = 1000.0 * (diff - diff.mean())
+        diff = (group.new_energy_eV_atom - group.old_energy_eV_atom).to_numpy()
+        members = [frames[k] for k in group.index]
+        elements = sorted({e for a in members for e in a.get_chemical_symbols()})
+        fractions = np.array([[np.mean(np.array(a.get_chemical_symbols()) == e) for e in elements] for a in members])
+        offsets, *_ = np.linalg.lstsq(fractions, diff, rcond=None)
+        centred = 1000.0 * (diff - fractions @ offsets)
         d = np.concatenate(forces[(old, new)]) if (old, new) in forces else np.array([np.nan])
         summary.append(dict(
             old_lot_hash=old, new_lot_hash=new, n_frames=len(group),
-            energy_offset_eV_atom=float(diff.mean()),
+            energy_offset_eV_atom=float(diff.mean()), n_compositions=len(group.formula.unique()),
             energy_mae_meV_atom=float(np.abs(centred).mean()), energy_rmse_meV_atom=float(np.sqrt((centred**2).mean())),
             force_mae_meV_A=float(np.abs(d).mean()), force_rmse_meV_A=float(np.sqrt((d**2).mean())),
             stress_mae_GPa=float(group.stress_mae_GPa.mean()),

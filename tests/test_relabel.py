@@ -58,6 +58,25 @@ def test_compare_levels_by_hand():
     assert row.stress_mae_GPa == pytest.approx(1.0)
 
 
+
+def test_compare_levels_removes_a_shift_per_element_across_compositions():
+    # levels differing by exactly +1 eV per Si and +3 eV per O: Si2 (+1/atom), SiO (+2/atom),
+    # O2 (+3/atom). One mean offset (2 eV/atom) would leave 667 meV/atom MAE; per-element offsets leave 0.
+    def frame(symbols, old, error_eV_atom=0.0):
+        atoms = Atoms(symbols, positions=[[0, 0, 0], [1.6, 0, 0]], cell=[5, 5, 5], pbc=True)
+        shift = sum(1.0 if s == "Si" else 3.0 for s in atoms.get_chemical_symbols()) + 2 * error_eV_atom
+        atoms.info.update(REF_energy=old + shift, lot_hash="new0000000", lotold000000_energy=old)
+        return atoms
+
+    _, summary = compare_levels([frame("Si2", -9.0), frame("SiO", -11.0), frame("O2", -8.0)])
+    row = summary.iloc[0]
+    assert row.n_compositions == 3 and row.energy_offset_eV_atom == pytest.approx(2.0)
+    assert row.energy_mae_meV_atom == pytest.approx(0.0, abs=1e-9)
+    # a +30 meV/atom error e on SiO alone: the fit moves both offsets by e/3, leaving residuals
+    # -e/3, 2e/3, -e/3 (by the normal equations), MAE 4e/9
+    _, summary = compare_levels([frame("Si2", -9.0), frame("SiO", -11.0, 0.03), frame("O2", -8.0)])
+    assert summary.iloc[0].energy_mae_meV_atom == pytest.approx(4 * 30.0 / 9)
+
 def test_compare_levels_needs_the_old_labels():
     atoms = _relabelled(-10.0, -8.0, 0.0, 0.0)
     del atoms.info["lotold000000_energy"]
