@@ -1462,6 +1462,18 @@ def check_accounted(n_input: int, labelled: Iterable[Atoms], failed_indices: Ite
         )
 
 
+
+def check_failed_fraction(n_failed: int, n_input: int, limit: float, failed_path: str, verb: str = "label") -> float:
+    """The failed fraction of a merge; above ``limit`` (label.max_failed_fraction) a RuntimeError
+    names it and ``failed_path``. The chunks stay on disk either way."""
+    fraction = n_failed / n_input if n_input else 0.0
+    if fraction > limit:
+        raise RuntimeError(
+            f"{n_failed} of {n_input} frames failed to {verb} ({fraction:.0%} > label.max_failed_fraction="
+            f"{limit}); see {failed_path}. The labelled chunks are kept."
+        )
+    return fraction
+
 #: Columns of the per-frame comparison of two levels of theory (:func:`compare_levels`).
 COMPARISON_COLUMNS = [
     "frame_index", "formula", "n_atoms", "old_lot_hash", "new_lot_hash", "old_energy_eV_atom", "new_energy_eV_atom",

@@ -161,18 +161,20 @@ def plot_xy(df: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str, path: st
     plt.close(fig)
 
 
-def plot_level_comparison(frames: Sequence[Atoms], summary: pd.DataFrame, path: str, title: str = "") -> None:
-    """Parity of two levels of theory on the same frames (:func:`amlip.labelers.compare_levels`):
-    energy per atom (old shifted by the mean offset) and force components, old against new."""
+def plot_level_comparison(frames: Sequence[Atoms], table: pd.DataFrame, summary: pd.DataFrame, path: str, title: str = "") -> None:
+    """Parity of two levels of theory on the same frames (``table`` and ``summary`` from
+    :func:`amlip.labelers.compare_levels`, row k of ``table`` for ``frames[k]``): energy per atom
+    (old shifted by the mean offset) and force components, old against new."""
     from amlip.labelers import previous_label_prefix
 
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     for _, row in summary.iterrows():
         prefix = previous_label_prefix(row.old_lot_hash)
-        group = [a for a in frames if f"{prefix}_energy" in a.info and a.info["lot_hash"] == row.new_lot_hash]
-        old = np.array([a.info[f"{prefix}_energy"] / len(a) for a in group]) + row.energy_offset_eV_atom
-        new = np.array([a.info[REF_ENERGY] / len(a) for a in group])
+        rows = table[(table.old_lot_hash == row.old_lot_hash) & (table.new_lot_hash == row.new_lot_hash)]
+        group = [frames[k] for k in rows.index]
+        old = rows.old_energy_eV_atom + row.energy_offset_eV_atom
+        new = rows.new_energy_eV_atom
         label = f"{row.old_lot_hash} -> {row.new_lot_hash}"
         axes[0].plot(old, new, "o", ms=4, label=f"{label}: MAE {row.energy_mae_meV_atom:.1f} meV/atom")
         f_old = np.concatenate([a.arrays[f"{prefix}_forces"].ravel() for a in group if f"{prefix}_forces" in a.arrays] or [np.zeros(0)])

@@ -116,6 +116,15 @@ def relabel_spec(name):
     }
 
 
+def relabel_chunks(wildcards):
+    return expand("results/relabel/{name}/chunk_{c}.extxyz", name=wildcards.name, c=range(relabel_spec(wildcards.name)["n_chunks"]))
+
+
+def relabel_resource(key):
+    """A relabel_chunk job's threads, mem_mb or runtime: those of its backend's label jobs."""
+    return lambda wildcards: LABEL_RESOURCES[relabel_spec(wildcards.name)["backend"]][key]
+
+
 def label_settings(wildcards):
     """The label backend's settings for a domain (learn.domain_settings.<domain>.label on top)."""
     return DOMAIN_SETTINGS[wildcards.domain]["label"]
@@ -180,7 +189,7 @@ def previous_member(wildcards, name):
     if i == 0:
         return {}
     return {
-        "previous_decision": f"results/learn/{wildcards.domain}/iter_{i - 1}/decision.json",
+        "previous_decision": previous_decision(wildcards)["decision"],
         "previous_model": f"results/train/{wildcards.domain}/iter_{i - 1}/member_{wildcards.m}/{name}",
     }
 

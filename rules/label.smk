@@ -89,10 +89,10 @@ rule relabel_chunk:
         backend=lambda wildcards: relabel_spec(wildcards.name)["backend"],
         settings=lambda wildcards: relabel_spec(wildcards.name)["settings"],
         n_chunks=lambda wildcards: relabel_spec(wildcards.name)["n_chunks"],
-    threads: lambda wildcards: LABEL_RESOURCES[relabel_spec(wildcards.name)["backend"]]["threads"]
+    threads: relabel_resource("threads")
     resources:
-        mem_mb=lambda wildcards: LABEL_RESOURCES[relabel_spec(wildcards.name)["backend"]]["mem_mb"],
-        runtime=lambda wildcards: LABEL_RESOURCES[relabel_spec(wildcards.name)["backend"]]["runtime"],
+        mem_mb=relabel_resource("mem_mb"),
+        runtime=relabel_resource("runtime"),
     conda:
         # one env per backend as for label_chunk; "../envs/..." is relative to this file
         lambda wildcards: f"../envs/{relabel_spec(wildcards.name)['backend']}.yaml"
@@ -102,8 +102,8 @@ rule relabel_chunk:
 
 rule merge_relabel:
     input:
-        chunks=lambda wildcards: expand("results/relabel/{name}/chunk_{c}.extxyz", name=wildcards.name, c=range(relabel_spec(wildcards.name)["n_chunks"])),
-        failed=lambda wildcards: expand("results/relabel/{name}/chunk_{c}_failed.csv", name=wildcards.name, c=range(relabel_spec(wildcards.name)["n_chunks"])),
+        chunks=relabel_chunks,
+        failed=lambda wildcards: [p.replace(".extxyz", "_failed.csv") for p in relabel_chunks(wildcards)],
         frames=lambda wildcards: relabel_spec(wildcards.name)["frames"],
     output:
         labelled="results/relabel/{name}/labelled.extxyz",

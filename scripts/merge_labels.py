@@ -5,7 +5,7 @@ log = setup(snakemake)
 import pandas as pd
 
 from amlip.io import iter_frames, merge_labelled, write_frames
-from amlip.labelers import check_accounted
+from amlip.labelers import check_accounted, check_failed_fraction
 
 chunks = {path: list(iter_frames(path)) for path in snakemake.input.chunks}
 merged = merge_labelled(chunks)
@@ -24,10 +24,5 @@ if aimd:
 
 failed.to_csv(snakemake.output.failed, index=False)
 write_frames(snakemake.output.labelled, merged)
-fraction = len(failed) / n_input if n_input else 0.0
-log.info("merged %d labelled frames, %d failed (%.1f %%)", len(merged), len(failed), 100 * fraction)
-if fraction > snakemake.params.max_failed_fraction:
-    raise RuntimeError(
-        f"{len(failed)} of {n_input} frames failed to label ({fraction:.0%} > label.max_failed_fraction="
-        f"{snakemake.params.max_failed_fraction}); see {snakemake.output.failed}. The labelled chunks are kept."
-    )
+log.info("merged %d labelled frames, %d failed (%.1f %%)", len(merged), len(failed), 100 * len(failed) / max(n_input, 1))
+check_failed_fraction(len(failed), n_input, snakemake.params.max_failed_fraction, snakemake.output.failed)

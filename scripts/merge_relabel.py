@@ -7,7 +7,7 @@ log = setup(snakemake)
 import pandas as pd
 
 from amlip.io import iter_frames, write_frames
-from amlip.labelers import check_accounted, compare_levels
+from amlip.labelers import check_accounted, check_failed_fraction, compare_levels
 from amlip.report import plot_level_comparison
 
 merged = [a for path in snakemake.input.chunks for a in iter_frames(path)]
@@ -22,11 +22,6 @@ failed.to_csv(snakemake.output.failed, index=False)
 table, summary = compare_levels(merged)
 table.to_csv(snakemake.output.comparison, index=False)
 summary.to_csv(snakemake.output.summary, index=False)
-plot_level_comparison(merged, summary, snakemake.output.figure, title=f"relabel {snakemake.wildcards.name}")
+plot_level_comparison(merged, table, summary, snakemake.output.figure, title=f"relabel {snakemake.wildcards.name}")
 log.info("relabelled %d of %d frames (%d failed)\n%s", len(merged), n_input, len(failed), summary.to_string())
-fraction = len(failed) / n_input if n_input else 0.0
-if fraction > snakemake.params.max_failed_fraction:
-    raise RuntimeError(
-        f"{len(failed)} of {n_input} frames failed to relabel ({fraction:.0%} > label.max_failed_fraction="
-        f"{snakemake.params.max_failed_fraction}); see {snakemake.output.failed}. The chunks are kept."
-    )
+check_failed_fraction(len(failed), n_input, snakemake.params.max_failed_fraction, snakemake.output.failed, verb="relabel")

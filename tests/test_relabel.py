@@ -9,7 +9,7 @@ import pytest
 import yaml
 from ase import Atoms
 from ase.units import GPa
-from conftest import copy_workflow, run_snakemake
+from conftest import SNAKEMAKE, copy_workflow, run_snakemake
 
 from amlip.io import read_frames
 from amlip.labelers import chunk_bounds, check_accounted, compare_levels, make_labeler
@@ -150,14 +150,11 @@ def test_relabel_at_the_same_level_is_refused_naming_the_file(relabel_run):
 def test_vasp_relabel_jobs_get_the_vasp_resources_in_a_dry_run(tmp_path, root):
     import re
     import subprocess
-    import sys
-    from pathlib import Path
 
     spec = {"frames": "results/learn/syn/iter_2/test.extxyz", "backend": "vasp", "settings": {"functional": "vdW-DF-cx"}, "n_chunks": 3}
     (tmp_path / "vasp.yaml").write_text(yaml.safe_dump({"label": {"relabel": {"cx": spec}}}))
-    snakemake = str(Path(sys.executable).with_name("snakemake"))
     run = subprocess.run(
-        [snakemake, "-n", "--cores", "64", "--configfile", str(tmp_path / "vasp.yaml"), "--", "results/relabel/cx/summary.csv"],
+        [SNAKEMAKE, "-n", "--cores", "64", "--configfile", str(tmp_path / "vasp.yaml"), "--", "results/relabel/cx/summary.csv"],
         cwd=root, capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
