@@ -192,19 +192,3 @@ def pore_summary(atoms: Atoms, pore_radius_A: float, probe_radius_A: float = 1.2
     }
 
 
-def plot_dehydrogenation(table, summary: dict, path: str) -> None:
-    """Bar chart of the mean dehydrogenation energy per site type (error bars: std), OH density in the title."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    positions = np.arange(len(table))
-    ax.bar(positions, table.mean_eV, yerr=table.std_eV.fillna(0.0), capsize=3)
-    ax.set_xticks(positions, [f"{s}\n(n={n})" for s, n in zip(table.site, table["count"])])
-    ax.set_ylabel("dehydrogenation energy (eV)")
-    ax.set_title(f"{summary['OH_per_nm2']:.2f} OH/nm$^2$ (cylinder wall), {summary['OH_per_nm2_accessible']:.2f} (accessible surface)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

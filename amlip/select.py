@@ -674,15 +674,6 @@ def split_extxyz(
 # --- pictures -------------------------------------------------------------------------------
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def energy_selection_histogram(
     energies: Sequence[float], selections: Mapping[str, Sequence[int]], n_bins: int = 40
 ):
@@ -704,30 +695,6 @@ def energy_selection_histogram(
     return pd.DataFrame(table)
 
 
-def plot_energy_selection(table, path: str | os.PathLike, title: str | None = None) -> None:
-    """Step histograms of the fraction of each set per energy bin: pool vs random vs flat
-    histogram (ZIF Fig. 3a); a flat-histogram set is flat where the pool is peaked."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.0, 3.6))
-    if len(table) == 0:
-        ax.text(0.5, 0.5, "no labelled frames", ha="center", va="center", transform=ax.transAxes)
-    else:
-        edges = np.append(table["bin_low_eV_atom"].to_numpy(), table["bin_high_eV_atom"].to_numpy()[-1:])
-        for name in table.columns[2:]:
-            counts = table[name].to_numpy(dtype=float)
-            fraction = counts / counts.sum() if counts.sum() else counts
-            style = dict(fill=True, color="0.82") if name == "pool" else dict(linewidth=1.6)
-            ax.stairs(fraction, edges, label=f"{name} ({int(counts.sum())})", **style)
-        ax.legend(frameon=False)
-    ax.set_xlabel("energy (eV/atom)")
-    ax.set_ylabel("fraction of frames per bin")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-
-
 def soap_map(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     """2-D coordinates of SOAP vectors: ``pca`` (default, deterministic) or ``tsne`` (MIL)."""
     x = np.asarray(features, dtype=float)
@@ -744,38 +711,6 @@ def soap_map(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.nda
     else:
         raise ValueError(f"unknown SOAP map method '{method}'; use 'pca' or 'tsne'")
     return np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
-
-
-def plot_soap_map(
-    coords: np.ndarray,
-    picked: Sequence[bool],
-    path: str | os.PathLike,
-    color: Sequence[float] | None = None,
-    color_label: str = "",
-    method: str = "pca",
-    title: str | None = None,
-) -> None:
-    """Every frame as a dot in the 2-D SOAP map (coloured by ``color`` when given), the
-    selected frames as open red circles (MIL's t-SNE figure)."""
-    plt = _pyplot()
-    coords = np.asarray(coords)
-    picked = np.asarray(picked, dtype=bool)
-    fig, ax = plt.subplots(figsize=(5.0, 4.2))
-    if color is not None:
-        dots = ax.scatter(coords[:, 0], coords[:, 1], c=color, s=8, cmap="viridis", label="pool")
-        fig.colorbar(dots, ax=ax, label=color_label)
-    else:
-        ax.scatter(coords[:, 0], coords[:, 1], s=8, color="0.6", label="pool")
-    ax.scatter(coords[picked, 0], coords[picked, 1], s=60, facecolors="none", edgecolors="red", linewidths=1.4, label=f"selected ({int(picked.sum())})")
-    axis = "PC" if method == "pca" else "t-SNE "
-    ax.set_xlabel(f"{axis}1")
-    ax.set_ylabel(f"{axis}2")
-    ax.legend(frameon=False, loc="best")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
 
 
 def soap_map_table(

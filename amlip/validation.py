@@ -143,43 +143,6 @@ def pore_table(frames: Sequence[Atoms], settings: Mapping):
     return pd.DataFrame(rows)
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_columns(table, x: str, columns: Sequence[str], xlabel: str, ylabel: str, path: str, offset: float = 0.0) -> None:
-    """Line plot of ``columns`` against ``x``, each shifted down by ``offset`` from the previous (stacked partials)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for k, column in enumerate(columns):
-        ax.plot(table[x], table[column] - k * offset, label=column, lw=1.5 if k == 0 else 1.0)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_bars(table, x: str, y: str, xlabel: str, ylabel: str, path: str, yerr: str | None = None) -> None:
-    """Bar chart of ``y`` against the categories ``x`` (ring sizes, Qn species)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    positions = np.arange(len(table))
-    ax.bar(positions, table[y], yerr=table[yerr] if yerr else None, capsize=3)
-    ax.set_xticks(positions, [str(v) for v in table[x]])
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def vdos_table(frames: Sequence[Atoms], sample_every_fs: float):
     """Total VDOS and one partial per element (NS) of NVE frames with momenta every ``sample_every_fs`` fs.
 
@@ -367,48 +330,6 @@ def ir_tables(ideal: Atoms, fc2: np.ndarray, charges, fwhm_cm1: float = 30.0, ma
     return modes, spectrum, spectrum_peaks(spectrum.frequency_cm1, spectrum.intensity, n_peaks)
 
 
-def plot_density(table, reference: float, path: str) -> None:
-    """Density of each glass (points, with its std over frames), their mean +- std (band) and the reference line."""
-    plt = _pyplot()
-    glasses = table[table.glass != "mean"]
-    mean = table[table.glass == "mean"].iloc[0]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    positions = np.arange(len(glasses))
-    ax.errorbar(positions, glasses.value, yerr=glasses["std"].fillna(0), fmt="o", capsize=4, color="tab:blue", label="glass (std over its frames)")
-    ax.axhspan(mean.value - np.nan_to_num(mean["std"]), mean.value + np.nan_to_num(mean["std"]), color="tab:blue", alpha=0.15)
-    ax.axhline(mean.value, color="tab:blue", lw=1.5, label=f"mean {mean.value:.3f} g/cm3")
-    ax.axhline(reference, color="k", ls="--", label=f"reference {reference:.3f} g/cm3")
-    ax.set_xticks(positions, list(glasses.glass))
-    ax.set_xlim(-0.5, len(glasses) - 0.5)
-    ax.set_ylabel("density (g/cm3)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_elastic(pv, uniaxial, path: str) -> None:
-    """Two panels: P(V) with its Birch-Murnaghan fit, and axial stress against strain per axis."""
-    plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
-    if len(pv):
-        left.plot(pv.volume_A3, pv.pressure_GPa, "o", label="relaxed")
-        if "fit_GPa" in pv:
-            left.plot(pv.volume_A3, pv.fit_GPa, "-", label="Birch-Murnaghan (2nd order)")
-        left.legend(fontsize=8)
-    left.set_xlabel("volume (Å$^3$)")
-    left.set_ylabel("pressure (GPa)")
-    for axis, group in uniaxial.groupby("axis"):
-        right.plot(group.strain, group.axial_stress_GPa, "o-", label="xyz"[int(axis)])
-    if len(uniaxial):
-        right.legend(title="axis", fontsize=8)
-    right.set_xlabel("uniaxial strain")
-    right.set_ylabel("axial stress (GPa)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def elastic_fluctuation_tables(cells, temperature_K: float, n_blocks: int = 4):
     """Tables of the strain-fluctuation elastic tensor (ZIF) from N-sigma-T cells (Å).
 
@@ -431,25 +352,3 @@ def elastic_fluctuation_tables(cells, temperature_K: float, n_blocks: int = 4):
     return moduli, tensor, running
 
 
-def plot_elastic_fluctuation(running, tensor, path: str) -> None:
-    """Two panels: running Hill K and G against the number of sampled cells, and the tensor C (GPa) as a heat map."""
-    plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(running.n_samples, running.K_H, "o-", label="K (Hill)")
-    left.plot(running.n_samples, running.G_H, "s-", label="G (Hill)")
-    left.set_xlabel("sampled cells")
-    left.set_ylabel("modulus (GPa)")
-    left.legend(fontsize=8)
-    values = tensor.to_numpy()
-    limit = float(np.nanmax(np.abs(values))) or 1.0
-    image = right.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    labels = ["xx", "yy", "zz", "yz", "xz", "xy"]
-    right.set_xticks(range(6), labels)
-    right.set_yticks(range(6), labels)
-    for i in range(6):
-        for j in range(6):
-            right.text(j, i, f"{values[i, j]:.0f}", ha="center", va="center", fontsize=7)
-    fig.colorbar(image, ax=right, label="C (GPa)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -51,15 +51,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from amlip.benchmarking import (  # noqa: E402
-    AL_METHODS,
-    MDCondition,
-    efficiency_ratio,
-    label_schedule,
-    plot_learning_curves,
-    reference_md_frames,
-    run_label_efficiency,
-)
+from amlip.benchmarking import AL_METHODS, MDCondition, efficiency_ratio, label_schedule, reference_md_frames, run_label_efficiency
+from amlip.plots import plot_learning_curves
 from amlip.io import write_frames  # noqa: E402
 from amlip.labelers import make_labeler  # noqa: E402
 

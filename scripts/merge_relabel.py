@@ -8,7 +8,7 @@ import pandas as pd
 
 from amlip.io import iter_frames, write_frames
 from amlip.labelers import check_accounted, check_failed_fraction, compare_levels
-from amlip.report import plot_level_comparison
+from amlip.plots import plot_level_comparison
 
 merged = [a for path in snakemake.input.chunks for a in iter_frames(path)]
 failed = pd.concat([pd.read_csv(p) for p in snakemake.input.failed], ignore_index=True)

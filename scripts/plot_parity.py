@@ -7,7 +7,8 @@ import json
 import pandas as pd
 
 from amlip.io import read_frames
-from amlip.report import parity_data, plot_parity
+from amlip.report import parity_data
+from amlip.plots import plot_parity
 
 choice = json.load(open(snakemake.input.choice))
 member = choice["member"]

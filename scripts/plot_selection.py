@@ -3,7 +3,8 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.io import read_frames
-from amlip.select import soap_map_table, plot_soap_map
+from amlip.select import soap_map_table
+from amlip.plots import plot_soap_map
 
 p = snakemake.params
 table = soap_map_table(

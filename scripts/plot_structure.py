@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.report import plot_density_trace, plot_xy
+from amlip.plots import plot_density_trace, plot_xy
 
 properties = pd.read_csv(snakemake.input.properties)
 rdf = pd.read_csv(snakemake.input.rdf)

@@ -4,7 +4,8 @@ log = setup(snakemake)
 
 from amlip.io import read_frames
 from amlip.reference import load_reference_densities
-from amlip.validation import density_table, plot_density
+from amlip.validation import density_table
+from amlip.plots import plot_density
 
 settings = snakemake.params.settings
 system = settings.get("density", {}).get("reference_system", "SiO2")

@@ -6,7 +6,8 @@ log = setup(snakemake)
 from amlip.io import read_frames
 from amlip.reference import load_reference_moduli
 from amlip.train import load_model
-from amlip.validation import compare_moduli, elastic_tables, plot_elastic
+from amlip.validation import compare_moduli, elastic_tables
+from amlip.plots import plot_elastic
 
 s = snakemake.params.settings
 glass = read_frames(snakemake.input.trajectory)[-1]

@@ -7,7 +7,8 @@ from amlip.io import read_frames
 from amlip.lammps_engine import run_protocol_lammps
 from amlip.md import Guards, Stage
 from amlip.train import load_model
-from amlip.validation import elastic_fluctuation_tables, plot_elastic_fluctuation
+from amlip.validation import elastic_fluctuation_tables
+from amlip.plots import plot_elastic_fluctuation
 
 s = snakemake.params.settings
 glass = read_frames(snakemake.input.trajectory)[-1]

@@ -7,7 +7,8 @@ import json
 import numpy as np
 
 from amlip.io import read_frames
-from amlip.validation import ir_tables, plot_columns
+from amlip.validation import ir_tables
+from amlip.plots import plot_columns
 
 s = snakemake.params.settings
 ideal = read_frames(snakemake.input.relaxed)[0]

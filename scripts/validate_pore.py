@@ -5,7 +5,8 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.energetics import dehydrogenation_by_site, dehydrogenation_energies, plot_dehydrogenation, pore_summary
+from amlip.energetics import dehydrogenation_by_site, dehydrogenation_energies, pore_summary
+from amlip.plots import plot_dehydrogenation
 from amlip.io import read_frames
 from amlip.train import load_model
 

@@ -3,7 +3,8 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.io import read_frames
-from amlip.validation import plot_bars, qn_speciation_table
+from amlip.plots import plot_bars
+from amlip.validation import qn_speciation_table
 
 table = qn_speciation_table(read_frames(snakemake.input.trajectory), snakemake.params.settings)
 table.to_csv(snakemake.output.table, index=False)

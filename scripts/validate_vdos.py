@@ -3,7 +3,8 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.io import read_frames
-from amlip.validation import plot_columns, vdos_table
+from amlip.plots import plot_columns
+from amlip.validation import vdos_table
 from amlip.vibrations import spectrum_peaks
 
 frames = read_frames(snakemake.input.trajectory)

@@ -3,7 +3,8 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.io import read_frames
-from amlip.validation import plot_columns, xray_pdf_table
+from amlip.plots import plot_columns
+from amlip.validation import xray_pdf_table
 
 table = xray_pdf_table(read_frames(snakemake.input.trajectory), snakemake.params.settings)
 table.to_csv(snakemake.output.table, index=False)

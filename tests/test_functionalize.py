@@ -239,7 +239,8 @@ def test_model_choice_by_dehydrogenation_scales_with_the_pair_energy():
 
 
 def test_pore_summary_oh_density_and_pore_volume(tmp_path):
-    from amlip.energetics import plot_dehydrogenation, pore_summary
+    from amlip.plots import plot_dehydrogenation
+    from amlip.energetics import pore_summary
     from amlip.pores import pore_volume_grid
 
     atoms, counts = functionalize(carve_pore(build_crystal("alpha_quartz", (3, 3, 1)), 3.5), pore_radius_A=3.5)

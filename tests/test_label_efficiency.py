@@ -9,16 +9,7 @@ import pandas as pd
 import pytest
 from ase import Atoms
 
-from amlip.benchmarking import (
-    efficiency_ratio,
-    epochs_for,
-    frames_per_condition,
-    label_schedule,
-    labels_to_reach,
-    pick_active,
-    temperature_counts,
-    top_sigma,
-)
+from amlip.benchmarking import efficiency_ratio, epochs_for, frames_per_condition, label_schedule, labels_to_reach, pick_active, temperature_counts, top_sigma
 from amlip.learn import committee_force_deviation
 
 
