@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from ase import Atoms
 
-from amlip.io import write_frames
+from amlip.io.frames import write_frames
 from amlip.learn import SIGMA_KEY, committee_force_deviation
 from amlip.select import random_selection, select_diverse
 from amlip.train import error_metrics, mace_cli_args

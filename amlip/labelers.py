@@ -34,7 +34,7 @@ unknown setting is refused. ``timeout_s`` sends a frame that runs longer to the 
 Labelled frames are never labelled again by :func:`label_frames`; :func:`relabel` is the one
 path to a second level of theory (AS compares two functionals on the same configurations).
 AIMD: :func:`run_cp2k_md` (CP2K, CSVR) and :func:`aimd_frames` (in-process codes such as xtb)
-produce the trajectories that :mod:`amlip.importers` turns into labelled frames.
+produce the trajectories that :mod:`amlip.io.importers` turns into labelled frames.
 """
 
 from __future__ import annotations
@@ -62,15 +62,8 @@ import numpy as np
 from ase import Atoms
 from ase.units import Rydberg, kJ, mol
 
-from amlip.io import (
-    LOT_HASH_KEY,
-    LOT_KEY,
-    REF_ENERGY,
-    REF_FORCES,
-    REF_STRESS,
-    level_of_theory_hash,
-    stamp_level_of_theory,
-)
+from amlip.io.lot import LOT_HASH_KEY, LOT_KEY, level_of_theory_hash, stamp_level_of_theory
+from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
 
 log = logging.getLogger(__name__)
 
@@ -457,7 +450,7 @@ def cp2k_md_input(
     The electronic structure is the ``label.cp2k`` preset (``settings`` over
     :data:`CP2K_DEFAULTS`); positions, forces, cell, energies (and stress for periodic cells)
     are printed every step as ``<project>-pos-1.xyz``, ``-vel-1.xyz``, ``-frc-1.xyz``, ``-1.cell``,
-    ``-1.ener`` and ``-1.stress``: the files :func:`amlip.importers.iter_cp2k_md` reads (the MD
+    ``-1.ener`` and ``-1.stress``: the files :func:`amlip.io.importers.iter_cp2k_md` reads (the MD
     stress includes the kinetic term; the velocities let the importer remove it).
     """
     from ase.calculators.cp2k import InputSection, parse_input
@@ -508,7 +501,7 @@ def cp2k_md_input(
 def run_cp2k_md(atoms: Atoms, directory: str | os.PathLike, settings: Mapping | None = None, **md) -> dict:
     """Run CP2K AIMD (:func:`cp2k_md_input`, keyword arguments ``md``) in ``directory``.
 
-    Returns the paths :func:`amlip.importers.iter_cp2k_md` needs and ``n_scf_not_converged``,
+    Returns the paths :func:`amlip.io.importers.iter_cp2k_md` needs and ``n_scf_not_converged``,
     the number of MD steps whose SCF did not converge (CP2K carries on regardless; frames of
     such steps should not be imported as labels).
     """
@@ -1309,7 +1302,7 @@ def aimd_frames(
     Velocity rescaling (Bussi CSVR thermostat, time constant ``thermostat_timecon_fs``; ZIF:
     1000 fs, dt 0.5 fs), Maxwell-Boltzmann start at ``temperature_K``. Yields every ``every``-th
     step (step 0 included) with ``REF_*`` from that step's own evaluation, the labeler's level of
-    theory and ``md_step``: the frames :func:`amlip.importers.write_stream` stores, exactly as an
+    theory and ``md_step``: the frames :func:`amlip.io.frames.write_stream` stores, exactly as an
     imported CP2K trajectory (use :func:`run_cp2k_md` for CP2K). An SCF failure stops the run
     with :class:`LabelingError` naming the step.
     """
@@ -1372,12 +1365,12 @@ def run_aimd(
     ``cp2k``: :func:`run_cp2k_md` (NVT, CSVR velocity rescaling) with ``settings`` (the AIMD
     'low' settings over the CP2K preset); CP2K prints every step, the importer thins.
     The manifest (also written to ``run.json``) names the files, their ``format`` for
-    :func:`amlip.importers.iter_source`, the level of theory, the cell and ``every``; units are
+    :func:`amlip.io.importers.iter_source`, the level of theory, the cell and ``every``; units are
     K, fs. Progress goes to ``log`` every frame (xtb) or at start and end (cp2k).
     """
     import json
 
-    from amlip.importers import write_stream
+    from amlip.io.frames import write_stream
 
     log = log or logging.getLogger(__name__)
     if backend not in AIMD_BACKENDS:

@@ -242,7 +242,7 @@ def keep_frames_before_guard(exc: MDGuardError, trajectory_path: str) -> MDGuard
 
     Returns the error to raise, its message naming the file, so no sampled frame is lost.
     """
-    from amlip.io import write_frames
+    from amlip.io.frames import write_frames
 
     keep = str(trajectory_path).replace(".extxyz", ".failed.extxyz")
     write_frames(keep, exc.frames)
@@ -253,7 +253,7 @@ def write_md_outputs(frames: Sequence[Atoms], trajectory_path: str, thermo_path:
     """The sampled frames as extended XYZ and their :data:`THERMO_KEYS` as a CSV table."""
     import pandas as pd
 
-    from amlip.io import write_frames
+    from amlip.io.frames import write_frames
 
     write_frames(trajectory_path, frames)
     pd.DataFrame([{k: a.info[k] for k in THERMO_KEYS} for a in frames]).to_csv(thermo_path, index=False)

@@ -24,7 +24,7 @@ import shlex
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from amlip.io import REF_ENERGY, REF_FORCES, REF_STRESS
+from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
 
 ARCHITECTURES = {
     "nequip": "nequip.model.NequIPGNNModel",
@@ -330,7 +330,7 @@ def chemical_symbols_in(paths: Sequence[str]) -> list[str]:
     """The elements present in extended-XYZ files, ordered by atomic number."""
     from ase.data import atomic_numbers
 
-    from amlip.io import iter_frames
+    from amlip.io.frames import iter_frames
 
     symbols = set()
     for path in paths:

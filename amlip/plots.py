@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from ase import Atoms
 
-from amlip.io import REF_FORCES
+from amlip.io.frames import REF_FORCES
 
 
 def _pyplot():

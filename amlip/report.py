@@ -9,7 +9,7 @@ import pandas as pd
 from ase import Atoms
 from ase.units import GPa
 
-from amlip.io import REF_ENERGY, REF_FORCES, REF_STRESS
+from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
 
 
 METRIC_COLUMNS = [

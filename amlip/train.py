@@ -19,7 +19,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.data import atomic_numbers
 from ase.units import GPa
 
-from amlip.io import REF_ENERGY, REF_FORCES, REF_STRESS
+from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
 
 
 def e0s_argument(e0s: Mapping[str, float]) -> str:

@@ -5,7 +5,7 @@ and not much slower than the disk. This script writes a synthetic trajectory of 
 (positions, forces, energy, stress, lattice; random but format-faithful), then times
 
 - ``raw``: reading the file line by line and doing nothing (the floor any parser pays),
-- ``amlip``: :func:`amlip.importers.iter_extxyz` with the compiled reader (frames with REF_* keys
+- ``amlip``: :func:`amlip.io.importers.iter_extxyz` with the compiled reader (frames with REF_* keys
   and the level of theory, exactly what ``ase.io.read`` gives),
 - ``ase``: ``ase.io.iread`` (only on the first ``--ase-frames`` frames; it is much slower),
 
@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from amlip.importers import iter_extxyz  # noqa: E402
+from amlip.io.importers import iter_extxyz  # noqa: E402
 
 
 def peak_rss_mb() -> float:

@@ -2,7 +2,7 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.io import write_frames
+from amlip.io.frames import write_frames
 from amlip.structures import build_crystal, density_g_cm3
 
 cif = snakemake.input.cif[0] if snakemake.input.cif else None

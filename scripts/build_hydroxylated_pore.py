@@ -3,7 +3,7 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.functionalize import functionalize
-from amlip.io import write_frames
+from amlip.io.frames import write_frames
 from amlip.structures import build_crystal, carve_pore
 
 s = snakemake.params.settings

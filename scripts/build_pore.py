@@ -2,7 +2,7 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.io import write_frames
+from amlip.io.frames import write_frames
 from amlip.structures import pore_packing
 
 s = snakemake.params.settings

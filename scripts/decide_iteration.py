@@ -8,7 +8,7 @@ log = setup(snakemake)
 
 import numpy as np
 
-from amlip.io import iter_frames
+from amlip.io.frames import iter_frames
 from amlip.learn import SIGMA_KEY, loop_decision, read_loop_decision
 
 p = snakemake.params

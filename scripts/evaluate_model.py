@@ -11,7 +11,7 @@ log = setup(snakemake)
 import numpy as np
 import pandas as pd
 
-from amlip.io import read_frames, write_frames
+from amlip.io.frames import read_frames, write_frames
 from amlip.train import cost_per_atom_per_call, error_metrics, load_model, model_family, predict
 
 calculator = load_model(snakemake.input.model, dtype=snakemake.params.dtype)

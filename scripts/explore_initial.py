@@ -3,7 +3,7 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.explore import perturb
-from amlip.io import read_frames, write_frames
+from amlip.io.frames import read_frames, write_frames
 
 s = snakemake.params.settings
 structures = [read_frames(path)[0] for path in snakemake.input]

@@ -14,7 +14,7 @@ if "decision" in snakemake.input.keys():
     previous = read_loop_decision(snakemake.input.decision)
     if previous["stop_loop"]:
         log = setup(snakemake)
-        from amlip.io import write_frames
+        from amlip.io.frames import write_frames
 
         write_frames(snakemake.output[0], [])
         log.info("no MD: %s says %s", snakemake.input.decision, previous["decision"])
@@ -26,7 +26,7 @@ use_model_python(models, snakemake.params.nequip_python)
 log = setup(snakemake)
 
 from amlip.explore import committee_md
-from amlip.io import read_frames, write_frames
+from amlip.io.frames import read_frames, write_frames
 from amlip.train import load_model
 
 s = snakemake.params.settings

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.vibrations import fit_force_constants
 
 s = snakemake.params.settings

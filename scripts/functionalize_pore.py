@@ -5,7 +5,7 @@ log = setup(snakemake)
 import pandas as pd
 
 from amlip.functionalize import functionalize
-from amlip.io import read_frames, write_frames
+from amlip.io.frames import read_frames, write_frames
 
 s = snakemake.params.settings
 quenched = read_frames(snakemake.input.trajectory)[-1]

@@ -7,7 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from amlip.importers import import_sources
+from amlip.io.importers import import_sources
 from amlip.labelers import make_labeler
 
 p = snakemake.params

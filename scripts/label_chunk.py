@@ -6,7 +6,7 @@ from itertools import islice
 
 import pandas as pd
 
-from amlip.io import iter_frames, write_frames
+from amlip.io.frames import iter_frames, write_frames
 from amlip.labelers import FAILED_COLUMNS, label_frames, make_labeler
 
 size = snakemake.params.chunk_size

@@ -7,7 +7,7 @@ log = setup(snakemake)
 import json
 
 from amlip.energetics import dehydrogenation_energies
-from amlip.io import REF_ENERGY, read_frames
+from amlip.io.frames import REF_ENERGY, read_frames
 from amlip.labelers import make_labeler
 
 labeler = make_labeler(snakemake.params.backend, snakemake.params.settings)

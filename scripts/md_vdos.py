@@ -3,7 +3,7 @@ from _common import chosen_model, setup
 model = chosen_model(snakemake)
 log = setup(snakemake)
 
-from amlip.io import read_frames, write_frames
+from amlip.io.frames import read_frames, write_frames
 from amlip.train import load_model
 from amlip.vibrations import run_vdos_md
 

@@ -6,7 +6,7 @@ log = setup(snakemake)
 import pandas as pd
 
 from amlip.dispersion import d3_settings, with_dispersion
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.md import Guards, MDGuardError, keep_frames_before_guard, run_protocol, schedule, schedule_table, write_md_outputs
 from amlip.train import load_model
 

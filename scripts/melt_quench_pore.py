@@ -6,7 +6,7 @@ log = setup(snakemake)
 import pandas as pd
 
 from amlip.functionalize import pore_md
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.md import MDGuardError, keep_frames_before_guard, schedule_table, write_md_outputs
 from amlip.train import load_model
 

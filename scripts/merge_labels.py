@@ -4,7 +4,8 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.io import iter_frames, merge_labelled, write_frames
+from amlip.io.frames import iter_frames, write_frames
+from amlip.io.lot import merge_labelled
 from amlip.labelers import check_accounted, check_failed_fraction
 
 chunks = {path: list(iter_frames(path)) for path in snakemake.input.chunks}

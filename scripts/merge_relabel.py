@@ -6,7 +6,7 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.io import iter_frames, write_frames
+from amlip.io.frames import iter_frames, write_frames
 from amlip.labelers import check_accounted, check_failed_fraction, compare_levels
 from amlip.plots import plot_level_comparison
 

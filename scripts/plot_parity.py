@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.report import parity_data
 from amlip.plots import plot_parity
 

@@ -8,7 +8,7 @@ from itertools import islice
 
 import pandas as pd
 
-from amlip.io import iter_frames, write_frames
+from amlip.io.frames import iter_frames, write_frames
 from amlip.labelers import FAILED_COLUMNS, chunk_bounds, make_labeler, relabel
 
 p = snakemake.params

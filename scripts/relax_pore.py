@@ -6,7 +6,7 @@ log = setup(snakemake)
 import pandas as pd
 
 from amlip.functionalize import pore_wall, relax_pore
-from amlip.io import read_frames, write_frames
+from amlip.io.frames import read_frames, write_frames
 from amlip.train import load_model
 
 s = snakemake.params.settings

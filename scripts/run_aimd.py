@@ -5,7 +5,7 @@ log = setup(snakemake)
 import shutil
 from pathlib import Path
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.labelers import run_aimd
 
 (atoms,) = read_frames(snakemake.input[0])[-1:]

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from amlip.gcmc import FORCE_FIELD, loading_curve
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 
 s = snakemake.params.settings
 host = read_frames(snakemake.input.host)[-1]

@@ -10,7 +10,7 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.learn import screen_dehydrogenation, screen_density
 from amlip.train import load_model
 

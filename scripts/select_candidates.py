@@ -5,7 +5,7 @@ log = setup(snakemake)
 import numpy as np
 import pandas as pd
 
-from amlip.io import read_frames, write_frames
+from amlip.io.frames import read_frames, write_frames
 from amlip.learn import SIGMA_KEY, band_candidates
 from amlip.select import select_diverse, selection_info, stamp_selection
 

@@ -5,7 +5,7 @@ log = setup(snakemake)
 import numpy as np
 import pandas as pd
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.learn import SIGMA_KEY, IterationSummary, read_loop_decision
 
 p = snakemake.params

@@ -2,7 +2,7 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.reference import load_reference_densities
 from amlip.validation import density_table
 from amlip.plots import plot_density

@@ -3,7 +3,7 @@ from _common import chosen_model, setup
 model = chosen_model(snakemake)
 log = setup(snakemake)
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.reference import load_reference_moduli
 from amlip.train import load_model
 from amlip.validation import compare_moduli, elastic_tables

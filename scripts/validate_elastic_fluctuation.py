@@ -3,7 +3,7 @@ from _common import chosen_model, setup
 model = chosen_model(snakemake)
 log = setup(snakemake)
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.lammps_engine import run_protocol_lammps
 from amlip.md import Guards, Stage
 from amlip.train import load_model

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.validation import ir_tables
 from amlip.plots import plot_columns
 

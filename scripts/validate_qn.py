@@ -2,7 +2,7 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.plots import plot_bars
 from amlip.validation import qn_speciation_table
 

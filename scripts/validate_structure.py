@@ -2,7 +2,7 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.analysis import structure_properties
 
 properties, rdf, angles = structure_properties(read_frames(snakemake.input.trajectory), snakemake.params.settings)

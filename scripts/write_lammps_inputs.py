@@ -5,7 +5,7 @@ log = setup(snakemake)
 import json
 from pathlib import Path
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.lammps_engine import check_deck, write_lammps_inputs
 from amlip.md import Guards, schedule
 

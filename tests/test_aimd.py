@@ -15,8 +15,9 @@ import pytest
 from ase.build import molecule
 from ase.units import Hartree
 
-from amlip.importers import import_sources, iter_source
-from amlip.io import REF_ENERGY, REF_FORCES, LevelOfTheoryError, level_of_theory_hash, read_frames
+from amlip.io.importers import import_sources, iter_source
+from amlip.io.frames import REF_ENERGY, REF_FORCES, read_frames
+from amlip.io.lot import LevelOfTheoryError, level_of_theory_hash
 from amlip.labelers import cp2k_command, make_labeler, run_aimd
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from amlip.explore import perturb
-from amlip.io import write_frames
+from amlip.io.frames import write_frames
 from amlip.labelers import isolated_atom_energies, label_frames, make_labeler
 from amlip.structures import build_crystal
 from amlip.train import MIL_FINETUNE_FLAGS, load_mace, mace_cli_args

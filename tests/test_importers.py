@@ -10,8 +10,11 @@ import pytest
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.units import GPa, Bohr, Hartree, bar
 
-from amlip.importers import _iter_extxyz_ase, _iter_extxyz_fast, iter_cp2k_md, iter_extxyz, iter_vasp, write_stream
-from amlip.io import REF_ENERGY, REF_FORCES, REF_STRESS, LevelOfTheoryError, level_of_theory_hash, read_frames, write_frames
+from amlip.io.extxyz import _iter_extxyz_ase, _iter_extxyz_fast
+from amlip.io.importers import iter_cp2k_md, iter_extxyz, iter_vasp
+from amlip.io.frames import write_stream
+from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, read_frames, write_frames
+from amlip.io.lot import LevelOfTheoryError, level_of_theory_hash
 from amlip.structures import build_crystal
 
 DATA = Path(__file__).parent / "data"
@@ -84,13 +87,13 @@ TO_ASE = {"free_format": 1, "molecule_crlf": 0, "precision": 1, "strings": 1, "e
 
 @pytest.mark.parametrize("name", sorted(ODD_FILES))
 def test_fast_reader_equals_ase_read_on_odd_files(tmp_path, name, monkeypatch):
-    import amlip.importers
+    import amlip.io.extxyz
 
     path = tmp_path / f"{name}.extxyz"
     path.write_bytes(ODD_FILES[name].encode())
     slow = list(_iter_extxyz_ase(str(path)))
-    handed, to_ase = [], amlip.importers._frame_from_ase
-    monkeypatch.setattr(amlip.importers, "_frame_from_ase", lambda text: handed.append(text) or to_ase(text))
+    handed, to_ase = [], amlip.io.extxyz._frame_from_ase
+    monkeypatch.setattr(amlip.io.extxyz, "_frame_from_ase", lambda text: handed.append(text) or to_ase(text))
     fast = list(_iter_extxyz_fast(str(path)))
     assert len(fast) == len(slow) > 0
     assert len(handed) == TO_ASE[name]
@@ -267,7 +270,7 @@ def test_write_stream_thins_without_a_list(tmp_path):
 
 
 def test_fast_reader_reuses_comment_layout_with_changing_values(tmp_path, monkeypatch):
-    import amlip.importers
+    import amlip.io.extxyz
 
     """Frames with the same keys (the comment is matched by a cached pattern) whose values change
     kind from frame to frame read exactly as ase.io.read reads them."""
@@ -286,9 +289,9 @@ def test_fast_reader_reuses_comment_layout_with_changing_values(tmp_path, monkey
     path = tmp_path / "changing.extxyz"
     path.write_text(text)
     slow = list(_iter_extxyz_ase(str(path)))
-    parsed, full_parse = [], amlip.importers._parse_comment_pairs
-    monkeypatch.setattr(amlip.importers, "_TEMPLATE", [None])
-    monkeypatch.setattr(amlip.importers, "_parse_comment_pairs", lambda comment: parsed.append(comment) or full_parse(comment))
+    parsed, full_parse = [], amlip.io.extxyz._parse_comment_pairs
+    monkeypatch.setattr(amlip.io.extxyz, "_TEMPLATE", [None])
+    monkeypatch.setattr(amlip.io.extxyz, "_parse_comment_pairs", lambda comment: parsed.append(comment) or full_parse(comment))
     fast = list(_iter_extxyz_fast(str(path)))
     assert len(fast) == len(slow) == len(values)
     assert len(parsed) == 4  # frames 0, 3 and 4 (a bare key, "=" in a value: to ASE), 5 (new quoting); 1-2 match the cached pattern
@@ -337,13 +340,13 @@ def test_fast_reader_fixed_width_lines_equal_ase_read(tmp_path, monkeypatch, thr
     """Lines read by the fixed-column path (their shape taken from the previous line) and lines
     that break that shape (overflowing, tab, trailing blanks, exponent, more decimals, no integer
     digit, other species case, CR) read exactly as ase.io.read reads them, at any read boundary."""
-    import amlip.importers
+    import amlip.io.extxyz
 
     path = tmp_path / "fixed.extxyz"
     path.write_bytes(_fixed_width_file().encode())
     slow = list(_iter_extxyz_ase(str(path)))
-    handed, to_ase = [], amlip.importers._frame_from_ase
-    monkeypatch.setattr(amlip.importers, "_frame_from_ase", lambda text: handed.append(text) or to_ase(text))
+    handed, to_ase = [], amlip.io.extxyz._frame_from_ase
+    monkeypatch.setattr(amlip.io.extxyz, "_frame_from_ase", lambda text: handed.append(text) or to_ase(text))
     for chunk_bytes in (1 << 22, 4000, 2999, 1500):
         fast = list(_iter_extxyz_fast(str(path), chunk_bytes, threaded))
         assert len(fast) == len(slow) == 3

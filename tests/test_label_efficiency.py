@@ -126,7 +126,7 @@ def test_quick_benchmark_run(tmp_path, root):
     assert (tmp_path / "label_efficiency.png").stat().st_size > 10_000
     assert "label-efficiency ratio random/active =" in done.stdout
     # the training data of active round 1 are the seed set plus 4 new pool frames
-    from amlip.io import read_frames
+    from amlip.io.frames import read_frames
 
     assert len(read_frames(tmp_path / "work" / "active" / "round_1" / "member_0" / "train.extxyz")) == 8
 

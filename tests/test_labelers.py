@@ -91,7 +91,7 @@ def test_labelled_frames_are_refused_by_label_frames(quartz, gfn1):
 
 
 def test_relabel_keeps_the_first_level_under_its_hash(quartz, gfn1):
-    from amlip.io import LevelOfTheoryError, merge_labelled
+    from amlip.io.lot import LevelOfTheoryError, merge_labelled
     from amlip.labelers import relabel
 
     gfn2 = make_labeler("xtb", {"method": "GFN2-xTB"})

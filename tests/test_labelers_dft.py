@@ -18,7 +18,7 @@ from scipy.special import erfc
 
 from conftest import finite_difference_force
 
-from amlip.io import REF_ENERGY, REF_FORCES, REF_STRESS
+from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
 from amlip.labelers import (
     CP2K_DEFAULTS,
     ESPRESSO_DEFAULTS,
@@ -95,7 +95,7 @@ def test_cp2k_unconverged_scf_goes_to_failed_list(quartz):
 
 @needs_cp2k
 def test_cp2k_aimd_feeds_the_import_path(tmp_path):
-    from amlip.importers import iter_cp2k_md
+    from amlip.io.importers import iter_cp2k_md
     from amlip.labelers import run_cp2k_md
 
     water = molecule("H2O", cell=[6.0, 6.2, 6.4], pbc=True)

@@ -66,7 +66,7 @@ def test_guard_stops_collapsing_atoms_and_keeps_frames():
 def test_guard_frames_and_thermo_table_are_written(tmp_path):
     import pandas as pd
 
-    from amlip.io import read_frames
+    from amlip.io.frames import read_frames
 
     atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
     frames = run_protocol(atoms, EMT(), [Stage("hold", "nvt", 300, 300, 0.01)], sample_every=2, seed=1)

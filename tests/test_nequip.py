@@ -17,7 +17,7 @@ import yaml
 from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.lj import LennardJones
 
-from amlip.io import REF_ENERGY, REF_FORCES, REF_STRESS, write_frames
+from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, write_frames
 from amlip.nequip_backend import (
     TINY_ALLEGRO,
     TINY_NEQUIP,
@@ -194,7 +194,7 @@ def test_extxyz_labels_reach_nequip_data(dataset):
     from ase.stress import voigt_6_to_full_3x3_stress
     from nequip.data.dataset import ASEDataset
 
-    from amlip.io import read_frames
+    from amlip.io.frames import read_frames
 
     config = build(TINY_NEQUIP, dataset["train"].parent)
     mapping = config["data"]["key_mapping"]
@@ -292,7 +292,7 @@ def strain_energy(atoms, calc, i, eps):
 @pytest.mark.slow
 def test_checkpoint_calculator_is_consistent(trained, dataset):
     """Energy, forces and stress of the trained model: shapes, -dE/dx and ASE stress sign."""
-    from amlip.io import read_frames
+    from amlip.io.frames import read_frames
 
     _, run_dir, _ = trained
     atoms = read_frames(dataset["test"])[0]
@@ -324,7 +324,7 @@ def test_checkpoint_calculator_is_consistent(trained, dataset):
     reason="AMLIP_TEST_NEQUIP_COMPILE=0 skips nequip-compile (~40 s per tiny model here, 2-5 min on 2 busy cores)",
 )
 def test_compiled_model_matches_checkpoint(trained, dataset):
-    from amlip.io import read_frames
+    from amlip.io.frames import read_frames
 
     _, run_dir, compile_line = trained
     run_commands([compile_line], run_dir.parent / "compile.log")
@@ -344,7 +344,7 @@ def test_compiled_model_matches_checkpoint(trained, dataset):
 @pytest.mark.slow
 def test_load_model_by_suffix_gives_nequip_calculator_and_committee(trained, dataset):
     """amlip.train.load_model: a .ckpt loads through nequip; two files become a committee with forces_comm."""
-    from amlip.io import read_frames
+    from amlip.io.frames import read_frames
     from amlip.learn import committee_force_deviation
     from amlip.train import CommitteeCalculator, load_model, needs_nequip_python
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import ROOT, copy_workflow, run_snakemake
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.learn import SIGMA_KEY
 
 NEQUIP_VENV = ROOT / ".venv-nequip"

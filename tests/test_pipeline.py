@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import copy_workflow, run_snakemake
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 
 
 @pytest.fixture(scope="module")

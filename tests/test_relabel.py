@@ -11,7 +11,7 @@ from ase import Atoms
 from ase.units import GPa
 from conftest import SNAKEMAKE, copy_workflow, run_snakemake
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 from amlip.labelers import chunk_bounds, check_accounted, compare_levels, make_labeler
 
 

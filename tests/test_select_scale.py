@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from amlip.io import read_frames, write_frames
-from amlip.select import energies_per_atom, extract_frame_sets, extract_frames, flat_histogram_assign, flat_histogram_split, scan_extxyz, selection_info, soap_descriptors
+from amlip.io.frames import read_frames, write_frames
+from amlip.select import energies_per_atom, flat_histogram_assign, flat_histogram_split, selection_info, soap_descriptors
+from amlip.io.extxyz_index import extract_frame_sets, extract_frames, scan_extxyz
 from amlip.structures import build_crystal
 
 

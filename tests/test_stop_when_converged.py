@@ -8,7 +8,7 @@ import pytest
 import yaml
 from conftest import copy_workflow, run_snakemake
 
-from amlip.io import read_frames
+from amlip.io.frames import read_frames
 
 TARGETS = [
     "results/learn/syn/iter_2/summary.csv",

@@ -1,14 +1,9 @@
-"""Reading and writing frames, and the level-of-theory record every label carries.
+"""The level-of-theory record every label carries, and the guard against mixing levels.
 
-Frames travel as extended XYZ. Reference labels live under ``REF_energy`` (eV),
-``REF_forces`` (eV/Å, per-atom array) and ``REF_stress`` (eV/Å^3, Voigt order
-xx yy zz yz xz xy, ASE sign convention). Model predictions use ``<model>_energy``
-and friends so that they never overwrite the reference.
-
-The level of theory is stored on every labelled frame as two info keys:
-``level_of_theory`` (a ``key=value;...`` string, sorted by key) and
-``lot_hash`` (the first 10 hex digits of its SHA-1). Frames with different
-hashes must never meet in one training set; :func:`merge_labelled` refuses.
+The level of theory is stored on every labelled frame as two info keys: ``level_of_theory``
+(a ``key=value;...`` string, sorted by key) and ``lot_hash`` (the first 10 hex digits of its
+SHA-1). Frames with different hashes must never meet in one training set;
+:func:`merge_labelled` refuses.
 """
 
 from __future__ import annotations
@@ -16,50 +11,16 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
+from typing import Mapping
 
-import ase.io
 from ase import Atoms
 
-REF_ENERGY = "REF_energy"
-REF_FORCES = "REF_forces"
-REF_STRESS = "REF_stress"
 LOT_KEY = "level_of_theory"
 LOT_HASH_KEY = "lot_hash"
 
 
 class LevelOfTheoryError(ValueError):
     """Raised when frames of different levels of theory would be mixed."""
-
-
-def read_frames(path: str | os.PathLike) -> list[Atoms]:
-    """Read every frame of an extended-XYZ file; an empty file gives an empty list."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"frame file {path} does not exist")
-    if path.stat().st_size == 0:
-        return []
-    return list(ase.io.read(path, index=":", format="extxyz"))
-
-
-def iter_frames(path: str | os.PathLike) -> Iterator[Atoms]:
-    """Stream frames one at a time, so memory does not grow with the file."""
-    path = Path(path)
-    if path.stat().st_size == 0:
-        return iter(())
-    return ase.io.iread(path, index=":", format="extxyz")
-
-
-def write_frames(path: str | os.PathLike, frames: Iterable[Atoms]) -> int:
-    """Write frames to extended XYZ (an empty iterable writes an empty file); return the count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frames = list(frames)
-    if not frames:
-        path.write_text("")
-        return 0
-    ase.io.write(path, frames, format="extxyz")
-    return len(frames)
 
 
 def level_of_theory_string(record: Mapping[str, object]) -> str:

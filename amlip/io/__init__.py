@@ -1,0 +1,3 @@
+"""Frames in and out: extended XYZ (frames), the level of theory of labels (lot), the fast
+extended-XYZ reader (extxyz, extxyz_kernels), the two-pass extxyz index (extxyz_index), and
+importers of AIMD trajectories and DFT outputs (importers)."""
