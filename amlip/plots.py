@@ -160,9 +160,9 @@ def plot_xy(df: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str, path: st
 
 def plot_level_comparison(frames: Sequence[Atoms], table: pd.DataFrame, summary: pd.DataFrame, path: str, title: str = "") -> None:
     """Parity of two levels of theory on the same frames (``table`` and ``summary`` from
-    :func:`amlip.labelers.compare_levels`, row k of ``table`` for ``frames[k]``): energy per atom
+    :func:`amlip.labelers.compare.compare_levels`, row k of ``table`` for ``frames[k]``): energy per atom
     (old shifted by the mean offset) and force components, old against new."""
-    from amlip.labelers import previous_label_prefix
+    from amlip.labelers.base import previous_label_prefix
 
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))

@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 from amlip.benchmarking import AL_METHODS, MDCondition, efficiency_ratio, label_schedule, reference_md_frames, run_label_efficiency
 from amlip.plots import plot_learning_curves
 from amlip.io.frames import write_frames  # noqa: E402
-from amlip.labelers import make_labeler  # noqa: E402
+from amlip.labelers.registry import make_labeler  # noqa: E402
 
 log = logging.getLogger("label_efficiency")
 

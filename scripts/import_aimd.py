@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from amlip.io.importers import import_sources
-from amlip.labelers import make_labeler
+from amlip.labelers.registry import make_labeler
 
 p = snakemake.params
 sources = list(p.sources)

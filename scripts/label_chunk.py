@@ -7,7 +7,8 @@ from itertools import islice
 import pandas as pd
 
 from amlip.io.frames import iter_frames, write_frames
-from amlip.labelers import FAILED_COLUMNS, label_frames, make_labeler
+from amlip.labelers.base import FAILED_COLUMNS, label_frames
+from amlip.labelers.registry import make_labeler
 
 size = snakemake.params.chunk_size
 first = int(snakemake.wildcards.c) * size

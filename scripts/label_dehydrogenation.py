@@ -8,7 +8,7 @@ import json
 
 from amlip.energetics import dehydrogenation_energies
 from amlip.io.frames import REF_ENERGY, read_frames
-from amlip.labelers import make_labeler
+from amlip.labelers.registry import make_labeler
 
 labeler = make_labeler(snakemake.params.backend, snakemake.params.settings)
 record = json.loads(open(snakemake.input.e0s).read())

@@ -4,7 +4,8 @@ log = setup(snakemake)
 
 import json
 
-from amlip.labelers import isolated_atom_energies, make_labeler
+from amlip.labelers.base import isolated_atom_energies
+from amlip.labelers.registry import make_labeler
 
 labeler = make_labeler(snakemake.params.backend, snakemake.params.settings)
 energies = isolated_atom_energies(snakemake.params.elements, labeler)

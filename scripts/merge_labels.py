@@ -6,7 +6,7 @@ import pandas as pd
 
 from amlip.io.frames import iter_frames, write_frames
 from amlip.io.lot import merge_labelled
-from amlip.labelers import check_accounted, check_failed_fraction
+from amlip.labelers.accounting import check_accounted, check_failed_fraction
 
 chunks = {path: list(iter_frames(path)) for path in snakemake.input.chunks}
 merged = merge_labelled(chunks)

@@ -7,7 +7,8 @@ log = setup(snakemake)
 import pandas as pd
 
 from amlip.io.frames import iter_frames, write_frames
-from amlip.labelers import check_accounted, check_failed_fraction, compare_levels
+from amlip.labelers.accounting import check_accounted, check_failed_fraction
+from amlip.labelers.compare import compare_levels
 from amlip.plots import plot_level_comparison
 
 merged = [a for path in snakemake.input.chunks for a in iter_frames(path)]

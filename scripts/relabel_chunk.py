@@ -9,7 +9,9 @@ from itertools import islice
 import pandas as pd
 
 from amlip.io.frames import iter_frames, write_frames
-from amlip.labelers import FAILED_COLUMNS, chunk_bounds, make_labeler, relabel
+from amlip.labelers.base import FAILED_COLUMNS, relabel
+from amlip.labelers.accounting import chunk_bounds
+from amlip.labelers.registry import make_labeler
 
 p = snakemake.params
 n_frames = sum(1 for _ in iter_frames(snakemake.input.frames))

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from amlip.io.frames import read_frames
-from amlip.labelers import run_aimd
+from amlip.labelers.aimd import run_aimd
 
 (atoms,) = read_frames(snakemake.input[0])[-1:]
 out = Path(snakemake.output[0])

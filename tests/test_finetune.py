@@ -12,7 +12,8 @@ import pytest
 
 from amlip.explore import perturb
 from amlip.io.frames import write_frames
-from amlip.labelers import isolated_atom_energies, label_frames, make_labeler
+from amlip.labelers.base import isolated_atom_energies, label_frames
+from amlip.labelers.registry import make_labeler
 from amlip.structures import build_crystal
 from amlip.train import MIL_FINETUNE_FLAGS, load_mace, mace_cli_args
 

@@ -102,7 +102,7 @@ def test_fast_reader_equals_ase_read_on_odd_files(tmp_path, name, monkeypatch):
 
 
 def test_fast_reader_equals_ase_read_on_written_frames(tmp_path, quartz):
-    from amlip.labelers import make_labeler
+    from amlip.labelers.registry import make_labeler
 
     # frames written by ase.io.write (as the labelers do): %16.8f columns, labels, level of theory
     labelled = make_labeler("xtb", {}).single_point(quartz)
@@ -205,7 +205,7 @@ def test_fast_reader_names_a_frame_that_is_not_one(tmp_path, threaded):
 
 
 def test_extxyz_refuses_a_second_level_of_theory(tmp_path, quartz):
-    from amlip.labelers import make_labeler
+    from amlip.labelers.registry import make_labeler
 
     labelled = make_labeler("xtb", {}).single_point(quartz)
     path = tmp_path / "labelled.extxyz"

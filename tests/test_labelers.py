@@ -3,7 +3,8 @@ import pytest
 
 from conftest import finite_difference_force
 
-from amlip.labelers import isolated_atom_energies, label_frames, make_labeler
+from amlip.labelers.base import isolated_atom_energies, label_frames
+from amlip.labelers.registry import make_labeler
 from amlip.structures import random_packing
 
 
@@ -66,7 +67,7 @@ def test_level_of_theory_differs_between_methods():
 
 
 def test_failed_record_names_error_type_and_level(gfn1):
-    from amlip.labelers import FAILED_COLUMNS
+    from amlip.labelers.base import FAILED_COLUMNS
 
     packing = random_packing({"SiO2": 8}, 2.2, seed=1)
     outcome = label_frames([packing], make_labeler("xtb", {"max_iterations": 2}), first_index=3)
@@ -92,7 +93,7 @@ def test_labelled_frames_are_refused_by_label_frames(quartz, gfn1):
 
 def test_relabel_keeps_the_first_level_under_its_hash(quartz, gfn1):
     from amlip.io.lot import LevelOfTheoryError, merge_labelled
-    from amlip.labelers import relabel
+    from amlip.labelers.base import relabel
 
     gfn2 = make_labeler("xtb", {"method": "GFN2-xTB"})
     first = label_frames([quartz], gfn1).labelled
@@ -117,7 +118,7 @@ def test_relabel_keeps_the_first_level_under_its_hash(quartz, gfn1):
 def test_relabel_never_leaves_a_stale_stress(gfn1):
     from ase.build import molecule
 
-    from amlip.labelers import relabel
+    from amlip.labelers.base import relabel
 
     water = molecule("H2O")  # not periodic: no stress at the new level
     water.info.update({"REF_energy": -1.0, "REF_stress": np.ones(6), "lot_hash": "0123456789", "level_of_theory": "code=old"})
@@ -132,7 +133,7 @@ def test_unknown_xtb_setting_is_refused():
 
 
 def test_xtb_aimd_frames_carry_their_own_labels(quartz, gfn1):
-    from amlip.labelers import aimd_frames
+    from amlip.labelers.aimd import aimd_frames
 
     frames = list(aimd_frames(quartz, gfn1, n_steps=4, temperature_K=300.0, timestep_fs=0.5, every=2, seed=1))
     assert [a.info["md_step"] for a in frames] == [0, 2, 4]

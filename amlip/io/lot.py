@@ -65,7 +65,7 @@ def merge_labelled(sources: Mapping[str, list[Atoms]], reference: tuple[str, str
             lot_hash = atoms.info.get(LOT_HASH_KEY)
             if lot_hash is None:
                 raise LevelOfTheoryError(
-                    f"frame {index} of {name} has no '{LOT_HASH_KEY}': it was not labelled by amlip.labelers"
+                    f"frame {index} of {name} has no '{LOT_HASH_KEY}': it was not labelled by amlip.labelers.registry"
                 )
             if first is None:
                 first = (name, index, lot_hash, atoms.info.get(LOT_KEY, "?"))

@@ -1,0 +1,157 @@
+"""AIMD as exploration (rule run_aimd): NVT MD with the reference method, written as labelled frames.
+
+:func:`aimd_frames` runs in-process labelers (xtb, lammps) with Bussi velocity rescaling;
+:func:`run_aimd` also drives CP2K (:func:`amlip.labelers.cp2k.run_cp2k_md`) and writes the
+manifest :func:`amlip.io.importers.import_sources` reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+from ase import Atoms
+
+from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
+from amlip.io.lot import stamp_level_of_theory
+from amlip.labelers.base import Labeler, LabelingError, strip_labels
+from amlip.labelers.cp2k import run_cp2k_md
+from amlip.labelers.registry import make_labeler
+
+log = logging.getLogger(__name__)
+
+
+def aimd_frames(
+    atoms: Atoms,
+    labeler: Labeler,
+    n_steps: int,
+    temperature_K: float,
+    timestep_fs: float = 0.5,
+    thermostat_timecon_fs: float = 1000.0,
+    every: int = 1,
+    seed: int = 0,
+) -> Iterator[Atoms]:
+    """NVT AIMD with the labeler's own calculator (in process: xtb, lammps), as labelled frames.
+
+    Velocity rescaling (Bussi CSVR thermostat, time constant ``thermostat_timecon_fs``; ZIF:
+    1000 fs, dt 0.5 fs), Maxwell-Boltzmann start at ``temperature_K``. Yields every ``every``-th
+    step (step 0 included) with ``REF_*`` from that step's own evaluation, the labeler's level of
+    theory and ``md_step``: the frames :func:`amlip.io.frames.write_stream` stores, exactly as an
+    imported CP2K trajectory (use :func:`run_cp2k_md` for CP2K). An SCF failure stops the run
+    with :class:`LabelingError` naming the step.
+    """
+    from ase import units
+    from ase.md.bussi import Bussi
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+    system = atoms.copy()
+    strip_labels(system)
+    rng = np.random.default_rng(seed)
+    MaxwellBoltzmannDistribution(system, temperature_K=temperature_K, rng=rng)
+    Stationary(system)
+    calc = labeler.make_calculator(system)
+    system.calc = calc
+    dyn = Bussi(system, timestep_fs * units.fs, temperature_K=temperature_K, taut=thermostat_timecon_fs * units.fs, rng=rng)
+    with_stress = labeler.compute_stress and system.pbc.all()
+    try:
+        for step in range(n_steps + 1):
+            if step:
+                try:
+                    dyn.run(1)
+                except Exception as exc:
+                    raise LabelingError(f"AIMD step {step}: {type(exc).__name__}: {exc}") from exc
+            if step % every:
+                continue
+            frame = Atoms(system.numbers, positions=system.positions, cell=system.cell, pbc=system.pbc)
+            frame.info[REF_ENERGY] = float(system.get_potential_energy())
+            frame.arrays[REF_FORCES] = np.array(system.get_forces())
+            if with_stress:
+                frame.info[REF_STRESS] = np.array(system.get_stress(voigt=True))
+            frame.info["md_step"] = step
+            frame.info["temperature_K"] = round(float(system.get_temperature()), 2)
+            frame.info["scf_converged"] = True
+            stamp_level_of_theory(frame, labeler.level_of_theory)
+            yield frame
+    finally:
+        labeler.release(calc)
+
+
+AIMD_BACKENDS = ("xtb", "cp2k")
+
+
+def run_aimd(
+    atoms: Atoms,
+    directory: str | os.PathLike,
+    backend: str,
+    settings: Mapping | None = None,
+    n_steps: int = 20,
+    temperature_K: float = 1500.0,
+    timestep_fs: float = 0.5,
+    thermostat_timecon_fs: float = 1000.0,
+    sample_every: int = 1,
+    seed: int = 0,
+    log: logging.Logger | None = None,
+) -> dict:
+    """Run NVT AIMD from ``atoms`` in ``directory`` as exploration; return the run's manifest.
+
+    ``backend`` ``xtb`` (small runs): :func:`aimd_frames` in process (Bussi velocity rescaling),
+    every ``sample_every``-th step streamed to ``trajectory.extxyz`` with its labels.
+    ``cp2k``: :func:`run_cp2k_md` (NVT, CSVR velocity rescaling) with ``settings`` (the AIMD
+    'low' settings over the CP2K preset); CP2K prints every step, the importer thins.
+    The manifest (also written to ``run.json``) names the files, their ``format`` for
+    :func:`amlip.io.importers.iter_source`, the level of theory, the cell and ``every``; units are
+    K, fs. Progress goes to ``log`` every frame (xtb) or at start and end (cp2k).
+    """
+    import json
+
+    from amlip.io.frames import write_stream
+
+    log = log or logging.getLogger(__name__)
+    if backend not in AIMD_BACKENDS:
+        raise KeyError(f"aimd.backend '{backend}' is not one of {list(AIMD_BACKENDS)}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    settings = dict(settings or {})
+    md = dict(n_steps=int(n_steps), temperature_K=float(temperature_K), timestep_fs=float(timestep_fs),
+              thermostat_timecon_fs=float(thermostat_timecon_fs))  # fmt: skip
+    start = time.perf_counter()
+    if backend == "xtb":
+        labeler = make_labeler(backend, settings)
+
+        def progress(frames):
+            for frame in frames:
+                log.info("AIMD step %d/%d: E = %.4f eV, T = %.0f K, %.1f s", frame.info["md_step"], n_steps,
+                         frame.info[REF_ENERGY], frame.info["temperature_K"], time.perf_counter() - start)  # fmt: skip
+                yield frame
+
+        frames = aimd_frames(atoms, labeler, every=int(sample_every), seed=seed, **md)
+        n_frames = write_stream(directory / "trajectory.extxyz", progress(frames))
+        manifest = {"format": "extxyz", "path": "trajectory.extxyz", "every": 1, "n_frames": n_frames}
+    else:
+        labeler = make_labeler("cp2k", settings)  # its record; cp2k_shell reports the version
+        log.info("CP2K AIMD: %d steps of %.2f fs at %.0f K in %s", n_steps, timestep_fs, temperature_K, directory)
+        run = run_cp2k_md(atoms, directory / "cp2k", settings, seed=int(seed), **md)
+        if run["n_scf_not_converged"]:
+            raise LabelingError(
+                f"CP2K AIMD in {directory / 'cp2k'}: {run['n_scf_not_converged']} MD steps with 'SCF run NOT converged' "
+                "in md.out; their frames would be wrong labels. Tighten aimd.settings (max_scf, smearing_K, mixing)."
+            )
+        paths = {k: str(Path(v).relative_to(directory)) for k, v in run.items() if k.endswith("_path")}
+        manifest = {"format": "cp2k", **paths, "every": int(sample_every), "n_frames": n_steps // int(sample_every) + 1}
+        log.info("CP2K AIMD done in %.0f s", time.perf_counter() - start)
+    manifest.update(
+        backend=backend,
+        level_of_theory=labeler.level_of_theory,
+        lot_hash=labeler.lot_hash,
+        cell=np.asarray(atoms.cell).tolist(),
+        wall_s=round(time.perf_counter() - start, 2),
+        **md,
+        sample_every=int(sample_every),
+        seed=int(seed),
+    )
+    (directory / "run.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
