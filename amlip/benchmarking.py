@@ -27,9 +27,10 @@ import numpy as np
 from ase import Atoms
 
 from amlip.io.frames import write_frames
-from amlip.learn import SIGMA_KEY, committee_force_deviation
+from amlip.models.committee import SIGMA_KEY, committee_force_deviation
 from amlip.select import random_selection, select_diverse
-from amlip.train import error_metrics, mace_cli_args
+from amlip.models.metrics import error_metrics
+from amlip.models.mace import mace_cli_args
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ def mace_committee_forces(model_paths: Sequence[str], frames: Sequence[Atoms], d
 
 
 def committee_sigmas(model_paths: Sequence[str], frames: Sequence[Atoms], dtype: str = "float32") -> np.ndarray:
-    """sigma_max (eV/Å) of a committee on every frame (:func:`amlip.learn.committee_force_deviation`)."""
+    """sigma_max (eV/Å) of a committee on every frame (:func:`amlip.models.committee.committee_force_deviation`)."""
     _, forces = mace_committee_forces(model_paths, frames, dtype)
     sigmas = np.array([committee_force_deviation(f) for f in forces])
     for atoms, sigma in zip(frames, sigmas):
@@ -198,7 +199,7 @@ def committee_sigmas(model_paths: Sequence[str], frames: Sequence[Atoms], dtype:
 
 
 def test_errors(model_path: str, frames: Sequence[Atoms], dtype: str = "float32", prefix: str = "bench") -> dict[str, float]:
-    """Energy (meV/atom) and force (meV/Å) MAE/RMSE of one model on labelled frames (:func:`amlip.train.error_metrics`),
+    """Energy (meV/atom) and force (meV/Å) MAE/RMSE of one model on labelled frames (:func:`amlip.models.metrics.error_metrics`),
     plus the force MAE of the frames of each MD temperature (``force_mae_<T>K_meV_A``) where frames carry ``md_temperature_K``."""
     energies, forces = mace_committee_forces([model_path], frames, dtype)
     scored = []

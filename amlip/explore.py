@@ -76,7 +76,7 @@ def committee_md(
     if ensemble not in ("nvt", "npt"):
         raise ValueError(f"explore.md.ensemble must be 'nvt' or 'npt', got '{ensemble}'")
 
-    from amlip.learn import SIGMA_KEY, committee_force_deviation
+    from amlip.models.committee import SIGMA_KEY, committee_force_deviation
 
     rng = np.random.default_rng(seed)
     frames: list[Atoms] = []

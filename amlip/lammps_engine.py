@@ -255,7 +255,7 @@ def run_protocol_lammps(
     deviation) raises :class:`MDGuardError` with the frames so far as ``exc.frames``.
     """
     dispersion = d3_settings(dispersion)
-    from amlip.learn import committee_force_deviation
+    from amlip.models.committee import committee_force_deviation
 
     guards = guards or Guards()
     if committee is not None and committee_sigma_max_eV_A is None:

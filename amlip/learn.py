@@ -8,22 +8,6 @@ from typing import Sequence
 import numpy as np
 from ase import Atoms
 
-SIGMA_KEY = "committee_sigma_max"
-
-
-def committee_force_deviation(forces: np.ndarray) -> float:
-    """sigma_max = max_i sqrt( mean_n |F_i^n - mean_n F_i|^2 ) in eV/Å.
-
-    ``forces`` has shape (n_models, n_atoms, 3) in eV/Å; n runs over committee members,
-    i over atoms.
-    """
-    forces = np.asarray(forces, dtype=float)
-    if forces.ndim != 3 or forces.shape[2] != 3:
-        raise ValueError(f"forces must have shape (n_models, n_atoms, 3), got {forces.shape}")
-    deviation = forces - forces.mean(axis=0, keepdims=True)
-    per_atom = np.sqrt((deviation**2).sum(axis=2).mean(axis=0))
-    return float(per_atom.max())
-
 
 def band_candidates(sigmas: Sequence[float], low_eV_A: float, high_eV_A: float) -> np.ndarray:
     """Indices of frames with ``low < sigma_max < high`` (eV/Å): uncertain but not unphysical."""

@@ -517,7 +517,7 @@ def soap_map_table(
     """
     import pandas as pd
 
-    from amlip.learn import SIGMA_KEY
+    from amlip.models.committee import SIGMA_KEY
 
     soap = dict(soap or {})
     centers = soap.pop("centers", None)

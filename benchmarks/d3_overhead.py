@@ -24,7 +24,7 @@ from amlip.dispersion import with_dispersion  # noqa: E402
 from amlip.lammps_engine import run_protocol_lammps  # noqa: E402
 from amlip.md import Guards, Stage, run_protocol  # noqa: E402
 from amlip.structures import build_crystal  # noqa: E402
-from amlip.train import load_mace  # noqa: E402
+from amlip.models.mace import load_mace  # noqa: E402
 
 D3 = {"method": "d3bj", "functional": "pbe"}
 # timing only: a smoke-test model may heat the cell, which must not stop the clock

@@ -4,10 +4,11 @@ import shlex
 
 from snakemake.utils import validate
 
-from amlip.nequip_backend import PRESETS as NEQUIP_PRESETS
-from amlip.nequip_backend import nequip_commands
+from amlip.models.nequip import PRESETS as NEQUIP_PRESETS
+from amlip.models.nequip import nequip_commands
 from amlip.learn import domain_settings
-from amlip.train import mace_cli_args, model_file
+from amlip.models.mace import mace_cli_args
+from amlip.models.loading import model_file
 
 
 validate(config, "../config/schema.yaml")

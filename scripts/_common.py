@@ -34,11 +34,11 @@ def setup(snakemake) -> logging.Logger:
 
 def chosen_model(snakemake) -> str:
     """The chosen member's model file (``input.choice``, a choice.json), after handing the process
-    over to the NequIP interpreter when that model needs it (:func:`amlip.train.use_model_python`).
+    over to the NequIP interpreter when that model needs it (:func:`amlip.models.handover.use_model_python`).
     Call it before :func:`setup`, so that a handed-over job opens its log once."""
     import json
 
-    from amlip.train import use_model_python
+    from amlip.models.handover import use_model_python
 
     with open(snakemake.input.choice) as fh:
         model = json.load(fh)["model"]

@@ -9,7 +9,7 @@ import json
 import pandas as pd
 
 from amlip.learn import choose_member
-from amlip.train import model_family
+from amlip.models.loading import model_family
 
 evaluation = pd.concat([pd.read_csv(f) for f in snakemake.input.evaluations])
 test = evaluation[evaluation.split == "test"].set_index("member")

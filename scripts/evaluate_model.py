@@ -3,7 +3,7 @@ the final committee also the cost per atom per call (ZIF) on the first test fram
 
 from _common import setup
 
-from amlip.train import use_model_python
+from amlip.models.handover import use_model_python
 
 use_model_python(snakemake.input.model, snakemake.params.nequip_python)
 log = setup(snakemake)
@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from amlip.io.frames import read_frames, write_frames
-from amlip.train import cost_per_atom_per_call, error_metrics, load_model, model_family, predict
+from amlip.models.metrics import cost_per_atom_per_call, error_metrics, predict
+from amlip.models.loading import load_model, model_family
 
 calculator = load_model(snakemake.input.model, dtype=snakemake.params.dtype)
 prefix = f"{model_family(snakemake.input.model)}{snakemake.wildcards.m}"

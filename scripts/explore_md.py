@@ -4,7 +4,7 @@ import json
 
 from _common import setup
 
-from amlip.train import use_model_python
+from amlip.models.handover import use_model_python
 
 # explore_md of an iteration after a converged one (learn.stop_when_converged): an empty pool,
 # so that nothing is picked, labelled or trained; the committee is copied forward.
@@ -27,7 +27,7 @@ log = setup(snakemake)
 
 from amlip.explore import committee_md
 from amlip.io.frames import read_frames, write_frames
-from amlip.train import load_model
+from amlip.models.loading import load_model
 
 s = snakemake.params.settings
 structures = [read_frames(path)[0] for path in snakemake.input.structures]

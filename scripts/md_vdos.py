@@ -4,7 +4,7 @@ model = chosen_model(snakemake)
 log = setup(snakemake)
 
 from amlip.io.frames import read_frames, write_frames
-from amlip.train import load_model
+from amlip.models.loading import load_model
 from amlip.vibrations import run_vdos_md
 
 s = snakemake.params.settings

@@ -8,7 +8,7 @@ import pandas as pd
 from amlip.dispersion import d3_settings, with_dispersion
 from amlip.io.frames import read_frames
 from amlip.md import Guards, MDGuardError, keep_frames_before_guard, run_protocol, schedule, schedule_table, write_md_outputs
-from amlip.train import load_model
+from amlip.models.loading import load_model
 
 s = snakemake.params.settings
 dispersion = d3_settings(getattr(snakemake.params, "dispersion", None))

@@ -8,7 +8,7 @@ import pandas as pd
 from amlip.functionalize import pore_md
 from amlip.io.frames import read_frames
 from amlip.md import MDGuardError, keep_frames_before_guard, schedule_table, write_md_outputs
-from amlip.train import load_model
+from amlip.models.loading import load_model
 
 start = read_frames(snakemake.input.structure)[0]
 try:

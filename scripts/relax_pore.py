@@ -7,7 +7,7 @@ import pandas as pd
 
 from amlip.functionalize import pore_wall, relax_pore
 from amlip.io.frames import read_frames, write_frames
-from amlip.train import load_model
+from amlip.models.loading import load_model
 
 s = snakemake.params.settings
 relax = s.get("relax", {})

@@ -3,7 +3,7 @@ density from short NpT MD, or dehydrogenation energies against the reference lab
 
 from _common import setup
 
-from amlip.train import use_model_python
+from amlip.models.handover import use_model_python
 
 use_model_python(snakemake.input.model, snakemake.params.nequip_python)
 log = setup(snakemake)
@@ -12,7 +12,7 @@ import pandas as pd
 
 from amlip.io.frames import read_frames
 from amlip.learn import screen_dehydrogenation, screen_density
-from amlip.train import load_model
+from amlip.models.loading import load_model
 
 c = snakemake.params.choose_by
 domain = snakemake.wildcards.domain

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from amlip.io.frames import read_frames, write_frames
-from amlip.learn import SIGMA_KEY, band_candidates
+from amlip.models.committee import SIGMA_KEY
+from amlip.learn import band_candidates
 from amlip.select import select_diverse, selection_info, stamp_selection
 
 p = snakemake.params

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from amlip.io.frames import read_frames
-from amlip.learn import SIGMA_KEY, IterationSummary, read_loop_decision
+from amlip.models.committee import SIGMA_KEY
+from amlip.learn import IterationSummary, read_loop_decision
 
 p = snakemake.params
 i = int(snakemake.wildcards.i)

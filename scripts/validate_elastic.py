@@ -5,7 +5,7 @@ log = setup(snakemake)
 
 from amlip.io.frames import read_frames
 from amlip.reference import load_reference_moduli
-from amlip.train import load_model
+from amlip.models.loading import load_model
 from amlip.validation import compare_moduli, elastic_tables
 from amlip.plots import plot_elastic
 

@@ -6,7 +6,7 @@ log = setup(snakemake)
 from amlip.io.frames import read_frames
 from amlip.lammps_engine import run_protocol_lammps
 from amlip.md import Guards, Stage
-from amlip.train import load_model
+from amlip.models.loading import load_model
 from amlip.validation import elastic_fluctuation_tables
 from amlip.plots import plot_elastic_fluctuation
 

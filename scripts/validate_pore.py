@@ -8,7 +8,7 @@ import pandas as pd
 from amlip.energetics import dehydrogenation_by_site, dehydrogenation_energies, pore_summary
 from amlip.plots import plot_dehydrogenation
 from amlip.io.frames import read_frames
-from amlip.train import load_model
+from amlip.models.loading import load_model
 
 s = snakemake.params.settings
 v = s.get("validate", {})

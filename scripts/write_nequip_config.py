@@ -4,7 +4,7 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.nequip_backend import chemical_symbols_in, nequip_config, read_e0s, write_nequip_config
+from amlip.models.nequip import chemical_symbols_in, nequip_config, read_e0s, write_nequip_config
 
 inputs = snakemake.input
 config = nequip_config(

@@ -15,7 +15,7 @@ from amlip.io.frames import write_frames
 from amlip.labelers.base import isolated_atom_energies, label_frames
 from amlip.labelers.registry import make_labeler
 from amlip.structures import build_crystal
-from amlip.train import MIL_FINETUNE_FLAGS, load_mace, mace_cli_args
+from amlip.models.mace import MIL_FINETUNE_FLAGS, load_mace, mace_cli_args
 
 MACE_RUN_TRAIN = str(Path(sys.executable).with_name("mace_run_train"))
 SMALL = {"model": "MACE", "num_channels": 8, "max_L": 0, "num_interactions": 1, "r_max": 4.0,

@@ -10,7 +10,7 @@ import pytest
 from ase import Atoms
 
 from amlip.benchmarking import efficiency_ratio, epochs_for, frames_per_condition, label_schedule, labels_to_reach, pick_active, temperature_counts, top_sigma
-from amlip.learn import committee_force_deviation
+from amlip.models.committee import committee_force_deviation
 
 
 def _committee_case(n_frames=12, n_atoms=6, seed=3):

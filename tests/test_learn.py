@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from amlip.learn import band_candidates, committee_force_deviation, convergence_decision
+from amlip.learn import band_candidates, convergence_decision
+from amlip.models.committee import committee_force_deviation
 
 
 def test_sigma_max_by_hand():

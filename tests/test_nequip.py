@@ -18,19 +18,9 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.lj import LennardJones
 
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, write_frames
-from amlip.nequip_backend import (
-    TINY_ALLEGRO,
-    TINY_NEQUIP,
-    ZIF_ALLEGRO,
-    ZIF_NEQUIP,
-    chemical_symbols_in,
-    load_nequip_calculator,
-    nequip_commands,
-    nequip_config,
-    write_nequip_config,
-)
+from amlip.models.nequip import TINY_ALLEGRO, TINY_NEQUIP, ZIF_ALLEGRO, ZIF_NEQUIP, chemical_symbols_in, load_nequip_calculator, nequip_commands, nequip_config, write_nequip_config
 from amlip.structures import build_crystal
-from amlip.train import cost_per_atom_per_call
+from amlip.models.metrics import cost_per_atom_per_call
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -148,7 +138,7 @@ def test_written_config_round_trips_and_commands(tmp_path):
 
 
 def test_module_imports_without_torch_or_nequip():
-    code = "import sys, amlip.nequip_backend; print(sorted(m for m in ('torch', 'nequip', 'mace', 'e3nn') if m in sys.modules))"
+    code = "import sys, amlip.models.nequip; print(sorted(m for m in ('torch', 'nequip', 'mace', 'e3nn') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -343,10 +333,12 @@ def test_compiled_model_matches_checkpoint(trained, dataset):
 
 @pytest.mark.slow
 def test_load_model_by_suffix_gives_nequip_calculator_and_committee(trained, dataset):
-    """amlip.train.load_model: a .ckpt loads through nequip; two files become a committee with forces_comm."""
+    """amlip.models.loading.load_model: a .ckpt loads through nequip; two files become a committee with forces_comm."""
     from amlip.io.frames import read_frames
-    from amlip.learn import committee_force_deviation
-    from amlip.train import CommitteeCalculator, load_model, needs_nequip_python
+    from amlip.models.committee import committee_force_deviation
+    from amlip.models.committee import CommitteeCalculator
+    from amlip.models.loading import load_model
+    from amlip.models.handover import needs_nequip_python
 
     _, run_dir, _ = trained
     checkpoint = str(run_dir / "best.ckpt")

@@ -11,7 +11,7 @@ import yaml
 from conftest import ROOT, copy_workflow, run_snakemake
 
 from amlip.io.frames import read_frames
-from amlip.learn import SIGMA_KEY
+from amlip.models.committee import SIGMA_KEY
 
 NEQUIP_VENV = ROOT / ".venv-nequip"
 

@@ -6,7 +6,8 @@ import pytest
 from ase import Atoms
 from ase.units import GPa
 
-from amlip.train import e0s_argument, error_metrics, mace_cli_args
+from amlip.models.mace import e0s_argument, mace_cli_args
+from amlip.models.metrics import error_metrics
 
 
 def test_e0s_argument_uses_atomic_numbers():
@@ -45,9 +46,11 @@ def test_error_metrics_by_hand():
 
 from ase.calculators.lj import LennardJones
 
-from amlip.learn import committee_force_deviation
+from amlip.models.committee import committee_force_deviation
 from amlip.structures import build_crystal
-from amlip.train import CommitteeCalculator, load_model, model_family, model_file, needs_nequip_python, use_model_python
+from amlip.models.committee import CommitteeCalculator
+from amlip.models.loading import load_model, model_family, model_file
+from amlip.models.handover import needs_nequip_python, use_model_python
 
 
 def test_model_file_and_family_by_suffix():
