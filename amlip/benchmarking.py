@@ -28,7 +28,8 @@ from ase import Atoms
 
 from amlip.io.frames import write_frames
 from amlip.models.committee import SIGMA_KEY, committee_force_deviation
-from amlip.select import random_selection, select_diverse
+from amlip.selection.split import random_selection
+from amlip.selection.candidates import select_diverse
 from amlip.models.metrics import error_metrics
 from amlip.models.mace import mace_cli_args
 

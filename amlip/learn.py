@@ -9,14 +9,6 @@ import numpy as np
 from ase import Atoms
 
 
-def band_candidates(sigmas: Sequence[float], low_eV_A: float, high_eV_A: float) -> np.ndarray:
-    """Indices of frames with ``low < sigma_max < high`` (eV/Å): uncertain but not unphysical."""
-    sigmas = np.asarray(sigmas, dtype=float)
-    if low_eV_A >= high_eV_A:
-        raise ValueError(f"learn band must have low < high, got {low_eV_A} >= {high_eV_A}")
-    return np.flatnonzero((sigmas > low_eV_A) & (sigmas < high_eV_A))
-
-
 @dataclass
 class IterationSummary:
     """One row of the per-iteration active-learning summary (``summary.csv``)."""

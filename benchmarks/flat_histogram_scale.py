@@ -5,7 +5,7 @@ cell with positions and REF_forces, ~26 KB per frame, so ~31 GB on disk; --no-fo
 it, --n-atoms shrinks it), then
 
   pass 1  amlip.io.extxyz_index.scan_extxyz: byte offsets, atom counts, REF_energy per frame;
-  select  amlip.select.flat_histogram_assign on the energies per atom;
+  select  amlip.selection.split.flat_histogram_assign on the energies per atom;
   pass 2  amlip.io.extxyz_index.extract_frame_sets: train and test frames copied to their own files
           (--with-val also writes the validation set, i.e. nearly the whole file again),
 
@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import ase.io  # noqa: E402
 
 from amlip.io.extxyz_index import extract_frame_sets, scan_extxyz  # noqa: E402
-from amlip.select import flat_histogram_assign, selection_info  # noqa: E402
+from amlip.selection.split import flat_histogram_assign  # noqa: E402
+from amlip.selection.provenance import selection_info  # noqa: E402
 
 
 def peak_rss_mb() -> float:

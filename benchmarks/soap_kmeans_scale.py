@@ -1,7 +1,7 @@
 """SOAP + k-means (MIL) over a paper-size pool: 100,000 structures, in batches and in parallel.
 
 Structures are made on the fly (strained, rattled alpha-quartz supercells, default 2x2x2 =
-72 atoms) and never held all at once: amlip.select.soap_descriptors describes them
+72 atoms) and never held all at once: amlip.selection.soap.soap_descriptors describes them
 --batch-size at a time with --n-jobs DScribe worker processes into one float32 matrix
 (100k x 684 features = 270 MB at MIL's r_cut 6 Å, n_max 9, l_max 3); kmeans_closest then
 clusters it (MiniBatchKMeans above 20,000 frames) and farthest-point sampling picks the same
@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from amlip.select import farthest_point_sampling, kmeans_closest, soap_descriptors  # noqa: E402
+from amlip.selection.soap import farthest_point_sampling, kmeans_closest, soap_descriptors  # noqa: E402
 from amlip.structures import build_crystal  # noqa: E402
 
 

@@ -1,7 +1,7 @@
 # Stage 4: selection. Active-learning candidates inside the committee band, thinned by SOAP
 # k-means (MIL; or farthest-point / random); flat-histogram train/test/validation split (ZIF)
 # of every iteration's new labels, after the force filter where one is set (AS eq domain).
-# Every selected frame records why (selection_* and split_* info keys, amlip.select).
+# Every selected frame records why (selection_* and split_* info keys, amlip.selection.split).
 
 
 rule select_candidates:

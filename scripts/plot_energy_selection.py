@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.select import energy_selection_table
+from amlip.selection.split import energy_selection_table
 from amlip.plots import plot_energy_selection
 
 table = energy_selection_table(snakemake.input.labelled, pd.read_csv(snakemake.input.split), seed=snakemake.params.seed)

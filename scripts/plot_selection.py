@@ -3,7 +3,7 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.io.frames import read_frames
-from amlip.select import soap_map_table
+from amlip.selection.soap import soap_map_table
 from amlip.plots import plot_soap_map
 
 p = snakemake.params

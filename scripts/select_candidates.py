@@ -7,8 +7,9 @@ import pandas as pd
 
 from amlip.io.frames import read_frames, write_frames
 from amlip.models.committee import SIGMA_KEY
-from amlip.learn import band_candidates
-from amlip.select import select_diverse, selection_info, stamp_selection
+from amlip.selection.candidates import band_candidates
+from amlip.selection.candidates import select_diverse
+from amlip.selection.provenance import selection_info, stamp_selection
 
 p = snakemake.params
 pool = read_frames(snakemake.input[0])

@@ -2,7 +2,7 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.select import split_extxyz
+from amlip.selection.split import split_extxyz
 
 p = snakemake.params
 table = split_extxyz(

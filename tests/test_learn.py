@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from amlip.learn import band_candidates, convergence_decision
+from amlip.selection.candidates import band_candidates
+from amlip.learn import convergence_decision
 from amlip.models.committee import committee_force_deviation
 
 
@@ -126,7 +127,7 @@ import pandas as pd
 from ase.calculators.lj import LennardJones
 
 from amlip.learn import choose_member, domain_settings, screen_density
-from amlip.select import select_diverse
+from amlip.selection.candidates import select_diverse
 from amlip.structures import build_crystal, density_g_cm3
 
 

@@ -3,7 +3,10 @@ import pytest
 from ase import Atoms
 
 from amlip.io.frames import read_frames, write_frames
-from amlip.select import energies_per_atom, energy_selection_table, farthest_point_sampling, flat_histogram_assign, flat_histogram_split, kmeans_closest, max_force_filter, max_force_norms, random_selection, random_split, select_diverse, selection_info, soap_descriptors, soap_fps, soap_kmeans, soap_map_table, split_extxyz, stamp_selection
+from amlip.selection.split import energies_per_atom, energy_selection_table, flat_histogram_assign, flat_histogram_split, max_force_filter, max_force_norms, random_selection, random_split, split_extxyz
+from amlip.selection.soap import farthest_point_sampling, kmeans_closest, soap_descriptors, soap_fps, soap_kmeans, soap_map_table
+from amlip.selection.candidates import select_diverse
+from amlip.selection.provenance import selection_info, stamp_selection
 from amlip.plots import plot_energy_selection, plot_soap_map
 from amlip.structures import build_crystal
 

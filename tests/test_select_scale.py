@@ -8,7 +8,9 @@ import pytest
 from ase import Atoms
 
 from amlip.io.frames import read_frames, write_frames
-from amlip.select import energies_per_atom, flat_histogram_assign, flat_histogram_split, selection_info, soap_descriptors
+from amlip.selection.split import energies_per_atom, flat_histogram_assign, flat_histogram_split
+from amlip.selection.provenance import selection_info
+from amlip.selection.soap import soap_descriptors
 from amlip.io.extxyz_index import extract_frame_sets, extract_frames, scan_extxyz
 from amlip.structures import build_crystal
 
