@@ -6,7 +6,7 @@ from snakemake.utils import validate
 
 from amlip.models.nequip import PRESETS as NEQUIP_PRESETS
 from amlip.models.nequip import nequip_commands
-from amlip.learn import domain_settings
+from amlip.learning.loop import domain_settings
 from amlip.models.mace import mace_cli_args
 from amlip.models.loading import model_file
 

@@ -8,7 +8,7 @@ import json
 
 import pandas as pd
 
-from amlip.learn import choose_member
+from amlip.learning.choice import choose_member
 from amlip.models.loading import model_family
 
 evaluation = pd.concat([pd.read_csv(f) for f in snakemake.input.evaluations])

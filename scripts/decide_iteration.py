@@ -10,7 +10,7 @@ import numpy as np
 
 from amlip.io.frames import iter_frames
 from amlip.models.committee import SIGMA_KEY
-from amlip.learn import loop_decision, read_loop_decision
+from amlip.learning.loop import loop_decision, read_loop_decision
 
 p = snakemake.params
 i = int(snakemake.wildcards.i)

@@ -2,7 +2,7 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.explore import perturb
+from amlip.learning.explore import perturb
 from amlip.io.frames import read_frames, write_frames
 
 s = snakemake.params.settings

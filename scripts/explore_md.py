@@ -9,7 +9,7 @@ from amlip.models.handover import use_model_python
 # explore_md of an iteration after a converged one (learn.stop_when_converged): an empty pool,
 # so that nothing is picked, labelled or trained; the committee is copied forward.
 if "decision" in snakemake.input.keys():
-    from amlip.learn import read_loop_decision
+    from amlip.learning.loop import read_loop_decision
 
     previous = read_loop_decision(snakemake.input.decision)
     if previous["stop_loop"]:
@@ -25,7 +25,7 @@ models = [json.load(open(snakemake.input.choice))["model"]] if "choice" in snake
 use_model_python(models, snakemake.params.nequip_python)
 log = setup(snakemake)
 
-from amlip.explore import committee_md
+from amlip.learning.explore import committee_md
 from amlip.io.frames import read_frames, write_frames
 from amlip.models.loading import load_model
 

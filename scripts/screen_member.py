@@ -11,7 +11,7 @@ log = setup(snakemake)
 import pandas as pd
 
 from amlip.io.frames import read_frames
-from amlip.learn import screen_dehydrogenation, screen_density
+from amlip.learning.choice import screen_dehydrogenation, screen_density
 from amlip.models.loading import load_model
 
 c = snakemake.params.choose_by

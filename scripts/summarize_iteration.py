@@ -7,7 +7,7 @@ import pandas as pd
 
 from amlip.io.frames import read_frames
 from amlip.models.committee import SIGMA_KEY
-from amlip.learn import IterationSummary, read_loop_decision
+from amlip.learning.loop import IterationSummary, read_loop_decision
 
 p = snakemake.params
 i = int(snakemake.wildcards.i)

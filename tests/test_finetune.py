@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from amlip.explore import perturb
+from amlip.learning.explore import perturb
 from amlip.io.frames import write_frames
 from amlip.labelers.base import isolated_atom_energies, label_frames
 from amlip.labelers.registry import make_labeler

@@ -212,7 +212,7 @@ def test_model_choice_by_dehydrogenation_scales_with_the_pair_energy():
     from ase.calculators.lj import LennardJones
 
     from amlip.energetics import dehydrogenation_energies, dehydrogenation_errors
-    from amlip.learn import screen_dehydrogenation
+    from amlip.learning.choice import screen_dehydrogenation
 
     atoms, _ = functionalize(carve_pore(build_crystal("alpha_quartz", (3, 3, 1)), 3.5), pore_radius_A=3.5)
     reference_lj = LennardJones(sigma=1.2, epsilon=0.05, rc=3.0)

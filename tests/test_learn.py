@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from amlip.selection.candidates import band_candidates
-from amlip.learn import convergence_decision
+from amlip.learning.loop import convergence_decision
 from amlip.models.committee import committee_force_deviation
 
 
@@ -44,7 +44,7 @@ def test_convergence_decision():
 
 
 def test_loop_decision_stops_once_and_stays_stopped():
-    from amlip.learn import loop_decision
+    from amlip.learning.loop import loop_decision
 
     first = loop_decision([], 0.06, 0.05, 0, 3)
     assert not first["stop_loop"] and first["converged_at"] is None and first["decision"].startswith("initial")
@@ -63,7 +63,7 @@ def test_loop_decision_stops_once_and_stays_stopped():
 
 
 def test_loop_decision_without_stop_and_at_the_last_iteration():
-    from amlip.learn import loop_decision
+    from amlip.learning.loop import loop_decision
 
     going_on = loop_decision([0.01] * 99 + [0.1], 0.06, 0.05, 1, 3, stop_when_converged=False)
     assert going_on["converged"] and going_on["converged_at"] == 1 and not going_on["stop_loop"]
@@ -78,7 +78,7 @@ def test_loop_decision_without_stop_and_at_the_last_iteration():
 
 
 def test_read_loop_decision_names_the_file(tmp_path):
-    from amlip.learn import read_loop_decision
+    from amlip.learning.loop import read_loop_decision
 
     bad = tmp_path / "decision.json"
     bad.write_text('{"iteration": 1}')
@@ -126,7 +126,8 @@ def test_reuse_script_copies_only_when_the_loop_stopped(tmp_path):
 import pandas as pd
 from ase.calculators.lj import LennardJones
 
-from amlip.learn import choose_member, domain_settings, screen_density
+from amlip.learning.choice import choose_member, screen_density
+from amlip.learning.loop import domain_settings
 from amlip.selection.candidates import select_diverse
 from amlip.structures import build_crystal, density_g_cm3
 

@@ -3,7 +3,7 @@ import pytest
 
 from amlip.analysis import mean_coordination
 from amlip.structures import build_crystal, density_g_cm3, random_packing
-from amlip.explore import perturb
+from amlip.learning.explore import perturb
 
 
 def test_alpha_quartz_density_and_bonds(quartz):

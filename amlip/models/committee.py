@@ -13,7 +13,7 @@ class CommitteeCalculator(Calculator):
 
     ``results['forces_comm']`` has shape (n_models, n_atoms, 3) in eV/Å and
     ``results['energies']`` (n_models,) in eV, as MACE's committee calculator returns them, so
-    the exploration MD (:func:`amlip.explore.committee_md`) works with any architecture.
+    the exploration MD (:func:`amlip.learning.explore.committee_md`) works with any architecture.
     """
 
     implemented_properties = ["energy", "free_energy", "forces", "stress"]
