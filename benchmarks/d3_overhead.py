@@ -20,9 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from amlip.dispersion import with_dispersion  # noqa: E402
-from amlip.lammps_engine import run_protocol_lammps  # noqa: E402
-from amlip.md import Guards, Stage, run_protocol  # noqa: E402
+from amlip.md.dispersion import with_dispersion  # noqa: E402
+from amlip.md.lammps_engine import run_protocol_lammps  # noqa: E402
+from amlip.md.guards import Guards  # noqa: E402
+from amlip.md.protocols import Stage  # noqa: E402
+from amlip.md.ase_engine import run_protocol  # noqa: E402
 from amlip.structures import build_crystal  # noqa: E402
 from amlip.models.mace import load_mace  # noqa: E402
 

@@ -93,7 +93,7 @@ rule write_lammps_inputs:
 
 
 # MD-GCMC CO2 adsorption (MIL): loading vs pressure in a host structure (default: the last melt-quench frame;
-# produce.gcmc.host for a MOF). Classical force field (TraPPE CO2 + UFF host), see amlip/gcmc.py. Not in `all`.
+# produce.gcmc.host for a MOF). Classical force field (TraPPE CO2 + UFF host), see amlip/md/gcmc.py. Not in `all`.
 rule adsorb_gcmc:
     input:
         host=config["produce"].get("gcmc", {}).get("host") or "results/produce/melt_quench/trajectory.extxyz",

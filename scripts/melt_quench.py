@@ -5,9 +5,12 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.dispersion import d3_settings, with_dispersion
+from amlip.md.dispersion import d3_settings, with_dispersion
 from amlip.io.frames import read_frames
-from amlip.md import Guards, MDGuardError, keep_frames_before_guard, run_protocol, schedule, schedule_table, write_md_outputs
+from amlip.md.guards import Guards, MDGuardError
+from amlip.md.outputs import keep_frames_before_guard, write_md_outputs
+from amlip.md.ase_engine import run_protocol
+from amlip.md.protocols import schedule, schedule_table
 from amlip.models.loading import load_model
 
 s = snakemake.params.settings
@@ -28,7 +31,7 @@ sigma_every = guard_settings.pop("sigma_every", 50)
 guards = Guards(**guard_settings)
 try:
     if engine == "lammps":
-        from amlip.lammps_engine import run_protocol_lammps
+        from amlip.md.lammps_engine import run_protocol_lammps
 
         committee = [load_model(m, dtype=snakemake.params.dtype) for m in snakemake.input.models] if max_sigma else None
         frames = run_protocol_lammps(

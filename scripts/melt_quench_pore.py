@@ -5,9 +5,11 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.functionalize import pore_md
+from amlip.md.pore import pore_md
 from amlip.io.frames import read_frames
-from amlip.md import MDGuardError, keep_frames_before_guard, schedule_table, write_md_outputs
+from amlip.md.guards import MDGuardError
+from amlip.md.outputs import keep_frames_before_guard, write_md_outputs
+from amlip.md.protocols import schedule_table
 from amlip.models.loading import load_model
 
 start = read_frames(snakemake.input.structure)[0]

@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from amlip.gcmc import FORCE_FIELD, loading_curve
+from amlip.md.gcmc import FORCE_FIELD, loading_curve
 from amlip.io.frames import read_frames
 
 s = snakemake.params.settings

@@ -4,8 +4,9 @@ model = chosen_model(snakemake)
 log = setup(snakemake)
 
 from amlip.io.frames import read_frames
-from amlip.lammps_engine import run_protocol_lammps
-from amlip.md import Guards, Stage
+from amlip.md.lammps_engine import run_protocol_lammps
+from amlip.md.guards import Guards
+from amlip.md.protocols import Stage
 from amlip.models.loading import load_model
 from amlip.validation import elastic_fluctuation_tables
 from amlip.plots import plot_elastic_fluctuation

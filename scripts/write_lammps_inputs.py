@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 from amlip.io.frames import read_frames
-from amlip.lammps_engine import check_deck, write_lammps_inputs
-from amlip.md import Guards, schedule
+from amlip.md.lammps_deck import check_deck, write_lammps_inputs
+from amlip.md.guards import Guards
+from amlip.md.protocols import schedule
 
 s = snakemake.params.settings
 cluster = snakemake.params.cluster

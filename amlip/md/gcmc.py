@@ -31,6 +31,7 @@ from ase.data import atomic_masses, atomic_numbers
 
 log = logging.getLogger(__name__)
 
+
 FORCE_FIELD = "classical: TraPPE CO2 + UFF Lennard-Jones frozen host (not the ML model)"
 K_TO_EV = units.kB
 # UFF (Rappé 1992): epsilon (kcal/mol), sigma = x_i / 2^(1/6) (Å).
@@ -83,7 +84,7 @@ def gcmc_commands(host: Atoms, data_file: str, mol_file: str, pressure_bar: floa
     species = sorted(set(host.get_chemical_symbols()), key=lambda s: atomic_numbers[s])
     missing = [s for s in species if s not in UFF]
     if missing:
-        raise KeyError(f"no UFF parameters for {missing} in amlip.gcmc.UFF; add them")
+        raise KeyError(f"no UFF parameters for {missing} in amlip.md.gcmc.UFF; add them")
     c_type, o_type = len(species) + 1, len(species) + 2
     cmds = ["units metal", "atom_style full", "boundary p p p", f"read_data {data_file}"]
     for i, s in enumerate(species + ["C", "O"]):
@@ -123,7 +124,7 @@ def run_gcmc(host: Atoms, pressure_bar: float, temperature_K: float, n_steps: in
     ``host`` may be empty (an orthorhombic box with no atoms) for the ideal-gas check. Samples of the
     first ``equilibration_fraction`` of the run are dropped.
     """
-    from amlip.lammps_engine import open_lammps
+    from amlip.md.lammps_engine import open_lammps
 
     species = sorted(set(host.get_chemical_symbols()), key=lambda s: atomic_numbers[s])
     with tempfile.TemporaryDirectory(prefix="amlip_gcmc_") as tmp:
