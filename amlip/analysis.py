@@ -15,7 +15,7 @@ import numpy as np
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
-from amlip.structures import density_g_cm3
+from amlip.structures.crystals import density_g_cm3
 
 __all__ = [
     "density_g_cm3",

@@ -69,7 +69,7 @@ def reference_md_frames(
     ``md_density_g_cm3`` and ``md_temperature_K``.
     """
     from amlip.labelers.aimd import aimd_frames
-    from amlip.structures import random_packing
+    from amlip.structures.packing import random_packing
 
     frames: list[Atoms] = []
     for k, condition in enumerate(conditions):

@@ -11,6 +11,8 @@ import numpy as np
 from ase import Atoms, units
 from ase.neighborlist import neighbor_list
 
+from amlip.structures.functionalize import surface_oh_density
+
 EV_TO_KJ_MOL = units.eV / (units.kJ / units.mol)
 
 
@@ -70,13 +72,6 @@ def dehydrogenation_by_site(sites: Sequence[str], e_oh: Sequence[float], e_o_sta
     table = pd.DataFrame({"site": list(sites), "E_dehydrogenation_eV": dehydrogenation_energy(e_oh, e_o_star, e_h)})
     grouped = table.groupby("site").E_dehydrogenation_eV
     return pd.DataFrame({"mean_eV": grouped.mean(), "std_eV": grouped.std(ddof=1), "count": grouped.size()}).reset_index()
-
-
-def surface_oh_density(n_oh: int, surface_area_A2: float) -> float:
-    """Surface OH density in OH per nm^2 (1 nm^2 = 100 Å^2)."""
-    if surface_area_A2 <= 0:
-        raise ValueError(f"surface area must be positive, got {surface_area_A2} Å^2")
-    return 100.0 * n_oh / surface_area_A2
 
 
 def heat_of_adsorption(
@@ -172,12 +167,12 @@ def dehydrogenation_errors(reference, model) -> dict[str, float]:
 def pore_summary(atoms: Atoms, pore_radius_A: float, probe_radius_A: float = 1.2, grid_spacing_A: float = 0.2, formers: Sequence[str] = ("Si", "Al")) -> dict:
     """Surface OH density and pore volume of a functionalized pore cell (AS validation).
 
-    OH per nm^2 over the nominal cylinder wall 2 pi R c (:func:`amlip.functionalize.oh_density_per_nm2`)
+    OH per nm^2 over the nominal cylinder wall 2 pi R c (:func:`amlip.structures.functionalize.oh_density_per_nm2`)
     and over the probe-accessible surface (:func:`amlip.pores.accessible_surface_area`), and the
     probe-centre pore volume (:func:`amlip.pores.pore_volume_grid`, Å^3, fraction, cm3/g).
     """
-    from amlip.functionalize import oh_density_per_nm2
     from amlip.pores import accessible_surface_area, pore_volume_grid
+    from amlip.structures.functionalize import oh_density_per_nm2
 
     nominal = oh_density_per_nm2(atoms, pore_radius_A, formers)
     area = accessible_surface_area(atoms, probe_radius_A)

@@ -22,9 +22,7 @@ from typing import Mapping
 
 import numpy as np
 from ase import Atoms
-from ase.calculators.calculator import Calculator, all_changes
 from ase.data import atomic_numbers, covalent_radii, vdw_radii
-from ase.stress import full_3x3_to_voigt_6_stress
 
 
 def atomic_radii(atoms: Atoms, radii: Mapping[str, float] | None = None) -> dict[str, float]:
@@ -63,7 +61,7 @@ def pore_volume_grid(atoms: Atoms, probe_radius: float = 1.2, spacing: float = 0
     Returns ``pore_volume_A3``, ``pore_fraction`` (of the cell) and ``pore_volume_cm3_g``.
     The largest radius plus the probe must stay below the cell height (27 images are searched).
     """
-    from amlip.structures import mass_g
+    from amlip.structures.crystals import mass_g
 
     radii_by_element = atomic_radii(atoms, radii)
     cell = atoms.cell.array
@@ -143,98 +141,3 @@ def zeo_pore_properties(atoms: Atoms, probe_radius: float = 1.2, n_samples: int 
 # Cylinder wall (AS pores): a repulsive Lennard-Jones wall acting on the distance to the pore axis.
 
 
-class CylinderWall:
-    """Repulsive LJ wall on the surface of a cylinder along z (the pore), as in LAMMPS ``fix wall/region``.
-
-    An atom at in-plane distance rho from the axis (nearest periodic image; the axis passes through
-    the centre of the a-b face, see :func:`amlip.structures.distance_to_axis`) sees the wall at
-    r = rho - ``radius_A``. For 0 < r < ``cutoff_A`` (LAMMPS style, energies in eV, lengths in Å):
-
-    - ``lj93``:  E = eps [2/15 (sigma/r)^9 - (sigma/r)^3] - E(cutoff)
-    - ``lj126``: E = 4 eps [(sigma/r)^12 - (sigma/r)^6] - E(cutoff)
-
-    The default cutoff is the minimum of the curve ((2/5)^(1/6) sigma for lj93, 2^(1/6) sigma for
-    lj126), which makes the wall purely repulsive. Atoms inside the pore (r <= 0) are an error, as
-    in LAMMPS ("Particle outside surface of region used in fix wall/region").
-    """
-
-    STYLES = ("lj93", "lj126")
-
-    def __init__(self, radius_A: float, epsilon_eV: float = 0.1, sigma_A: float = 2.0, cutoff_A: float | None = None, style: str = "lj93"):
-        if style not in self.STYLES:
-            raise ValueError(f"wall style '{style}': use one of {self.STYLES}")
-        if radius_A <= 0 or epsilon_eV <= 0 or sigma_A <= 0:
-            raise ValueError(f"wall radius_A, epsilon_eV and sigma_A must be positive (got {radius_A}, {epsilon_eV}, {sigma_A})")
-        self.radius_A, self.epsilon_eV, self.sigma_A, self.style = float(radius_A), float(epsilon_eV), float(sigma_A), style
-        r_min = (0.4 ** (1.0 / 6.0) if style == "lj93" else 2.0 ** (1.0 / 6.0)) * sigma_A
-        self.cutoff_A = float(cutoff_A) if cutoff_A else r_min
-
-    def _raw(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Unshifted energy (eV) and dE/dr (eV/Å) at wall distances r (Å)."""
-        s, eps = self.sigma_A / r, self.epsilon_eV
-        if self.style == "lj93":
-            return eps * (2.0 / 15.0 * s**9 - s**3), eps * (-6.0 / 5.0 * s**9 + 3.0 * s**3) / r
-        return 4 * eps * (s**12 - s**6), 4 * eps * (-12 * s**12 + 6 * s**6) / r
-
-    def energy_forces(self, atoms: Atoms) -> tuple[float, np.ndarray, np.ndarray]:
-        """Wall energy (eV), forces (eV/Å, n x 3) and virial stress (eV/Å^3, 3 x 3) for ``atoms``."""
-        from amlip.structures import distance_to_axis
-
-        rho, delta = distance_to_axis(atoms.positions, atoms.cell.array)
-        r = rho - self.radius_A
-        if np.any(r <= 0):
-            inside = np.flatnonzero(r <= 0)
-            raise ValueError(f"atoms {inside[:10].tolist()} are inside the pore wall (rho < {self.radius_A} Å)")
-        on = r < self.cutoff_A
-        energy, forces = 0.0, np.zeros((len(atoms), 3))
-        if on.any():
-            e, de_dr = self._raw(r[on])
-            energy = float(np.sum(e - self._raw(np.array([self.cutoff_A]))[0][0]))
-            forces[on] = -de_dr[:, None] * delta[on] / rho[on, None]
-        # The axis moves with the cell centre, so E depends on delta only: sigma = -(1/V) sum F (x) delta.
-        stress = -np.einsum("ia,ib->ab", forces, delta) / atoms.get_volume()
-        return energy, forces, 0.5 * (stress + stress.T)
-
-    def calculator(self):
-        """An ASE calculator for the wall alone (energy, forces, stress), to sum with a model."""
-        return CylinderWallCalculator(self)
-
-    def lammps_commands(self, cell: np.ndarray, region_id: str = "pore", fix_id: str = "pore_wall", group: str = "all") -> list[str]:
-        """LAMMPS commands that apply the same wall (metal units: eV, Å) in a cell like ``cell``.
-
-        LAMMPS regions do not see periodic images: the cylinder is placed on the home axis, which is
-        the nearest image for every atom within the wall range as long as radius + cutoff stays
-        below :func:`amlip.structures.max_pore_radius_A` (checked here). ``fix_modify energy yes``
-        adds the wall energy to the potential energy.
-        """
-        from amlip.structures import max_pore_radius_A, pore_axis_xy
-
-        if self.radius_A + self.cutoff_A >= max_pore_radius_A(cell):
-            raise ValueError(
-                f"pore wall reaches {self.radius_A + self.cutoff_A:.2f} Å from the axis, beyond the "
-                f"{max_pore_radius_A(cell):.2f} Å where neighbouring pores begin; enlarge the cell"
-            )
-        cx, cy = pore_axis_xy(cell)
-        return [
-            f"region {region_id} cylinder z {cx:.10f} {cy:.10f} {self.radius_A:.10f} INF INF side out",
-            f"fix {fix_id} {group} wall/region {region_id} {self.style} {self.epsilon_eV:.10f} {self.sigma_A:.10f} {self.cutoff_A:.10f}",
-            f"fix_modify {fix_id} energy yes",
-        ]
-
-    def as_dict(self) -> dict:
-        return {"radius_A": self.radius_A, "epsilon_eV": self.epsilon_eV, "sigma_A": self.sigma_A, "cutoff_A": self.cutoff_A, "style": self.style}
-
-
-class CylinderWallCalculator(Calculator):
-    """ASE calculator of a :class:`CylinderWall` (sum it with a model: ``SumCalculator([model, wall])``)."""
-
-    implemented_properties = ["energy", "free_energy", "forces", "stress"]
-
-    def __init__(self, wall: CylinderWall, **kwargs):
-        super().__init__(**kwargs)
-        self.wall = wall
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        energy, forces, stress = self.wall.energy_forces(self.atoms)
-        self.results = {"energy": energy, "free_energy": energy, "forces": forces, "stress": full_3x3_to_voigt_6_stress(stress)}

@@ -25,7 +25,7 @@ from amlip.md.lammps_engine import run_protocol_lammps  # noqa: E402
 from amlip.md.guards import Guards  # noqa: E402
 from amlip.md.protocols import Stage  # noqa: E402
 from amlip.md.ase_engine import run_protocol  # noqa: E402
-from amlip.structures import build_crystal  # noqa: E402
+from amlip.structures.crystals import build_crystal  # noqa: E402
 from amlip.models.mace import load_mace  # noqa: E402
 
 D3 = {"method": "d3bj", "functional": "pbe"}

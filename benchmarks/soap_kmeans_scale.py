@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from amlip.selection.soap import farthest_point_sampling, kmeans_closest, soap_descriptors  # noqa: E402
-from amlip.structures import build_crystal  # noqa: E402
+from amlip.structures.crystals import build_crystal  # noqa: E402
 
 
 def peak_rss_mb() -> float:

@@ -3,7 +3,7 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.io.frames import write_frames
-from amlip.structures import build_crystal, density_g_cm3
+from amlip.structures.crystals import build_crystal, density_g_cm3
 
 cif = snakemake.input.cif[0] if snakemake.input.cif else None
 atoms = build_crystal(snakemake.wildcards.name, snakemake.params.supercell, cif=cif)

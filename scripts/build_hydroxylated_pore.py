@@ -2,9 +2,10 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.functionalize import functionalize
+from amlip.structures.functionalize import functionalize
 from amlip.io.frames import write_frames
-from amlip.structures import build_crystal, carve_pore
+from amlip.structures.crystals import build_crystal
+from amlip.structures.pores import carve_pore
 
 s = snakemake.params.settings
 radius = s.get("radius_A", 3.5)

@@ -3,7 +3,7 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.io.frames import write_frames
-from amlip.structures import pore_packing
+from amlip.structures.pores import pore_packing
 
 s = snakemake.params.settings
 atoms = pore_packing(

@@ -3,7 +3,8 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.io.frames import write_frames
-from amlip.structures import density_g_cm3, random_packing
+from amlip.structures.crystals import density_g_cm3
+from amlip.structures.packing import random_packing
 
 s = snakemake.params.settings
 atoms = random_packing(s["units"], s["density_g_cm3"], s.get("min_distance_A", 1.6), seed=snakemake.params.seed)

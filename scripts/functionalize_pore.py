@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.functionalize import functionalize
+from amlip.structures.functionalize import functionalize
 from amlip.io.frames import read_frames, write_frames
 
 s = snakemake.params.settings

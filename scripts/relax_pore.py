@@ -5,7 +5,7 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.functionalize import pore_wall
+from amlip.structures.pores import pore_wall
 from amlip.md.pore import relax_pore
 from amlip.io.frames import read_frames, write_frames
 from amlip.models.loading import load_model

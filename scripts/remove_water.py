@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.functionalize import count_hydroxyls, remove_water
+from amlip.structures.functionalize import count_hydroxyls, remove_water
 from amlip.io.frames import read_frames, write_frames
 
 cutoff = snakemake.params.settings.get("bond_cutoff_A", 2.0)

@@ -37,7 +37,7 @@ def root() -> Path:
 
 @pytest.fixture
 def quartz():
-    from amlip.structures import build_crystal
+    from amlip.structures.crystals import build_crystal
 
     return build_crystal("alpha_quartz")
 

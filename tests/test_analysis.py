@@ -16,7 +16,7 @@ from amlip.analysis import (
     qn_table,
     structure_properties,
 )
-from amlip.structures import build_crystal
+from amlip.structures.crystals import build_crystal
 
 
 

@@ -14,7 +14,7 @@ from amlip.learning.explore import perturb
 from amlip.io.frames import write_frames
 from amlip.labelers.base import isolated_atom_energies, label_frames
 from amlip.labelers.registry import make_labeler
-from amlip.structures import build_crystal
+from amlip.structures.crystals import build_crystal
 from amlip.models.mace import MIL_FINETUNE_FLAGS, load_mace, mace_cli_args
 
 MACE_RUN_TRAIN = str(Path(sys.executable).with_name("mace_run_train"))

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from amlip.functionalize import O_H_A, T_O_A, accessible_oxygens, bonds, find_water, functionalize, hydroxylate_bridging, oh_density_per_nm2, remove_water, saturate
-from amlip.structures import build_crystal, carve_pore
+from amlip.structures.functionalize import O_H_A, T_O_A, accessible_oxygens, bonds, find_water, functionalize, hydroxylate_bridging, oh_density_per_nm2, remove_water, saturate
+from amlip.structures.crystals import build_crystal
+from amlip.structures.pores import carve_pore
 
 TETRA = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
 
@@ -108,8 +109,8 @@ def test_functionalized_quartz_pore_oh_density():
 
 
 def test_pore_wall_sits_one_cutoff_inside_the_surface():
-    from amlip.functionalize import pore_wall
-    from amlip.structures import distance_to_axis, pore_packing
+    from amlip.structures.pores import pore_wall
+    from amlip.structures.pores import distance_to_axis, pore_packing
 
     packing = pore_packing({"SiO2": 16}, 2.2, radius_A=3.0, height_A=8.0, seed=0)
     wall = pore_wall(packing, 3.0, sigma_A=1.5)
@@ -128,7 +129,7 @@ def test_pore_wall_sits_one_cutoff_inside_the_surface():
 
 def lj_pair_outside_a_pore():
     """Two LJ atoms 1.5 Å apart, 4.5 Å from the axis of a 3 Å pore (14 Å hexagonal cell), and one atom in the wall's range."""
-    from amlip.structures import hexagonal_cell, pore_axis_xy
+    from amlip.structures.pores import hexagonal_cell, pore_axis_xy
 
     cell = hexagonal_cell(14.0, 10.0)
     x, y = pore_axis_xy(cell)
@@ -139,8 +140,8 @@ def test_relax_pore_reaches_the_lj_minimum_with_the_wall_on():
     from ase.calculators.lj import LennardJones
 
     from amlip.md.pore import relax_pore
-    from amlip.pores import CylinderWall
-    from amlip.structures import distance_to_axis
+    from amlip.structures.pores import CylinderWall
+    from amlip.structures.pores import distance_to_axis
 
     atoms = lj_pair_outside_a_pore()
     wall = CylinderWall(2.5, epsilon_eV=0.1, sigma_A=1.0, cutoff_A=1.0)
@@ -161,7 +162,7 @@ def test_pore_md_runs_a_preset_with_the_wall_and_keeps_the_pore_empty():
     from ase.calculators.lj import LennardJones
 
     from amlip.md.pore import pore_md
-    from amlip.structures import distance_to_axis, pore_packing
+    from amlip.structures.pores import distance_to_axis, pore_packing
 
     packing = pore_packing({"SiO2": 16}, 2.2, radius_A=3.0, height_A=8.0, seed=1)
     # An ideal gas (LJ with epsilon 0) at melt temperatures: only the wall holds the atoms out of the pore.

@@ -15,7 +15,7 @@ from amlip.io.importers import iter_cp2k_md, iter_extxyz, iter_vasp
 from amlip.io.frames import write_stream
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, read_frames, write_frames
 from amlip.io.lot import LevelOfTheoryError, level_of_theory_hash
-from amlip.structures import build_crystal
+from amlip.structures.crystals import build_crystal
 
 DATA = Path(__file__).parent / "data"
 AIMD = {"code": "cp2k", "version": "2023.1", "functional": "PBE", "basis": "SZV-MOLOPT-SR-GTH", "cutoff_Ry": 150.0}

@@ -5,7 +5,7 @@ from conftest import finite_difference_force
 
 from amlip.labelers.base import isolated_atom_energies, label_frames
 from amlip.labelers.registry import make_labeler
-from amlip.structures import random_packing
+from amlip.structures.packing import random_packing
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from amlip.md.lammps_deck import check_deck, write_lammps_inputs
 from amlip.md.lammps_engine import run_protocol_lammps, single_point
 from amlip.md.guards import Guards, MDGuardError
 from amlip.md.protocols import Stage, schedule
-from amlip.structures import build_crystal
+from amlip.structures.crystals import build_crystal
 
 pytest.importorskip("lammps")
 
@@ -150,8 +150,8 @@ def test_extra_commands_plug_in_the_pore_wall():
     """CylinderWall.lammps_commands() through the engine's hook equals the wall's own ASE calculator."""
     from ase import Atoms
 
-    from amlip.pores import CylinderWall
-    from amlip.structures import hexagonal_cell, pore_axis_xy
+    from amlip.structures.pores import CylinderWall
+    from amlip.structures.pores import hexagonal_cell, pore_axis_xy
 
     cell = hexagonal_cell(20.0, 8.0)
     cx, cy = pore_axis_xy(cell)

@@ -129,7 +129,7 @@ from ase.calculators.lj import LennardJones
 from amlip.learning.choice import choose_member, screen_density
 from amlip.learning.loop import domain_settings
 from amlip.selection.candidates import select_diverse
-from amlip.structures import build_crystal, density_g_cm3
+from amlip.structures.crystals import build_crystal, density_g_cm3
 
 
 def test_band_then_soap_kmeans_picks_exactly_one_frame_per_family_inside_the_band():

@@ -19,7 +19,7 @@ from ase.calculators.lj import LennardJones
 
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, write_frames
 from amlip.models.nequip import TINY_ALLEGRO, TINY_NEQUIP, ZIF_ALLEGRO, ZIF_NEQUIP, chemical_symbols_in, load_nequip_calculator, nequip_commands, nequip_config, write_nequip_config
-from amlip.structures import build_crystal
+from amlip.structures.crystals import build_crystal
 from amlip.models.metrics import cost_per_atom_per_call
 
 ROOT = Path(__file__).resolve().parents[1]

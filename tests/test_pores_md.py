@@ -9,8 +9,8 @@ from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_s
 from amlip.md.guards import Guards
 from amlip.md.protocols import Stage
 from amlip.md.ase_engine import run_protocol
-from amlip.pores import CylinderWall
-from amlip.structures import distance_to_axis, hexagonal_cell, pore_axis_xy
+from amlip.structures.pores import CylinderWall
+from amlip.structures.pores import distance_to_axis, hexagonal_cell, pore_axis_xy
 
 
 def ring_of_atoms(radius_A=3.0, n=24, seed=0):

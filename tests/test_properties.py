@@ -9,7 +9,7 @@ import pytest
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from amlip.structures import build_crystal
+from amlip.structures.crystals import build_crystal
 
 
 def _importable(module: str) -> bool:
@@ -362,7 +362,8 @@ def test_oh_sites_are_classified_by_their_neighbours():
 
 
 def test_dehydrogenation_oh_density_and_heat_of_adsorption():
-    from amlip.energetics import dehydrogenation_by_site, heat_of_adsorption, surface_oh_density
+    from amlip.energetics import dehydrogenation_by_site, heat_of_adsorption
+    from amlip.structures.functionalize import surface_oh_density
 
     table = dehydrogenation_by_site(
         ["single Si", "single Si", "bridging Si-Al"], e_oh=[-100.0, -100.2, -120.0], e_o_star=[-97.0, -97.0, -118.5], e_h=-1.0
@@ -575,7 +576,7 @@ def test_reference_moduli_are_consistent_and_unknown_systems_are_empty():
 
 
 def test_density_table_over_independent_glasses():
-    from amlip.structures import density_g_cm3
+    from amlip.structures.crystals import density_g_cm3
     from amlip.validation import density_table
 
     quartz = build_crystal("alpha_quartz")

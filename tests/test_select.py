@@ -8,7 +8,7 @@ from amlip.selection.soap import farthest_point_sampling, kmeans_closest, soap_d
 from amlip.selection.candidates import select_diverse
 from amlip.selection.provenance import selection_info, stamp_selection
 from amlip.plots import plot_energy_selection, plot_soap_map
-from amlip.structures import build_crystal
+from amlip.structures.crystals import build_crystal
 
 
 def test_flat_histogram_uniform_energies_fill_every_bin():

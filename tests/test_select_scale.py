@@ -12,7 +12,7 @@ from amlip.selection.split import energies_per_atom, flat_histogram_assign, flat
 from amlip.selection.provenance import selection_info
 from amlip.selection.soap import soap_descriptors
 from amlip.io.extxyz_index import extract_frame_sets, extract_frames, scan_extxyz
-from amlip.structures import build_crystal
+from amlip.structures.crystals import build_crystal
 
 
 def trajectory(n=120, seed=0):

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from amlip.analysis import mean_coordination
-from amlip.structures import build_crystal, density_g_cm3, random_packing
+from amlip.structures.crystals import build_crystal, density_g_cm3
+from amlip.structures.packing import random_packing
 from amlip.learning.explore import perturb
 
 
@@ -55,7 +56,7 @@ def test_perturb_changes_cells_within_bounds(quartz):
 
 
 def test_pore_packing_solid_density_distances_and_empty_pore():
-    from amlip.structures import distance_to_axis, pore_packing, solid_density_g_cm3
+    from amlip.structures.pores import distance_to_axis, pore_packing, solid_density_g_cm3
 
     atoms = pore_packing({"SiO2": 40}, 2.20, radius_A=4.0, height_A=10.0, min_distance_A=1.6, seed=2)
     a, b, c, alpha, beta, gamma = atoms.cell.cellpar()
@@ -76,7 +77,7 @@ def test_pore_packing_solid_density_distances_and_empty_pore():
 
 
 def test_distance_to_axis_finds_the_nearest_image_in_a_hexagonal_cell():
-    from amlip.structures import distance_to_axis, hexagonal_cell
+    from amlip.structures.pores import distance_to_axis, hexagonal_cell
 
     cell = hexagonal_cell(10.0, 5.0)
     axis = 0.5 * (cell[0] + cell[1])
@@ -91,14 +92,14 @@ def test_distance_to_axis_finds_the_nearest_image_in_a_hexagonal_cell():
 
 
 def test_pore_too_wide_for_the_cell_is_refused():
-    from amlip.structures import pore_packing
+    from amlip.structures.pores import pore_packing
 
     with pytest.raises(ValueError, match="radius_A=9.0 does not fit"):
         pore_packing({"SiO2": 10}, 2.2, radius_A=9.0, height_A=10.0)
 
 
 def test_carved_quartz_pore_keeps_only_bonded_oxygen():
-    from amlip.structures import carve_pore, distance_to_axis
+    from amlip.structures.pores import carve_pore, distance_to_axis
 
     quartz = build_crystal("alpha_quartz", (3, 3, 2))
     pore = carve_pore(quartz, 3.5)

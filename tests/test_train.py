@@ -47,7 +47,7 @@ def test_error_metrics_by_hand():
 from ase.calculators.lj import LennardJones
 
 from amlip.models.committee import committee_force_deviation
-from amlip.structures import build_crystal
+from amlip.structures.crystals import build_crystal
 from amlip.models.committee import CommitteeCalculator
 from amlip.models.loading import load_model, model_family, model_file
 from amlip.models.handover import needs_nequip_python, use_model_python

@@ -79,7 +79,7 @@ def screen_density(
     from ase.md.nptberendsen import NPTBerendsen
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 
-    from amlip.structures import density_g_cm3
+    from amlip.structures.crystals import density_g_cm3
 
     atoms = atoms.copy()
     atoms.calc = calculator

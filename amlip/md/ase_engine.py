@@ -11,7 +11,7 @@ from ase import Atoms, units
 
 from amlip.md.guards import Guards, MDGuardError, check_guards
 from amlip.md.protocols import Stage
-from amlip.structures import density_g_cm3
+from amlip.structures.crystals import density_g_cm3
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def run_protocol(
     """Run the stages one after another on ``atoms`` with ``calculator``.
 
     ``wall`` is an optional extra ASE calculator summed with the model (e.g. the pore wall,
-    :meth:`amlip.pores.CylinderWall.calculator`); frame energies then include it.
+    :meth:`amlip.structures.pores.CylinderWall.calculator`); frame energies then include it.
 
     Returns the sampled frames, each with info ``step``, ``time_ps``, ``stage``,
     ``target_T_K``, ``T_K``, ``density_g_cm3`` and ``epot_eV``. Progress (step, T, density,

@@ -24,7 +24,7 @@ from ase.data import atomic_masses, atomic_numbers
 from amlip.md.dispersion import D3_CN_CUTOFF_A, D3_CUTOFF_A, d3_settings
 from amlip.md.guards import Guards, MDGuardError, check_guards
 from amlip.md.protocols import Stage
-from amlip.structures import density_g_cm3
+from amlip.structures.crystals import density_g_cm3
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def run_protocol_lammps(
     Nose-Hoover thermostat (``taut_fs``) and barostat (``taup_fs``, isotropic, stage pressure in GPa)
     ramp each stage from T_start to T_end; ``velocity create`` at the first stage's T_start with
     ``seed``. ``extra_commands`` go in after the force set-up (e.g. the pore wall,
-    :meth:`amlip.pores.CylinderWall.lammps_commands`); ``dispersion`` ({method: d3bj, functional: pbe})
+    :meth:`amlip.structures.pores.CylinderWall.lammps_commands`); ``dispersion`` ({method: d3bj, functional: pbe})
     adds LAMMPS' ``pair_style dispersion/d3``, or the dftd3 Python API inside the callback with
     ``implementation: dftd3``. With a ``committee`` of calculators, the force
     deviation sigma_max (eV/Å) is checked every ``committee_every`` steps against

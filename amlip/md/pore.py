@@ -7,7 +7,7 @@ import logging
 import numpy as np
 from ase import Atoms
 
-from amlip.functionalize import pore_wall
+from amlip.structures.pores import pore_wall
 
 log = logging.getLogger(__name__)
 

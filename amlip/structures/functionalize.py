@@ -30,9 +30,10 @@ from ase import Atoms
 from ase.neighborlist import neighbor_list
 
 from amlip.pores import _blocked, _fibonacci_sphere, atomic_radii
-from amlip.structures import distance_to_axis
+from amlip.structures.pores import distance_to_axis
 
 log = logging.getLogger(__name__)
+
 
 T_O_A = 1.63
 # Probe-test radii of the formers (Å): cation-like instead of the van der Waals 2.10 Å of Si, which
@@ -287,34 +288,13 @@ def count_hydroxyls(atoms: Atoms, formers: Sequence[str] = ("Si", "Al"), oxygen:
 
 def oh_density_per_nm2(atoms: Atoms, pore_radius_A: float, formers: Sequence[str] = ("Si", "Al"), oxygen: str = "O", bond_cutoff_A: float = 2.0) -> dict[str, float]:
     """Surface OH density (OH/nm^2) over the nominal pore wall area 2 pi R c of the cylinder (AS)."""
-    from amlip.energetics import surface_oh_density
-
     n_oh = count_hydroxyls(atoms, formers, oxygen, bond_cutoff_A)
     area = 2 * np.pi * pore_radius_A * atoms.cell.array[2, 2]
     return {"n_OH": n_oh, "pore_area_A2": float(area), "OH_per_nm2": surface_oh_density(n_oh, area)}
 
 
-def pore_wall(atoms: Atoms, radius_A: float, style: str = "lj93", epsilon_eV: float = 0.1, sigma_A: float = 2.0, cutoff_A: float | None = None):
-    """The cylinder wall of a pore cell, placed one wall cutoff inside its surface (AS pores).
-
-    The surface is the nominal ``radius_A`` or, when OH groups or atoms already reach closer to the
-    axis (functionalized pores), the smallest distance of any atom to the axis. The wall sits one
-    ``cutoff_A`` inside it, so no atom feels it at the start and any atom that moves further into the
-    pore is pushed back. Returns a :class:`amlip.pores.CylinderWall`; a surface closer to the axis than
-    the cutoff (no room for a wall) is an error that names the settings.
-    """
-    from amlip.pores import CylinderWall
-
-    template = CylinderWall(max(radius_A, 1.0), epsilon_eV, sigma_A, cutoff_A, style)
-    rho_min = float(distance_to_axis(atoms.positions, atoms.cell.array)[0].min())
-    surface = min(float(radius_A), rho_min)
-    inner = surface - template.cutoff_A
-    if inner <= 0:
-        raise ValueError(
-            f"no room for the pore wall: the pore surface is {surface:.2f} Å from the axis (pore.radius_A={radius_A}, "
-            f"closest atom {rho_min:.2f} Å) and the wall range is {template.cutoff_A:.2f} Å; lower pore.wall.sigma_A or widen the pore"
-        )
-    log.info("pore wall %s at %.2f Å from the axis (surface %.2f Å, range %.2f Å)", style, inner, surface, template.cutoff_A)
-    return CylinderWall(inner, epsilon_eV, sigma_A, template.cutoff_A, style)
-
-
+def surface_oh_density(n_oh: int, surface_area_A2: float) -> float:
+    """Surface OH density in OH per nm^2 (1 nm^2 = 100 Å^2)."""
+    if surface_area_A2 <= 0:
+        raise ValueError(f"surface area must be positive, got {surface_area_A2} Å^2")
+    return 100.0 * n_oh / surface_area_A2
