@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from amlip.io.frames import read_frames
-from amlip.vibrations import fit_force_constants
+from amlip.properties.vibrations import fit_force_constants
 
 s = snakemake.params.settings
 ideal = read_frames(snakemake.input.relaxed)[0]

@@ -6,7 +6,7 @@ log = setup(snakemake)
 
 import json
 
-from amlip.energetics import dehydrogenation_energies
+from amlip.properties.energetics import dehydrogenation_energies
 from amlip.io.frames import REF_ENERGY, read_frames
 from amlip.labelers.registry import make_labeler
 

@@ -5,7 +5,7 @@ log = setup(snakemake)
 
 from amlip.io.frames import read_frames, write_frames
 from amlip.models.loading import load_model
-from amlip.vibrations import run_vdos_md
+from amlip.properties.vibrations import run_vdos_md
 
 s = snakemake.params.settings
 glass = read_frames(snakemake.input.trajectory)[-1]

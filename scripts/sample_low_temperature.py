@@ -5,7 +5,7 @@ log = setup(snakemake)
 
 from amlip.io.frames import read_frames, write_frames
 from amlip.models.loading import load_model
-from amlip.vibrations import sample_low_temperature
+from amlip.properties.vibrations import sample_low_temperature
 
 s = snakemake.params.settings
 glass = read_frames(snakemake.input.trajectory)[-1]

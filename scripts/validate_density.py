@@ -3,8 +3,8 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.io.frames import read_frames
-from amlip.reference import load_reference_densities
-from amlip.validation import density_table
+from amlip.properties.reference import load_reference_densities
+from amlip.properties.structure import density_table
 from amlip.plots import plot_density
 
 settings = snakemake.params.settings

@@ -4,9 +4,9 @@ model = chosen_model(snakemake)
 log = setup(snakemake)
 
 from amlip.io.frames import read_frames
-from amlip.reference import load_reference_moduli
+from amlip.properties.reference import load_reference_moduli
 from amlip.models.loading import load_model
-from amlip.validation import compare_moduli, elastic_tables
+from amlip.properties.mechanics import compare_moduli, elastic_tables
 from amlip.plots import plot_elastic
 
 s = snakemake.params.settings

@@ -8,7 +8,7 @@ from amlip.md.lammps_engine import run_protocol_lammps
 from amlip.md.guards import Guards
 from amlip.md.protocols import Stage
 from amlip.models.loading import load_model
-from amlip.validation import elastic_fluctuation_tables
+from amlip.properties.mechanics import elastic_fluctuation_tables
 from amlip.plots import plot_elastic_fluctuation
 
 s = snakemake.params.settings

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from amlip.io.frames import read_frames
-from amlip.validation import ir_tables
+from amlip.properties.vibrations import ir_tables
 from amlip.plots import plot_columns
 
 s = snakemake.params.settings
@@ -16,7 +16,7 @@ fc2 = np.load(snakemake.input.force_constants)
 fit = json.load(open(snakemake.input.info))
 charges = s.get("born_charges", {})
 if s.get("born_file"):
-    from amlip.vibrations import born_charges_from_vasp
+    from amlip.properties.vibrations import born_charges_from_vasp
 
     mapping = s.get("born_mapping", "per_atom")
     charges, epsilon = born_charges_from_vasp(s["born_file"], ideal, mapping)

@@ -3,7 +3,7 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.io.frames import read_frames
-from amlip.validation import neutron_sq_table
+from amlip.properties.scattering import neutron_sq_table
 from amlip.plots import plot_columns
 
 table = neutron_sq_table(read_frames(snakemake.input.trajectory), snakemake.params.settings)

@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 from amlip.io.frames import read_frames
 from amlip.plots import plot_columns
-from amlip.validation import pmf_table
+from amlip.properties.structure import pmf_table
 
 table = pmf_table(read_frames(snakemake.input.trajectory), snakemake.params.settings)
 table.to_csv(snakemake.output.table, index=False)

@@ -5,7 +5,7 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.energetics import dehydrogenation_by_site, dehydrogenation_energies, pore_summary
+from amlip.properties.energetics import dehydrogenation_by_site, dehydrogenation_energies, pore_summary
 from amlip.plots import plot_dehydrogenation
 from amlip.io.frames import read_frames
 from amlip.models.loading import load_model

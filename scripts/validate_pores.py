@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 from amlip.io.frames import read_frames
 from amlip.plots import plot_bars
-from amlip.validation import pore_table
+from amlip.properties.porosity import pore_table
 
 table = pore_table(read_frames(snakemake.input.trajectory), snakemake.params.settings)
 table.to_csv(snakemake.output.table, index=False)

@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 from amlip.io.frames import read_frames
 from amlip.plots import plot_bars
-from amlip.validation import qn_speciation_table
+from amlip.properties.structure import qn_speciation_table
 
 table = qn_speciation_table(read_frames(snakemake.input.trajectory), snakemake.params.settings)
 table.to_csv(snakemake.output.table, index=False)

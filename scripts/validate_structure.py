@@ -3,7 +3,7 @@ from _common import setup
 log = setup(snakemake)
 
 from amlip.io.frames import read_frames
-from amlip.analysis import structure_properties
+from amlip.properties.structure import structure_properties
 
 properties, rdf, angles = structure_properties(read_frames(snakemake.input.trajectory), snakemake.params.settings)
 properties.to_csv(snakemake.output.properties, index=False)

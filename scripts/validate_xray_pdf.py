@@ -4,7 +4,7 @@ log = setup(snakemake)
 
 from amlip.io.frames import read_frames
 from amlip.plots import plot_columns
-from amlip.validation import xray_pdf_table
+from amlip.properties.scattering import xray_pdf_table
 
 table = xray_pdf_table(read_frames(snakemake.input.trajectory), snakemake.params.settings)
 table.to_csv(snakemake.output.table, index=False)

@@ -178,7 +178,7 @@ def test_dehydrogenation_energies_match_a_pair_sum():
     from ase.calculators.lj import LennardJones
     from ase.neighborlist import neighbor_list
 
-    from amlip.energetics import dehydrogenation_by_site, dehydrogenation_energies
+    from amlip.properties.energetics import dehydrogenation_by_site, dehydrogenation_energies
 
     atoms, _ = functionalize(carve_pore(build_crystal("alpha_quartz", (3, 3, 1)), 3.5), pore_radius_A=3.5)
     lj = LennardJones(sigma=1.2, epsilon=0.05, rc=3.0)
@@ -201,7 +201,7 @@ def test_model_choice_by_dehydrogenation_scales_with_the_pair_energy():
     """AS eq choice: a model whose pair energies are 1.2x the reference's errs by 0.2 |E_deh| per site."""
     from ase.calculators.lj import LennardJones
 
-    from amlip.energetics import dehydrogenation_energies, dehydrogenation_errors
+    from amlip.properties.energetics import dehydrogenation_energies, dehydrogenation_errors
     from amlip.learning.choice import screen_dehydrogenation
 
     atoms, _ = functionalize(carve_pore(build_crystal("alpha_quartz", (3, 3, 1)), 3.5), pore_radius_A=3.5)
@@ -230,8 +230,8 @@ def test_model_choice_by_dehydrogenation_scales_with_the_pair_energy():
 
 def test_pore_summary_oh_density_and_pore_volume(tmp_path):
     from amlip.plots import plot_dehydrogenation
-    from amlip.energetics import pore_summary
-    from amlip.pores import pore_volume_grid
+    from amlip.properties.energetics import pore_summary
+    from amlip.properties.porosity import pore_volume_grid
 
     atoms, counts = functionalize(carve_pore(build_crystal("alpha_quartz", (3, 3, 1)), 3.5), pore_radius_A=3.5)
     summary = pore_summary(atoms, 3.5, probe_radius_A=1.2, grid_spacing_A=0.3)

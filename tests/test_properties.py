@@ -28,13 +28,13 @@ def _importable(module: str) -> bool:
 
 @pytest.fixture(scope="module")
 def quartz_pdf():
-    from amlip.scattering import xray_pdf
+    from amlip.properties.scattering import xray_pdf
 
     return xray_pdf([build_crystal("alpha_quartz")], q_max=25.0, r_max=6.0)
 
 
 def test_xray_pdf_of_quartz_peaks_at_known_distances(quartz_pdf):
-    from amlip.scattering import first_peak_positions
+    from amlip.properties.scattering import first_peak_positions
 
     r = quartz_pdf.r_A.values
 
@@ -56,7 +56,7 @@ def test_xray_pdf_of_quartz_peaks_at_known_distances(quartz_pdf):
 
 @pytest.mark.skipif(not _importable("diffpy.pdffit2"), reason="diffpy.pdffit2 not importable (needs libgsl-dev)")
 def test_numpy_xray_pdf_agrees_with_pdffit2():
-    from amlip.scattering import first_peak_positions, xray_pdf, xray_pdf_pdffit2
+    from amlip.properties.scattering import first_peak_positions, xray_pdf, xray_pdf_pdffit2
 
     quartz = build_crystal("alpha_quartz")
     r_ref, g_ref = xray_pdf_pdffit2(quartz, q_max=25.0, r_max=6.0)
@@ -68,7 +68,7 @@ def test_numpy_xray_pdf_agrees_with_pdffit2():
 
 
 def test_neutron_weights_and_round_trip_of_sq():
-    from amlip.scattering import faber_ziman_weights, partial_structure_factors, reduced_pdf_from_sq, scattering_powers
+    from amlip.properties.scattering import faber_ziman_weights, partial_structure_factors, reduced_pdf_from_sq, scattering_powers
 
     b = scattering_powers(["O", "Si"], "neutron")
     assert b == {"O": 5.803, "Si": 4.1491}
@@ -90,7 +90,7 @@ def test_neutron_weights_and_round_trip_of_sq():
 
 
 def test_neutron_sq_of_quartz_oscillates_around_one():
-    from amlip.scattering import neutron_structure_factor
+    from amlip.properties.scattering import neutron_structure_factor
 
     sq = neutron_structure_factor([build_crystal("alpha_quartz").repeat((3, 3, 3))], q_max=20.0)
     assert list(sq.columns) == ["Q_inv_A", "S_total", "S_OO", "S_OSi", "S_SiSi"]
@@ -105,7 +105,7 @@ def test_neutron_sq_of_quartz_oscillates_around_one():
 
 
 def test_rings_of_silica_crystals():
-    from amlip.rings import ring_statistics
+    from amlip.properties.rings import ring_statistics
 
     cristobalite = ring_statistics([build_crystal("beta_cristobalite")], max_size=8).set_index("ring_size")
     # Diamond-like Si network: every ring is 6-membered, 2 rings per Si (16 in the 8-Si cell).
@@ -117,7 +117,7 @@ def test_rings_of_silica_crystals():
 
 
 def test_a_chain_that_wraps_the_cell_has_no_rings(chain_silicate):
-    from amlip.rings import former_graph, ring_statistics
+    from amlip.properties.rings import former_graph, ring_statistics
 
     graph = former_graph(chain_silicate)
     assert sorted(len(v) for v in graph.values()) == [2, 2]
@@ -128,7 +128,7 @@ def test_a_chain_that_wraps_the_cell_has_no_rings(chain_silicate):
 
 
 def test_pore_volume_and_surface_of_one_sphere():
-    from amlip.pores import accessible_surface_area, pore_volume_grid
+    from amlip.properties.porosity import accessible_surface_area, pore_volume_grid
 
     atom = Atoms("O", positions=[[5, 5, 5]], cell=[10] * 3, pbc=True)
     big_r = 1.52 + 1.2
@@ -142,7 +142,7 @@ def test_pore_volume_and_surface_of_one_sphere():
 
 @pytest.mark.skipif(importlib.util.find_spec("pyzeo") is None, reason="pyzeo not installed")
 def test_grid_pore_volume_agrees_with_zeo():
-    from amlip.pores import pore_volume_grid, zeo_pore_properties
+    from amlip.properties.porosity import pore_volume_grid, zeo_pore_properties
 
     lattice = Atoms("O", positions=[[0, 0, 0]], cell=[5.0] * 3, pbc=True)  # R = 2.72 Å spheres overlap
     zeo = zeo_pore_properties(lattice, probe_radius=1.2, n_samples=20000)
@@ -155,7 +155,7 @@ def test_grid_pore_volume_agrees_with_zeo():
 
 
 def test_vdos_peaks_of_harmonic_oscillators_at_their_frequencies():
-    from amlip.vibrations import vacf_spectrum
+    from amlip.properties.vibrations import vacf_spectrum
 
     rng = np.random.default_rng(1)
     nu_thz = np.array([10.0] * 20 + [25.0] * 10)
@@ -216,7 +216,7 @@ def test_ir_of_co2_from_hiphive_fit_and_phonopy(co2):
         import hiphive  # noqa: F401
 
         numba.config.DISABLE_JIT = False
-    from amlip.vibrations import EV_A2_AMU_TO_THZ, THZ_TO_CM1, fit_force_constants, ir_spectrum
+    from amlip.properties.vibrations import EV_A2_AMU_TO_THZ, THZ_TO_CM1, fit_force_constants, ir_spectrum
 
     atoms, fc, k = co2
     rng = np.random.default_rng(0)
@@ -249,7 +249,7 @@ def test_ir_of_co2_from_hiphive_fit_and_phonopy(co2):
 
 
 def test_numpy_modes_and_born_charge_checks(co2):
-    from amlip.vibrations import born_charges, harmonic_modes
+    from amlip.properties.vibrations import born_charges, harmonic_modes
 
     atoms, fc, k = co2
     thz, _ = harmonic_modes(atoms.get_masses(), fc)
@@ -264,7 +264,7 @@ def test_numpy_modes_and_born_charge_checks(co2):
 
 
 def test_birch_murnaghan_fit_recovers_synthetic_parameters():
-    from amlip.mechanics import birch_murnaghan_pressure, bulk_modulus_from_pressure_steps, fit_birch_murnaghan
+    from amlip.properties.mechanics import birch_murnaghan_pressure, bulk_modulus_from_pressure_steps, fit_birch_murnaghan
 
     rng = np.random.default_rng(0)
     volumes = np.linspace(0.9, 1.1, 11) * 2500.0
@@ -288,7 +288,7 @@ def emt_copper():
 
 
 def test_uniaxial_young_and_poisson_of_emt_copper_match_its_elastic_constants(emt_copper):
-    from amlip.mechanics import cubic_moduli, elastic_tensor_finite_strain, hill_averages, uniaxial_moduli
+    from amlip.properties.mechanics import cubic_moduli, elastic_tensor_finite_strain, hill_averages, uniaxial_moduli
 
     atoms, calc = emt_copper
     c = elastic_tensor_finite_strain(atoms, calc, strain=0.002)
@@ -303,7 +303,7 @@ def test_uniaxial_young_and_poisson_of_emt_copper_match_its_elastic_constants(em
 
 
 def test_strain_fluctuations_recover_a_known_elastic_tensor():
-    from amlip.mechanics import EV_A3_TO_GPA, BOLTZMANN_EV_K, _voigt_to_matrix, elastic_tensor_from_fluctuations, hill_averages
+    from amlip.properties.mechanics import EV_A3_TO_GPA, BOLTZMANN_EV_K, _voigt_to_matrix, elastic_tensor_from_fluctuations, hill_averages
 
     lam, mu = 50.0, 30.0
     c_true = np.zeros((6, 6))
@@ -355,14 +355,14 @@ def _hydroxylated_toy():
 
 
 def test_oh_sites_are_classified_by_their_neighbours():
-    from amlip.energetics import classify_oh_sites
+    from amlip.properties.energetics import classify_oh_sites
 
     sites = classify_oh_sites(_hydroxylated_toy()).site.tolist()
     assert sites == ["single Si", "single Al", "geminal Si", "geminal Si", "bridging Si-Si", "bridging Si-Al", "bridging Al-Al"]
 
 
 def test_dehydrogenation_oh_density_and_heat_of_adsorption():
-    from amlip.energetics import dehydrogenation_by_site, heat_of_adsorption
+    from amlip.properties.energetics import dehydrogenation_by_site, heat_of_adsorption
     from amlip.structures.functionalize import surface_oh_density
 
     table = dehydrogenation_by_site(
@@ -386,7 +386,7 @@ def test_dehydrogenation_oh_density_and_heat_of_adsorption():
 
 
 def test_reference_densities_and_percent_mae():
-    from amlip.reference import best_member, compare_with_reference, load_reference_densities, percent_mae, property_errors
+    from amlip.properties.reference import best_member, compare_with_reference, load_reference_densities, percent_mae, property_errors
 
     ref = load_reference_densities()
     assert ref.loc["NS33", "density_g_cm3"] == 2.494
@@ -411,7 +411,9 @@ def test_reference_densities_and_percent_mae():
 
 
 def test_validation_tables_of_a_quartz_trajectory():
-    from amlip.validation import pmf_table, qn_speciation_table, ring_table, tail, xray_pdf_table
+    from amlip.properties.structure import pmf_table, qn_speciation_table, tail
+    from amlip.properties.rings import ring_table
+    from amlip.properties.scattering import xray_pdf_table
 
     frames = [build_crystal("alpha_quartz").repeat((2, 2, 2)) for _ in range(10)]
     settings = {"average_last_fraction": 0.2, "rings": {"max_size": 8, "max_frames": 1}, "xray_pdf": {"r_max_A": 30.0}}
@@ -427,7 +429,7 @@ def test_validation_tables_of_a_quartz_trajectory():
 
 
 def test_bulk_modulus_of_emt_copper_from_pressure_steps(emt_copper):
-    from amlip.mechanics import bulk_modulus_from_pressure_steps, elastic_tensor_finite_strain, fit_birch_murnaghan, volumes_under_pressure
+    from amlip.properties.mechanics import bulk_modulus_from_pressure_steps, elastic_tensor_finite_strain, fit_birch_murnaghan, volumes_under_pressure
 
     atoms, calc = emt_copper
     c = elastic_tensor_finite_strain(atoms, calc, strain=0.002)
@@ -447,8 +449,8 @@ def test_vdos_md_conserves_energy_and_its_spectrum_lies_below_the_copper_phonon_
     from ase.build import bulk
     from ase.calculators.emt import EMT
 
-    from amlip.validation import vdos_table
-    from amlip.vibrations import run_vdos_md, spectrum_peaks
+    from amlip.properties.vibrations import vdos_table
+    from amlip.properties.vibrations import run_vdos_md, spectrum_peaks
 
     atoms = bulk("Cu", "fcc", a=3.5898, cubic=True).repeat((2, 2, 2))
     frames = run_vdos_md(atoms, EMT(), temperature_K=300.0, nvt_ps=0.1, nve_ps=0.8, timestep_fs=4.0, sample_every_fs=8.0, seed=1)
@@ -468,7 +470,7 @@ def test_vdos_md_conserves_energy_and_its_spectrum_lies_below_the_copper_phonon_
 
 
 def test_partial_vdos_add_up_to_the_total():
-    from amlip.validation import vdos_table
+    from amlip.properties.vibrations import vdos_table
 
     rng = np.random.default_rng(0)
     frames = []
@@ -481,7 +483,7 @@ def test_partial_vdos_add_up_to_the_total():
 
 
 def test_spectrum_peaks_finds_two_lorentzians():
-    from amlip.vibrations import broadened_spectrum, spectrum_peaks
+    from amlip.properties.vibrations import broadened_spectrum, spectrum_peaks
 
     grid = np.arange(0.0, 1500.0, 1.0)
     spectrum = broadened_spectrum(np.array([450.0, 1080.0]), np.array([1.0, 2.0]), grid, 30.0)
@@ -494,7 +496,7 @@ def test_low_temperature_sampling_and_hiphive_fit_reproduce_the_hessian_of_emt_c
     from ase.build import bulk
     from ase.calculators.emt import EMT
 
-    from amlip.vibrations import fit_force_constants, harmonic_modes, sample_low_temperature
+    from amlip.properties.vibrations import fit_force_constants, harmonic_modes, sample_low_temperature
 
     atoms = bulk("Cu", "fcc", a=3.5898, cubic=True).repeat((2, 2, 2))
     ideal, snapshots = sample_low_temperature(atoms, EMT(), temperature_K=20.0, n_snapshots=8, equilibrate_fs=100.0, every_fs=20.0, timestep_fs=2.0, relax_fmax=1e-4, seed=0)
@@ -522,9 +524,9 @@ def test_low_temperature_sampling_and_hiphive_fit_reproduce_the_hessian_of_emt_c
 
 
 def test_elastic_tables_of_emt_copper_agree_across_methods(emt_copper):
-    from amlip.mechanics import cubic_moduli, elastic_tensor_finite_strain
-    from amlip.reference import load_reference_moduli
-    from amlip.validation import compare_moduli, elastic_tables
+    from amlip.properties.mechanics import cubic_moduli, elastic_tensor_finite_strain
+    from amlip.properties.reference import load_reference_moduli
+    from amlip.properties.mechanics import compare_moduli, elastic_tables
 
     atoms, calc = emt_copper
     settings = {"fmax_eV_A": 1e-4, "strain": 0.002, "uniaxial_strains": [-0.02, -0.01, 0.01, 0.02], "uniaxial_axes": [0, 2], "lateral_tol_GPa": 1e-3}
@@ -550,7 +552,7 @@ def test_elastic_tables_record_failures_instead_of_stopping():
     from ase.build import bulk
     from ase.calculators.calculator import Calculator
 
-    from amlip.validation import elastic_tables
+    from amlip.properties.mechanics import elastic_tables
 
     class Broken(Calculator):
         implemented_properties = ["energy", "forces", "stress"]
@@ -566,7 +568,7 @@ def test_elastic_tables_record_failures_instead_of_stopping():
 
 
 def test_reference_moduli_are_consistent_and_unknown_systems_are_empty():
-    from amlip.reference import load_reference_moduli
+    from amlip.properties.reference import load_reference_moduli
 
     ref = load_reference_moduli("SiO2")
     e, nu, k = ref["young_modulus"][0], ref["poisson_ratio"][0], ref["bulk_modulus"][0]
@@ -577,7 +579,7 @@ def test_reference_moduli_are_consistent_and_unknown_systems_are_empty():
 
 def test_density_table_over_independent_glasses():
     from amlip.structures.crystals import density_g_cm3
-    from amlip.validation import density_table
+    from amlip.properties.structure import density_table
 
     quartz = build_crystal("alpha_quartz")
 
@@ -635,7 +637,7 @@ def test_strain_fluctuations_of_eam_copper_in_lammps_give_its_bulk_modulus():
     from ase.calculators.calculator import Calculator, all_changes
 
     from amlip.md.lammps_engine import run_protocol_lammps, single_point
-    from amlip.mechanics import elastic_tensor_finite_strain, fluctuation_moduli
+    from amlip.properties.mechanics import elastic_tensor_finite_strain, fluctuation_moduli
     from amlip.md.protocols import Stage
 
     commands = _cu_eam_commands()
@@ -681,7 +683,7 @@ def _vasprun(path, symbols, cell, fractional, borns, epsilon):
 
 
 def test_born_charges_from_vasprun_per_atom_and_per_species(tmp_path):
-    from amlip.vibrations import born_charges, born_charges_from_vasp
+    from amlip.properties.vibrations import born_charges, born_charges_from_vasp
 
     atoms = Atoms("SiO2", scaled_positions=[[0, 0, 0], [0.25, 0.25, 0.25], [0.75, 0.75, 0.75]], cell=np.eye(3) * 4.0, pbc=True)
     z_si = np.array([[3.1, 0.2, 0.0], [0.1, 3.3, 0.0], [0.0, 0.0, 3.5]])
@@ -705,7 +707,7 @@ def test_born_charges_from_vasprun_per_atom_and_per_species(tmp_path):
 def test_born_charges_from_outcar_with_its_poscar(tmp_path):
     from ase.io import write
 
-    from amlip.vibrations import born_charges_from_vasp
+    from amlip.properties.vibrations import born_charges_from_vasp
 
     atoms = Atoms("SiO2", scaled_positions=[[0, 0, 0], [0.25, 0.25, 0.25], [0.75, 0.75, 0.75]], cell=np.eye(3) * 4.0, pbc=True)
     borns = [np.diag([3.0, 3.2, 3.4]), np.diag([-1.4, -1.6, -1.8]), np.diag([-1.6, -1.6, -1.6])]

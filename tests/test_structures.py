@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from amlip.analysis import mean_coordination
+from amlip.properties.structure import mean_coordination
 from amlip.structures.crystals import build_crystal, density_g_cm3
 from amlip.structures.packing import random_packing
 from amlip.learning.explore import perturb

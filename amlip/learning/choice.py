@@ -43,12 +43,12 @@ def choose_member(table, tie_tolerance: float = 0.0) -> tuple[int, str]:
 def screen_dehydrogenation(atoms: Atoms, calculator, reference, max_sites: int | None = None) -> dict[str, float]:
     """Dehydrogenation energies of one model against the reference labeler's (AS eq model choice).
 
-    ``reference`` is the per-site table :func:`amlip.energetics.dehydrogenation_energies` gave
+    ``reference`` is the per-site table :func:`amlip.properties.energetics.dehydrogenation_energies` gave
     with the reference labeler on ``atoms`` (same ``max_sites``, hence the same hydroxyls); the
     model uses the reference E(H) (AS: E(H) from the reference code). Returns
-    :func:`amlip.energetics.dehydrogenation_errors` (eV).
+    :func:`amlip.properties.energetics.dehydrogenation_errors` (eV).
     """
-    from amlip.energetics import dehydrogenation_energies, dehydrogenation_errors
+    from amlip.properties.energetics import dehydrogenation_energies, dehydrogenation_errors
 
     model = dehydrogenation_energies(atoms, calculator, max_sites=max_sites, e_h=float(reference.E_H_eV.iloc[0]))
     return dehydrogenation_errors(reference, model)

@@ -166,7 +166,7 @@ def ideal_gas_molecules(pressure_bar: float, volume_A3: float, temperature_K: fl
 def loading_curve(host: Atoms, pressures_bar: Sequence[float], temperature_K: float, n_steps: int, sample_every: int = 50, seed: int = 0,
                   exchange_every: int = 5) -> list[dict]:
     """Loading (molecules per cell and mmol/g of host) at each pressure; rows for a CSV."""
-    from amlip.energetics import heat_of_adsorption
+    from amlip.properties.energetics import heat_of_adsorption
 
     host_mass_g_mol = float(host.get_masses().sum())
     rows = []

@@ -12,7 +12,7 @@ Accessibility is a geometric probe test (pyzeo 0.2.0 reports only cell totals, n
 accessibility): an O is accessible when some point of its probe-contact sphere (radius
 r(O) + probe, 200 Fibonacci points) is farther than r + probe from every other atom (van der
 Waals radii, except 1.35 Å for Si and Al: :data:`FORMER_RADII_A`),
-the same test as :func:`amlip.pores.accessible_surface_area`. With a pore, the free point must
+the same test as :func:`amlip.properties.porosity.accessible_surface_area`. With a pore, the free point must
 also lie inside the pore cylinder, so closed voids in the glass do not count.
 
 Geometry: T-O 1.63 Å, O-H 0.97 Å, T-O-H 118 deg. New atoms are placed on sampled directions
@@ -29,7 +29,7 @@ import numpy as np
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
-from amlip.pores import _blocked, _fibonacci_sphere, atomic_radii
+from amlip.properties.porosity import blocked_points, fibonacci_sphere, atomic_radii
 from amlip.structures.pores import distance_to_axis
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def _vacancy_direction(atoms: Atoms, centre: int, bonded: Sequence[int]) -> np.n
 def _add_h(atoms: Atoms, o: int, t: int | None, extra_ignore: Sequence[int] = ()) -> None:
     """Append an H 0.97 Å from O ``o``; on the T-O-H 118 deg cone around T->O when ``t`` is given."""
     if t is None:
-        dirs = _fibonacci_sphere(400)
+        dirs = fibonacci_sphere(400)
     else:
         axis = atoms.get_distance(t, o, mic=True, vector=True)
         dirs = _cone(axis, 180.0 - T_O_H_DEG, exact=True)
@@ -168,10 +168,10 @@ def accessible_oxygens(
     within that distance of the pore axis.
     """
     radii_by_element = atomic_radii(atoms, {**FORMER_RADII_A, **(radii or {})})
-    unit = _fibonacci_sphere(n_points)
+    unit = fibonacci_sphere(n_points)
     candidates = np.flatnonzero(np.array(atoms.get_chemical_symbols()) == oxygen)
     points = (atoms.positions[candidates, None, :] + (radii_by_element[oxygen] + probe_radius_A) * unit[None]).reshape(-1, 3)
-    free = ~_blocked(atoms, points, probe_radius_A, radii_by_element, tol=1e-6)
+    free = ~blocked_points(atoms, points, probe_radius_A, radii_by_element, tol=1e-6)
     if pore_radius_A is not None:
         free &= distance_to_axis(points, atoms.cell.array)[0] < pore_radius_A
     free = free.reshape(len(candidates), n_points)

@@ -12,7 +12,7 @@ from typing import Mapping
 
 import numpy as np
 
-REFERENCE_DIR = Path(__file__).resolve().parents[1] / "resources" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "resources" / "reference"
 
 
 def load_reference_densities(path: str | Path | None = None):

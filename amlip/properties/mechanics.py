@@ -7,10 +7,139 @@ in tension, pressure P = -trace(stress) / 3.
 
 from __future__ import annotations
 
-from typing import Sequence
+import logging
+from typing import Mapping, Sequence
 
 import numpy as np
 from ase import Atoms, units
+
+log = logging.getLogger(__name__)
+
+
+def _attempt(name: str, status: dict, function, *args, **kwargs):
+    """Run one elastic method; on failure log it, record the error in ``status[name]`` and return None."""
+    import time
+
+    started = time.perf_counter()
+    try:
+        result = function(*args, **kwargs)
+    except Exception as exc:  # a tiny or broken model must not stop the other methods
+        log.warning("%s failed after %.0f s: %s", name, time.perf_counter() - started, exc)
+        status[name] = f"failed: {type(exc).__name__}: {exc}"
+        return None
+    log.info("%s done in %.0f s", name, time.perf_counter() - started)
+    status[name] = "ok"
+    return result
+
+
+def elastic_tables(atoms: Atoms, calculator, settings: Mapping):
+    """Elastic moduli of a glass at 0 K by three routes, each recorded even when it fails (ZIF, NS).
+
+    ``settings`` is ``validate.elastic``: ``relax_cell`` (true: relax atoms and cell to zero stress
+    first, at most ``relax_steps``, 500), ``fmax_eV_A`` (1e-3), ``max_steps`` (500 per relaxation at fixed cell), ``strain`` (0.005, finite-strain
+    tensor), ``uniaxial_strains`` ([-0.03 .. 0.03], NS 1-3 %), ``uniaxial_axes`` ([0, 1, 2]),
+    ``lateral_tol_GPa`` (0.01), ``max_newton_steps`` (20, lateral relaxation), ``volume_strains`` ([-0.03 .. 0.03]) for the Birch-Murnaghan P(V)
+    fit (2nd order, ZIF). Returns (moduli: property, value, unit, method, status; tensor: 6x6 C in
+    GPa; pv: volume_A3, pressure_GPa, fit_GPa; uniaxial: axis, strain, axial_stress_GPa,
+    lateral_strain). A method that fails (e.g. lateral stresses that do not relax with an unphysical
+    model) gets a row with its error in ``status``; a non-positive-definite tensor is reported
+    (``positive_definite`` = 0), not fatal.
+    """
+    import pandas as pd
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import FIRE
+
+    fmax = settings.get("fmax_eV_A", 1e-3)
+    steps = settings.get("max_steps", 500)
+    status: dict[str, str] = {}
+    glass = atoms.copy()
+    glass.calc = calculator
+    rows = []
+    if settings.get("relax_cell", True):
+        converged = _attempt("relax", status, FIRE(FrechetCellFilter(glass), logfile=None).run, fmax=fmax, steps=settings.get("relax_steps", 500))
+        rows.append({"property": "relax_converged", "value": float(bool(converged)), "unit": "", "method": "relaxed"})
+    rows.append({"property": "volume", "value": glass.get_volume(), "unit": "A3", "method": "relaxed"})
+    stress = _attempt("stress", status, stress_GPa, glass)
+    if stress is not None:
+        rows.append({"property": "pressure", "value": float(-stress[:3].mean()), "unit": "GPa", "method": "relaxed"})
+    c = _attempt("tensor", status, elastic_tensor_finite_strain, glass, calculator, settings.get("strain", 0.005), True, fmax, steps)
+    if c is not None and not np.all(np.isfinite(c)):
+        status["tensor"] = "failed: non-finite stresses"
+        c = None
+    tensor = pd.DataFrame(np.full((6, 6), np.nan) if c is None else c, columns=[f"C{k + 1}" for k in range(6)])
+    tensor.insert(0, "row", [f"C{k + 1}" for k in range(6)])
+    if c is not None:
+        eig = np.linalg.eigvalsh(c)
+        rows.append({"property": "positive_definite", "value": float(eig.min() > 0), "unit": "", "method": "finite_strain"})
+        rows.append({"property": "min_eigenvalue", "value": float(eig.min()), "unit": "GPa", "method": "finite_strain"})
+        hill = _attempt("hill", status, hill_averages, c)
+        if hill:
+            names = {"K_H": ("bulk_modulus", "GPa"), "G_H": ("shear_modulus", "GPa"), "E_H": ("young_modulus", "GPa"), "nu_H": ("poisson_ratio", "")}
+            for key, value in hill.items():
+                prop, unit = names.get(key, (key, "" if key.startswith("nu") else "GPa"))
+                rows.append({"property": prop, "value": float(value), "unit": unit, "method": "hill" if key in names else "voigt_reuss"})
+    uniaxial_rows = []
+    for axis in settings.get("uniaxial_axes", [0, 1, 2]):
+        result = _attempt(
+            f"uniaxial_{axis}", status, uniaxial_moduli, glass, calculator,
+            settings.get("uniaxial_strains", [-0.03, -0.02, -0.01, 0.01, 0.02, 0.03]), axis, True, fmax,
+            settings.get("lateral_tol_GPa", 0.01), steps, settings.get("max_newton_steps", 20),
+        )
+        if result:
+            for eps, sig, lat in zip(result["strains"], result["axial_stress_GPa"], result["lateral_strain"]):
+                uniaxial_rows.append({"axis": axis, "strain": eps, "axial_stress_GPa": sig, "lateral_strain": lat})
+            rows.append({"property": "young_modulus", "value": result["E_GPa"], "unit": "GPa", "method": f"uniaxial_{'xyz'[axis]}"})
+            rows.append({"property": "poisson_ratio", "value": result["poisson_ratio"], "unit": "", "method": f"uniaxial_{'xyz'[axis]}"})
+    uniaxial = pd.DataFrame(uniaxial_rows, columns=["axis", "strain", "axial_stress_GPa", "lateral_strain"])
+    for prop in ("young_modulus", "poisson_ratio"):
+        values = [r["value"] for r in rows if r["property"] == prop and r["method"].startswith("uniaxial_")]
+        if values:
+            rows.append({"property": prop, "value": float(np.mean(values)), "unit": "GPa" if prop == "young_modulus" else "", "method": "uniaxial"})
+    pv = _attempt("pv", status, pressure_volume_curve, glass, calculator, settings.get("volume_strains", [-0.03, -0.02, -0.01, 0.0, 0.01, 0.02, 0.03]), True, fmax, steps)
+    if pv is None:
+        pv = pd.DataFrame(columns=["volume_strain", "volume_A3", "pressure_GPa"])
+    else:
+        bm = _attempt("birch_murnaghan", status, fit_birch_murnaghan, pv.volume_A3, pv.pressure_GPa, 2)
+        if bm:
+            pv["fit_GPa"] = birch_murnaghan_pressure(pv.volume_A3, bm["V0_A3"], bm["K0_GPa"])
+            rows.append({"property": "bulk_modulus", "value": float(bm["K0_GPa"]), "unit": "GPa", "method": "birch_murnaghan"})
+            rows.append({"property": "bulk_modulus_err", "value": float(bm["K0_GPa_err"]), "unit": "GPa", "method": "birch_murnaghan"})
+            rows.append({"property": "V0", "value": float(bm["V0_A3"]), "unit": "A3", "method": "birch_murnaghan"})
+    rows += [{"property": name, "value": np.nan, "unit": "", "method": name, "status": msg} for name, msg in status.items() if msg != "ok"]
+    moduli = pd.DataFrame(rows)
+    moduli["status"] = moduli["status"].fillna("ok") if "status" in moduli else "ok"
+    return moduli, tensor, pv, uniaxial
+
+
+def compare_moduli(moduli, reference: Mapping[str, tuple[float, str]]):
+    """Add reference, abs_error, rel_error_percent and source to the rows of ``moduli`` whose property has a reference value."""
+    table = moduli.copy()
+    table["reference"] = [reference[p][0] if p in reference else np.nan for p in table.property]
+    table["abs_error"] = table.value - table.reference
+    table["rel_error_percent"] = 100 * table.abs_error / table.reference
+    table["source"] = [reference[p][1] if p in reference else "" for p in table.property]
+    return table
+
+
+def elastic_fluctuation_tables(cells, temperature_K: float, n_blocks: int = 4):
+    """Tables of the strain-fluctuation elastic tensor (ZIF) from N-sigma-T cells (Å).
+
+    Returns (moduli: quantity, value, stderr, unit, n_samples, n_blocks for K/G/E (GPa) and nu in
+    Voigt, Reuss and Hill forms; tensor: 6x6 C in GPa, Voigt order, columns C1..C6; running: K_H, G_H
+    against the number of cells).
+    """
+    import pandas as pd
+
+    c, hill, errors, running = fluctuation_moduli(cells, temperature_K, n_blocks)
+    moduli = pd.DataFrame(
+        [
+            {"quantity": k, "value": v, "stderr": errors[k], "unit": "" if k == "nu_H" else "GPa", "n_samples": len(cells), "n_blocks": n_blocks}
+            for k, v in hill.items()
+        ]
+    )
+    tensor = pd.DataFrame(c, columns=[f"C{k + 1}" for k in range(6)])
+    return moduli, tensor, running
+
 
 BOLTZMANN_EV_K = units.kB
 EV_A3_TO_GPA = 1.0 / units.GPa

@@ -2,14 +2,14 @@
 
 All functions take ASE Atoms (or lists of them); distances in Å, angles in degrees,
 densities in g/cm3, energies in eV, times in fs. Neighbours come from ASE's periodic
-neighbour list. Scattering functions live in :mod:`amlip.scattering`, rings in
-:mod:`amlip.rings`, pores in :mod:`amlip.pores`.
+neighbour list. Scattering functions live in :mod:`amlip.properties.scattering`, rings in
+:mod:`amlip.properties.rings`, pores in :mod:`amlip.properties.porosity`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -17,20 +17,6 @@ from ase.neighborlist import neighbor_list
 
 from amlip.structures.crystals import density_g_cm3
 
-__all__ = [
-    "density_g_cm3",
-    "mean_density",
-    "partial_rdf",
-    "mean_coordination",
-    "coordination_counts",
-    "bond_angles",
-    "angle_distribution",
-    "qn_fractions",
-    "qn_table",
-    "density_statistics",
-    "potential_of_mean_force",
-    "mean_squared_displacement",
-]
 
 
 def mean_density(frames: Sequence[Atoms]) -> tuple[float, float]:
@@ -235,3 +221,72 @@ def structure_properties(frames: Sequence[Atoms], settings: dict):
     rdf = pd.DataFrame({"r_A": r, f"g_{former}{oxygen}": g})
     angle_table = pd.DataFrame({"angle_deg": theta, "probability_density": p_theta})
     return properties, rdf, angle_table
+
+
+def tail(frames: Sequence[Atoms], settings: Mapping, max_frames: int | None = None) -> list[Atoms]:
+    """The last ``average_last_fraction`` (default 0.3) of the frames, thinned evenly to at most ``max_frames``."""
+    if not frames:
+        raise ValueError("the trajectory has no frames to validate")
+    n_last = max(1, int(round(len(frames) * settings.get("average_last_fraction", 0.3))))
+    selected = list(frames[-n_last:])
+    if max_frames and len(selected) > max_frames:
+        selected = [selected[k] for k in np.linspace(0, len(selected) - 1, max_frames).round().astype(int)]
+    return selected
+
+
+def qn_speciation_table(frames: Sequence[Atoms], settings: Mapping):
+    """Qn speciation (NS) of ``validate.former`` with bridging ``validate.oxygen`` within ``bond_cutoff_A``."""
+    return qn_table(
+        tail(frames, settings),
+        cutoff=settings.get("bond_cutoff_A", 2.0),
+        former=settings.get("former", "Si"),
+        oxygen=settings.get("oxygen", "O"),
+    )
+
+
+def pmf_table(frames: Sequence[Atoms], settings: Mapping):
+    """Every partial g_ab(r) and its PMF F_ab(r) = -kT (ln g - ln g_max) in eV (ZIF).
+
+    Keys of ``settings['pmf']``: ``temperature_K`` (300, the temperature of the averaged frames),
+    ``r_max_A`` (validate.rdf_r_max_A), ``bins`` (validate.rdf_bins). Columns: r_A, g_<a><b>, F_<a><b>_eV.
+    """
+    import pandas as pd
+
+    from amlip.properties.scattering import all_partial_rdfs
+
+    opts = settings.get("pmf", {})
+    r_max = opts.get("r_max_A", settings.get("rdf_r_max_A", 6.0))
+    r, partials = all_partial_rdfs(tail(frames, settings), r_max, r_max / opts.get("bins", settings.get("rdf_bins", 120)))
+    table = pd.DataFrame({"r_A": r})
+    for (a, b), g in partials.items():
+        table[f"g_{a}{b}"] = g
+        table[f"F_{a}{b}_eV"] = potential_of_mean_force(g, opts.get("temperature_K", 300.0)) if np.any(g > 0) else np.inf
+    return table
+
+
+def density_table(trajectories: Sequence[Sequence[Atoms]], settings: Mapping, reference_g_cm3: float, source: str):
+    """Density of each independent glass and their mean +- std against a reference (AS, NS).
+
+    Each glass is averaged over its last ``average_last_fraction`` of frames (amlip.properties.structure.density_statistics).
+    Rows: glass_0 .. glass_{n-1}, then ``mean`` (value = mean over glasses, std = sample std between
+    glasses, sem). Every row has reference, abs_error, rel_error_percent and source; ``percent_mae``
+    (NS's figure of merit) is the mean |rel_error_percent| over the glasses, on every row.
+    """
+    import pandas as pd
+
+    from amlip.properties.reference import compare_with_reference, percent_mae
+
+    fraction = settings.get("average_last_fraction", 0.3)
+    rows = []
+    for k, frames in enumerate(trajectories):
+        stats = density_statistics([frames], fraction)
+        rows.append({"glass": f"glass_{k}", "value": stats["mean"], "std": stats["std"], "sem": stats["sem"], "n_frames_averaged": stats["n_frames_averaged"]})
+    overall = density_statistics(trajectories, fraction)
+    rows.append({"glass": "mean", "value": overall["mean"], "std": overall["std"], "sem": overall["sem"], "n_frames_averaged": overall["n_frames_averaged"]})
+    table = pd.DataFrame(rows)
+    comparison = compare_with_reference(dict(zip(table.glass, table.value)), {g: reference_g_cm3 for g in table.glass})
+    table = table.merge(comparison.drop(columns="value").rename(columns={"key": "glass"}), on="glass")
+    table["percent_mae"] = percent_mae(comparison[comparison.key != "mean"])
+    table["n_glasses"] = overall["n_glasses"]
+    table["source"] = source
+    return table

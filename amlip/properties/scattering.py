@@ -27,12 +27,49 @@ engine of diffpy-cmi, which AS used) as an optional cross-check; it needs
 
 from __future__ import annotations
 
+import logging
 from itertools import combinations_with_replacement
 from typing import Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers
+
+from amlip.properties.structure import tail
+
+log = logging.getLogger(__name__)
+
+
+def xray_pdf_table(frames: Sequence[Atoms], settings: Mapping):
+    """X-ray-weighted G(r) and weighted element partials (AS), from ``settings['xray_pdf']``.
+
+    Keys: ``q_max_inv_A`` (25), ``r_max_A`` (10; clipped to half the shortest cell height, beyond
+    which a glass would see its own periodic images), ``dr_A`` (0.01), ``lorch`` (true).
+    """
+    opts = settings.get("xray_pdf", {})
+    selected = tail(frames, settings)
+    r_max = float(opts.get("r_max_A", 10.0))
+    half = _half_cell(selected[0])
+    if r_max > half:
+        log.warning("xray_pdf.r_max_A=%.2f exceeds half the cell (%.2f Å): clipped", r_max, half)
+        r_max = half
+    return xray_pdf(selected, q_max=opts.get("q_max_inv_A", 25.0), r_max=r_max, dr=opts.get("dr_A", 0.01), lorch=opts.get("lorch", True))
+
+
+def neutron_sq_table(frames: Sequence[Atoms], settings: Mapping):
+    """Neutron S(Q) and Faber-Ziman partials (NS), from ``settings['neutron_sq']``.
+
+    Keys: ``q_max_inv_A`` (20), ``dq_inv_A`` (0.02), ``scattering_lengths_fm`` (extra or
+    overriding coherent lengths, fm). Below Q ~ 2 pi / L (L the cell edge) S(Q) is not meaningful.
+    """
+    opts = settings.get("neutron_sq", {})
+    return neutron_structure_factor(
+        tail(frames, settings),
+        q_max=opts.get("q_max_inv_A", 20.0),
+        dq=opts.get("dq_inv_A", 0.02),
+        lengths=opts.get("scattering_lengths_fm"),
+    )
+
 
 # Coherent neutron scattering lengths in fm (Sears, Neutron News 3 (1992) 26); NS, ZIF elements.
 NEUTRON_B_FM: dict[str, float] = {
@@ -94,7 +131,7 @@ def faber_ziman_weights(conc: Mapping[str, float], powers: Mapping[str, float]) 
 def all_partial_rdfs(frames: Sequence[Atoms], r_max: float, dr: float = 0.01) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
     """Every partial g_ab(r) (a <= b) averaged over frames, on bins of width ``dr`` (Å) up to ``r_max``.
 
-    Same normalisation as :func:`amlip.analysis.partial_rdf` (g -> 1 for an uncorrelated liquid),
+    Same normalisation as :func:`amlip.properties.structure.partial_rdf` (g -> 1 for an uncorrelated liquid),
     with one neighbour list per frame for all pairs.
     """
     from ase.neighborlist import neighbor_list
@@ -243,7 +280,7 @@ def xray_pdf_pdffit2(atoms: Atoms, q_max: float = 25.0, r_max: float = 10.0, dr:
     except ImportError as err:
         raise ImportError(
             "xray_pdf_pdffit2 needs diffpy.pdffit2: apt-get install libgsl-dev && pip install diffpy.pdffit2==1.5.2 "
-            "(or use amlip.scattering.xray_pdf, the numpy implementation)"
+            "(or use amlip.properties.scattering.xray_pdf, the numpy implementation)"
         ) from err
     import os
 

@@ -13,10 +13,53 @@ O -1.6, placeholders until DFPT values are available) or per atom from a DFT out
 
 from __future__ import annotations
 
+import logging
 from typing import Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
+
+log = logging.getLogger(__name__)
+
+
+def vdos_table(frames: Sequence[Atoms], sample_every_fs: float):
+    """Total VDOS and one partial per element (NS) of NVE frames with momenta every ``sample_every_fs`` fs.
+
+    Columns: frequency_THz, frequency_cm1, vdos (unit area over 1/cm), vdos_<element> (on the same
+    scale, each element's share of the mass-weighted power, so the partials add up to ``vdos``).
+    """
+    table = vdos_from_frames(frames, sample_every_fs)
+    symbols = np.array(frames[0].get_chemical_symbols())
+    masses = frames[0].get_masses()
+    v = np.array([a.get_velocities() for a in frames])
+    # Partials on the scale of the total: each element's share of the mass-weighted power, over the total area.
+    for element in sorted(set(symbols)):
+        mask = symbols == element
+        table[f"vdos_{element}"] = _unnormalised_vdos(v[:, mask], masses[mask])
+    total = sum(table[f"vdos_{e}"] for e in sorted(set(symbols)))
+    area = np.trapezoid(total, table.frequency_cm1)
+    for element in sorted(set(symbols)):
+        table[f"vdos_{element}"] = table[f"vdos_{element}"] / area if area > 0 else 0.0
+    return table
+
+
+def _unnormalised_vdos(v: np.ndarray, masses: np.ndarray) -> np.ndarray:
+    """Mass-weighted power spectrum of velocities (n_frames, n_atoms, 3) with the Hann window of vacf_spectrum."""
+    w = np.hanning(v.shape[0])
+    return np.einsum("fia,i->f", np.abs(np.fft.rfft(v * w[:, None, None], axis=0)) ** 2, masses)
+
+
+def ir_tables(ideal: Atoms, fc2: np.ndarray, charges, fwhm_cm1: float = 30.0, max_cm1: float = 1500.0, n_peaks: int = 5):
+    """IR modes, broadened spectrum and its main peaks (AS), from force constants and Born charges.
+
+    Returns (modes: frequency_cm1, intensity, imaginary; spectrum: frequency_cm1, intensity on a
+    1 1/cm grid up to ``max_cm1``; peaks: frequency_cm1, intensity, prominence). Imaginary modes
+    (negative frequencies, phonopy's convention) stay in ``modes`` and are left out of the spectrum.
+    """
+    modes, spectrum = ir_spectrum(ideal, fc2, charges, fwhm_cm1, np.arange(0.0, max_cm1, 1.0))
+    modes["imaginary"] = modes.frequency_cm1 < -1.0
+    return modes, spectrum, spectrum_peaks(spectrum.frequency_cm1, spectrum.intensity, n_peaks)
+
 
 THZ_TO_CM1 = 33.35641
 # sqrt(eV / Å^2 / amu) / (2 pi) in THz: the frequency of a force-constant eigenvalue.

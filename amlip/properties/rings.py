@@ -17,11 +17,29 @@ wrap around the cell are not rings. Rings larger than ``max_size`` are not searc
 from __future__ import annotations
 
 from collections import Counter, deque
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
 from ase.neighborlist import neighbor_list
+
+from amlip.properties.structure import tail
+
+
+def ring_table(frames: Sequence[Atoms], settings: Mapping):
+    """Shortest-path ring statistics (ZIF), from ``settings['rings']``.
+
+    Keys: ``formers`` ([validate.former]), ``bridges`` ([validate.oxygen]), ``cutoff_A``
+    (validate.bond_cutoff_A), ``max_size`` (12), ``max_frames`` (5: rings are costly).
+    """
+    opts = settings.get("rings", {})
+    return ring_statistics(
+        tail(frames, settings, opts.get("max_frames", 5)),
+        formers=opts.get("formers", [settings.get("former", "Si")]),
+        bridges=opts.get("bridges", [settings.get("oxygen", "O")]),
+        cutoff=opts.get("cutoff_A", settings.get("bond_cutoff_A", 2.0)),
+        max_size=opts.get("max_size", 12),
+    )
 
 
 def former_graph(

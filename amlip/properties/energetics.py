@@ -168,10 +168,10 @@ def pore_summary(atoms: Atoms, pore_radius_A: float, probe_radius_A: float = 1.2
     """Surface OH density and pore volume of a functionalized pore cell (AS validation).
 
     OH per nm^2 over the nominal cylinder wall 2 pi R c (:func:`amlip.structures.functionalize.oh_density_per_nm2`)
-    and over the probe-accessible surface (:func:`amlip.pores.accessible_surface_area`), and the
-    probe-centre pore volume (:func:`amlip.pores.pore_volume_grid`, Å^3, fraction, cm3/g).
+    and over the probe-accessible surface (:func:`amlip.properties.porosity.accessible_surface_area`), and the
+    probe-centre pore volume (:func:`amlip.properties.porosity.pore_volume_grid`, Å^3, fraction, cm3/g).
     """
-    from amlip.pores import accessible_surface_area, pore_volume_grid
+    from amlip.properties.porosity import accessible_surface_area, pore_volume_grid
     from amlip.structures.functionalize import oh_density_per_nm2
 
     nominal = oh_density_per_nm2(atoms, pore_radius_A, formers)
@@ -185,5 +185,3 @@ def pore_summary(atoms: Atoms, pore_radius_A: float, probe_radius_A: float = 1.2
         "OH_per_nm2_accessible": surface_oh_density(nominal["n_OH"], area) if area > 0 else float("nan"),
         **volume,
     }
-
-

@@ -18,11 +18,39 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers, covalent_radii, vdw_radii
+
+from amlip.properties.structure import tail
+
+
+def pore_table(frames: Sequence[Atoms], settings: Mapping):
+    """Pore volume and accessible surface per frame with a probe (ZIF: 1.2 Å He), from ``settings['pores']``.
+
+    Keys: ``probe_radius_A`` (1.2), ``grid_spacing_A`` (0.2), ``radii`` (per element, Å; default
+    van der Waals), ``max_frames`` (10), ``engine`` (``grid``, numpy; or ``zeo``, pyzeo).
+    """
+    import pandas as pd
+
+    opts = settings.get("pores", {})
+    probe = opts.get("probe_radius_A", 1.2)
+    engine = opts.get("engine", "grid")
+    if engine not in ("grid", "zeo"):
+        raise ValueError(f"validate.pores.engine must be 'grid' or 'zeo', not '{engine}'")
+    rows = []
+    for k, atoms in enumerate(tail(frames, settings, opts.get("max_frames", 10))):
+        if engine == "zeo":
+            zeo = zeo_pore_properties(atoms, probe, radii=opts.get("radii"))
+            row = {"pore_volume_A3": zeo["pore_volume_A3"], "accessible_surface_A2": zeo["accessible_surface_A2"]}
+        else:
+            grid = pore_volume_grid(atoms, probe, opts.get("grid_spacing_A", 0.2), opts.get("radii"))
+            row = {"pore_volume_A3": grid["pore_volume_A3"], "accessible_surface_A2": accessible_surface_area(atoms, probe, radii=opts.get("radii"))}
+        row["pore_fraction"] = row["pore_volume_A3"] / atoms.get_volume()
+        rows.append({"frame": k, "probe_radius_A": probe, **row})
+    return pd.DataFrame(rows)
 
 
 def atomic_radii(atoms: Atoms, radii: Mapping[str, float] | None = None) -> dict[str, float]:
@@ -44,7 +72,7 @@ def _periodic_images(atoms: Atoms, symbol: str) -> np.ndarray:
     return (pos[None, :, :] + shifts[:, None, :]).reshape(-1, 3)
 
 
-def _blocked(atoms: Atoms, points: np.ndarray, probe_radius: float, radii: dict[str, float], tol: float = 0.0) -> np.ndarray:
+def blocked_points(atoms: Atoms, points: np.ndarray, probe_radius: float, radii: dict[str, float], tol: float = 0.0) -> np.ndarray:
     """True for points closer than r_i + probe (minus ``tol``) to some atom i."""
     from scipy.spatial import cKDTree
 
@@ -67,7 +95,7 @@ def pore_volume_grid(atoms: Atoms, probe_radius: float = 1.2, spacing: float = 0
     cell = atoms.cell.array
     n = [max(4, int(np.ceil(np.linalg.norm(v) / spacing))) for v in cell]
     frac = np.stack(np.meshgrid(*[(np.arange(k) + 0.5) / k for k in n], indexing="ij"), axis=-1).reshape(-1, 3)
-    free = ~_blocked(atoms, frac @ cell, probe_radius, radii_by_element)
+    free = ~blocked_points(atoms, frac @ cell, probe_radius, radii_by_element)
     fraction = float(free.mean())
     volume = atoms.get_volume()
     return {
@@ -77,7 +105,7 @@ def pore_volume_grid(atoms: Atoms, probe_radius: float = 1.2, spacing: float = 0
     }
 
 
-def _fibonacci_sphere(n: int) -> np.ndarray:
+def fibonacci_sphere(n: int) -> np.ndarray:
     k = np.arange(n) + 0.5
     z = 1 - 2 * k / n
     phi = np.pi * (1 + 5**0.5) * k
@@ -88,13 +116,13 @@ def _fibonacci_sphere(n: int) -> np.ndarray:
 def accessible_surface_area(atoms: Atoms, probe_radius: float = 1.2, n_points: int = 500, radii: Mapping[str, float] | None = None) -> float:
     """Probe-accessible surface area (Å^2), with ``n_points`` points on each atom's R_i sphere."""
     radii_by_element = atomic_radii(atoms, radii)
-    unit = _fibonacci_sphere(n_points)
+    unit = fibonacci_sphere(n_points)
     area = 0.0
     for atom in atoms:
         big_r = radii_by_element[atom.symbol] + probe_radius
         points = atom.position + big_r * unit
         # A point exactly on its own sphere is not blocked by it: the tolerance keeps it free.
-        free = ~_blocked(atoms, points, probe_radius, radii_by_element, tol=1e-6)
+        free = ~blocked_points(atoms, points, probe_radius, radii_by_element, tol=1e-6)
         area += 4 * np.pi * big_r**2 * free.mean()
     return float(area)
 
@@ -136,8 +164,3 @@ def zeo_pore_properties(atoms: Atoms, probe_radius: float = 1.2, n_samples: int 
     values["pore_volume_A3"] = values["AV_A^3"] + values["NAV_A^3"]
     values["accessible_surface_A2"] = values["ASA_A^2"] + values["NASA_A^2"]
     return values
-
-
-# Cylinder wall (AS pores): a repulsive Lennard-Jones wall acting on the distance to the pore axis.
-
-
