@@ -302,7 +302,7 @@ def plot_dehydrogenation(table, summary: dict, path: str) -> None:
     plt.close(fig)
 
 
-def plot_learning_curves(table, path: str | os.PathLike, target_meV_A: float | None = None, title: str | None = None) -> None:
+def plot_label_efficiency(table, path: str | os.PathLike, target_meV_A: float | None = None, title: str | None = None) -> None:
     """Held-out force MAE against labels for both strategies (log-log), with the target line; a
     second panel shows the force MAE per test temperature (``force_mae_<T>K_meV_A`` columns)."""
     plt = _pyplot()

@@ -51,8 +51,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from amlip.benchmarking import AL_METHODS, MDCondition, efficiency_ratio, label_schedule, reference_md_frames, run_label_efficiency
-from amlip.plots import plot_learning_curves
+from label_efficiency_loop import AL_METHODS, MDCondition, efficiency_ratio, label_schedule, reference_md_frames, run_label_efficiency
+from amlip.plots import plot_label_efficiency
 from amlip.io.frames import write_frames  # noqa: E402
 from amlip.labelers.registry import make_labeler  # noqa: E402
 
@@ -178,7 +178,7 @@ def main(argv=None) -> pd.DataFrame:
         "runtime_s": round(runtime, 1),
     }
     pd.DataFrame([summary]).to_csv(out / "label_efficiency_summary.csv", index=False)
-    plot_learning_curves(
+    plot_label_efficiency(
         table, out / "label_efficiency.png", target,
         title=f"BKS SiO2, {len(pool)}-frame pool ({summary['pool_composition']} per density), {len(test)} test frames: random/active = {ratio:.2f}",
     )

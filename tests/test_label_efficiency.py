@@ -3,13 +3,16 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from ase import Atoms
 
-from amlip.benchmarking import efficiency_ratio, epochs_for, frames_per_condition, label_schedule, labels_to_reach, pick_active, temperature_counts, top_sigma
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from label_efficiency_loop import efficiency_ratio, epochs_for, frames_per_condition, label_schedule, labels_to_reach, pick_active, temperature_counts, top_sigma
 from amlip.models.committee import committee_force_deviation
 
 
