@@ -35,7 +35,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers
 
-from amlip.properties.structure import tail
+from amlip.properties.structure import all_partial_rdfs, tail
 
 log = logging.getLogger(__name__)
 
@@ -126,32 +126,6 @@ def faber_ziman_weights(conc: Mapping[str, float], powers: Mapping[str, float]) 
         w = conc[a] * conc[b] * powers[a] * powers[b] / mean_f**2
         weights[(a, b)] = w if a == b else 2 * w
     return weights
-
-
-def all_partial_rdfs(frames: Sequence[Atoms], r_max: float, dr: float = 0.01) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
-    """Every partial g_ab(r) (a <= b) averaged over frames, on bins of width ``dr`` (Å) up to ``r_max``.
-
-    Same normalisation as :func:`amlip.properties.structure.partial_rdf` (g -> 1 for an uncorrelated liquid),
-    with one neighbour list per frame for all pairs.
-    """
-    from ase.neighborlist import neighbor_list
-
-    species = sorted(set(frames[0].get_chemical_symbols()))
-    pairs = list(combinations_with_replacement(species, 2))
-    edges = np.linspace(0.0, r_max, int(round(r_max / dr)) + 1)
-    hist = {p: np.zeros(len(edges) - 1) for p in pairs}
-    norm = {p: 0.0 for p in pairs}
-    for atoms in frames:
-        symbols = np.array(atoms.get_chemical_symbols())
-        i, j, d = neighbor_list("ijd", atoms, r_max)
-        counts = {s: int(np.sum(symbols == s)) for s in species}
-        for a, b in pairs:
-            mask = (symbols[i] == a) & (symbols[j] == b)
-            hist[(a, b)] += np.histogram(d[mask], bins=edges)[0]
-            norm[(a, b)] += counts[a] * (counts[b] - (1 if a == b else 0)) / atoms.get_volume()
-    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
-    partials = {p: hist[p] / (norm[p] * shell) if norm[p] > 0 else hist[p] for p in pairs}
-    return 0.5 * (edges[1:] + edges[:-1]), partials
 
 
 def _sine_transform(x: np.ndarray, y: np.ndarray, k: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ neighbour list. Scattering functions live in :mod:`amlip.properties.scattering`,
 from __future__ import annotations
 
 from collections import Counter
+from itertools import combinations_with_replacement
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -71,6 +72,32 @@ def partial_rdf(frames: Sequence[Atoms], a: str, b: str, r_max: float = 6.0, n_b
     shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
     g = hist / (norm * shell) if norm > 0 else hist
     return 0.5 * (edges[1:] + edges[:-1]), g
+
+
+def all_partial_rdfs(frames: Sequence[Atoms], r_max: float, dr: float = 0.01) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
+    """Every partial g_ab(r) (a <= b) averaged over frames, on bins of width ``dr`` (Å) up to ``r_max``.
+
+    Same normalisation as :func:`partial_rdf` (g -> 1 for an uncorrelated liquid),
+    with one neighbour list per frame for all pairs.
+    """
+    from ase.neighborlist import neighbor_list
+
+    species = sorted(set(frames[0].get_chemical_symbols()))
+    pairs = list(combinations_with_replacement(species, 2))
+    edges = np.linspace(0.0, r_max, int(round(r_max / dr)) + 1)
+    hist = {p: np.zeros(len(edges) - 1) for p in pairs}
+    norm = {p: 0.0 for p in pairs}
+    for atoms in frames:
+        symbols = np.array(atoms.get_chemical_symbols())
+        i, j, d = neighbor_list("ijd", atoms, r_max)
+        counts = {s: int(np.sum(symbols == s)) for s in species}
+        for a, b in pairs:
+            mask = (symbols[i] == a) & (symbols[j] == b)
+            hist[(a, b)] += np.histogram(d[mask], bins=edges)[0]
+            norm[(a, b)] += counts[a] * (counts[b] - (1 if a == b else 0)) / atoms.get_volume()
+    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    partials = {p: hist[p] / (norm[p] * shell) if norm[p] > 0 else hist[p] for p in pairs}
+    return 0.5 * (edges[1:] + edges[:-1]), partials
 
 
 def potential_of_mean_force(g: np.ndarray, temperature_K: float) -> np.ndarray:
@@ -252,7 +279,6 @@ def pmf_table(frames: Sequence[Atoms], settings: Mapping):
     """
     import pandas as pd
 
-    from amlip.properties.scattering import all_partial_rdfs
 
     opts = settings.get("pmf", {})
     r_max = opts.get("r_max_A", settings.get("rdf_r_max_A", 6.0))
