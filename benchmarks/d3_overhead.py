@@ -43,9 +43,9 @@ def ms_per_step(engine: str, atoms, calculator, n_steps: int, dispersion) -> flo
         run_protocol_lammps(atoms, calculator, stage, sample_every=n_steps, dispersion=dispersion, guards=NO_GUARDS)
     else:
         calc = with_dispersion(calculator, dispersion)
-        run_protocol(atoms, calc, warm, guards=NO_GUARDS)
+        run_protocol(atoms, calc, warm, friction_per_fs=0.01, guards=NO_GUARDS)
         start = time.process_time()
-        run_protocol(atoms, calc, stage, sample_every=n_steps, guards=NO_GUARDS)
+        run_protocol(atoms, calc, stage, sample_every=n_steps, friction_per_fs=0.01, guards=NO_GUARDS)
     return (time.process_time() - start) / n_steps * 1000.0
 
 

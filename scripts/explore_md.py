@@ -39,10 +39,13 @@ frames = committee_md(
     s.get("temperatures_K", [300]),
     n_steps=s.get("n_steps", 200),
     sample_every=s.get("sample_every", 10),
-    timestep_fs=s.get("timestep_fs", 1.0),
-    friction_per_fs=s.get("friction_per_fs", 0.01),
+    timestep_fs=s["timestep_fs"],
+    ensemble=s["ensemble"],
+    friction_per_fs=s["friction_per_fs"],
+    taut_fs=s["taut_fs"],
+    taup_fs=s["taup_fs"],
+    bulk_modulus_GPa=s["bulk_modulus_GPa"],
     seed=snakemake.params.seed,
-    ensemble=s.get("ensemble", "nvt"),
 )
 iteration = int(snakemake.wildcards.get("i", 0))
 for atoms in frames:

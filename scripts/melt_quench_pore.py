@@ -14,7 +14,14 @@ from amlip.models.loading import load_model
 
 start = read_frames(snakemake.input.structure)[0]
 try:
-    frames, stages = pore_md(start, load_model(model, dtype=snakemake.params.dtype), snakemake.params.settings, snakemake.params.md, snakemake.params.seed)
+    frames, stages = pore_md(
+        start,
+        load_model(model, dtype=snakemake.params.dtype),
+        radius_A=snakemake.params.settings["radius_A"],
+        wall=snakemake.params.settings["wall"],
+        **snakemake.params.md,
+        seed=snakemake.params.seed,
+    )
 except MDGuardError as exc:
     raise keep_frames_before_guard(exc, snakemake.output.trajectory) from exc
 pd.DataFrame(schedule_table(stages)).to_csv(snakemake.output.schedule, index=False)

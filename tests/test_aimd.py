@@ -123,7 +123,7 @@ def test_cp2k_aimd_runs_and_imports(tmp_path):
     settings = {"cutoff_Ry": 150, "rel_cutoff_Ry": 30, "eps_scf": 1e-5, "basis_set": "SZV-MOLOPT-SR-GTH", "smearing_K": 0,
                 "mixing": None, "dispersion": "none"}  # fmt: skip
     manifest = run_aimd(water, tmp_path / "run", "cp2k", settings, n_steps=2, temperature_K=300.0, timestep_fs=0.5,
-                        sample_every=1)  # fmt: skip
+                        thermostat_timecon_fs=1000.0, sample_every=1)  # fmt: skip
     assert manifest["format"] == "cp2k" and manifest["level_of_theory"]["code"] == "cp2k"
     assert manifest["level_of_theory"]["cutoff_Ry"] == 150.0
     table = import_sources([tmp_path / "run"], [], None, tmp_path / "imported.extxyz")

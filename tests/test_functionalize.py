@@ -166,8 +166,9 @@ def test_pore_md_runs_a_preset_with_the_wall_and_keeps_the_pore_empty():
 
     packing = pore_packing({"SiO2": 16}, 2.2, radius_A=3.0, height_A=8.0, seed=1)
     # An ideal gas (LJ with epsilon 0) at melt temperatures: only the wall holds the atoms out of the pore.
-    md = {"protocol": "melt_quench_AS", "time_scale": 2e-5, "sample_every": 1, "guards": {"min_distance_A": 0.05, "max_T_factor": 100.0}}
-    frames, stages = pore_md(packing, LennardJones(sigma=1.0, epsilon=0.0, rc=2.0), {"radius_A": 3.0, "wall": {"sigma_A": 1.5}}, md, seed=0)
+    md = {"protocol": "melt_quench_AS", "time_scale": 2e-5, "timestep_fs": None, "sample_every": 1, "friction_per_fs": 0.01, "taut_fs": 100.0,
+          "taup_fs": 1000.0, "bulk_modulus_GPa": 40.0, "guards": {"min_distance_A": 0.05, "max_T_factor": 100.0}}
+    frames, stages = pore_md(packing, LennardJones(sigma=1.0, epsilon=0.0, rc=2.0), radius_A=3.0, wall={"sigma_A": 1.5}, **md, seed=0)
     assert [s.name for s in stages] == ["heat", "melt", "quench_fast", "quench_slow", "quench_to_300", "equilibrate"]
     assert len(frames) == sum(s.n_steps for s in stages)
     wall_radius = 3.0 - 0.4 ** (1 / 6) * 1.5

@@ -223,7 +223,8 @@ def test_screen_density_follows_the_model_pressure():
     # large and positive, so NpT at zero pressure must expand the cell.
     atoms = build_crystal("alpha_quartz").repeat((2, 2, 1))
     start = density_g_cm3(atoms)
-    result = screen_density(atoms, LennardJones(sigma=2.2, epsilon=0.05, rc=5.0, smooth=True), n_steps=100, sample_every=10, taup_fs=50.0, bulk_modulus_GPa=10.0)
+    result = screen_density(atoms, LennardJones(sigma=2.2, epsilon=0.05, rc=5.0, smooth=True), temperature_K=300.0, n_steps=100, timestep_fs=1.0, sample_every=10,
+                            average_last_fraction=0.5, taut_fs=100.0, taup_fs=50.0, bulk_modulus_GPa=10.0)
     assert result["start"] == pytest.approx(start)
     assert result["mean"] < 0.95 * start
     assert result["n_frames"] == 5

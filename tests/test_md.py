@@ -38,7 +38,7 @@ def test_zif_preset_time_step():
 def test_stage_temperatures_follow_the_ramp():
     atoms = bulk("Cu", cubic=True).repeat((2, 2, 2))
     stages = [Stage("heat", "nvt", 100, 500, 0.1, 1.0), Stage("hold", "npt", 500, 500, 0.05, 1.0)]
-    frames = run_protocol(atoms, EMT(), stages, sample_every=10, seed=0, friction_per_fs=0.05)
+    frames = run_protocol(atoms, EMT(), stages, sample_every=10, seed=0, friction_per_fs=0.05, taut_fs=100.0, taup_fs=1000.0, bulk_modulus_GPa=40.0)
     assert len(frames) == 15
     targets = [f.info["target_T_K"] for f in frames]
     np.testing.assert_allclose(targets[:10], 100 + 400 * np.arange(1, 11) / 10)
@@ -51,7 +51,7 @@ def test_guard_stops_collapsing_atoms_and_keeps_frames():
     atoms = bulk("Cu", cubic=True).repeat((2, 2, 2))
     atoms.positions[1] = atoms.positions[0] + [0.3, 0, 0]
     with pytest.raises(MDGuardError, match="closer than 0.6") as err:
-        run_protocol(atoms, EMT(), [Stage("hold", "nvt", 300, 300, 0.05)], guards=Guards(check_every=1), sample_every=1)
+        run_protocol(atoms, EMT(), [Stage("hold", "nvt", 300, 300, 0.05)], guards=Guards(check_every=1), sample_every=1, friction_per_fs=0.01)
     assert err.value.frames == []
 
 
@@ -61,7 +61,7 @@ def test_guard_frames_and_thermo_table_are_written(tmp_path):
     from amlip.io.frames import read_frames
 
     atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
-    frames = run_protocol(atoms, EMT(), [Stage("hold", "nvt", 300, 300, 0.01)], sample_every=2, seed=1)
+    frames = run_protocol(atoms, EMT(), [Stage("hold", "nvt", 300, 300, 0.01)], sample_every=2, seed=1, friction_per_fs=0.01)
     trajectory, thermo = tmp_path / "trajectory.extxyz", tmp_path / "thermo.csv"
     write_md_outputs(frames, str(trajectory), str(thermo))
     table = pd.read_csv(thermo)
@@ -74,3 +74,25 @@ def test_guard_frames_and_thermo_table_are_written(tmp_path):
     kept = tmp_path / "trajectory.failed.extxyz"
     assert str(error) == f"temperature runaway at step 12; the 3 frames sampled before are in {kept}"
     assert [a.info["step"] for a in read_frames(kept)] == [2, 4, 6]
+
+
+def test_integrator_needs_the_settings_of_its_ensemble_and_uses_them():
+    from ase import units
+
+    from amlip.md.integrators import make_integrator
+
+    atoms = bulk("Cu", cubic=True)
+    atoms.calc = EMT()
+    with pytest.raises(ValueError, match=r"npt MD needs \['taup_fs', 'bulk_modulus_GPa'\]"):
+        make_integrator(atoms, "npt", 300.0, 1.0, taut_fs=100.0)
+    with pytest.raises(ValueError, match="ensemble must be one of"):
+        make_integrator(atoms, "nph", 300.0, 1.0)
+    npt = make_integrator(atoms, "npt", 300.0, 2.0, taut_fs=50.0, taup_fs=500.0, bulk_modulus_GPa=100.0, pressure_GPa=1.0)
+    assert npt.dt == pytest.approx(2.0 * units.fs) and npt.taup == pytest.approx(500.0 * units.fs)
+    assert npt.pressure == pytest.approx(1.0 * units.GPa) and npt.compressibility == pytest.approx(1 / (100.0 * units.GPa))
+    nvt = make_integrator(atoms, "nvt", 300.0, 1.0, friction_per_fs=0.02, rng=np.random.default_rng(0))
+    assert nvt.fr == pytest.approx(0.02 / units.fs)
+    atoms.set_momenta(np.full((len(atoms), 3), 0.1))  # Bussi refuses atoms at rest
+    csvr = make_integrator(atoms, "csvr", 300.0, 1.0, taut_fs=100.0, rng=np.random.default_rng(0))
+    assert type(csvr).__name__ == "Bussi" and csvr.taut == pytest.approx(100.0 * units.fs)
+    assert type(make_integrator(atoms, "nve", 300.0, 1.0)).__name__ == "VelocityVerlet"

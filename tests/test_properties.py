@@ -453,7 +453,7 @@ def test_vdos_md_conserves_energy_and_its_spectrum_lies_below_the_copper_phonon_
     from amlip.properties.vibrations import run_vdos_md, spectrum_peaks
 
     atoms = bulk("Cu", "fcc", a=3.5898, cubic=True).repeat((2, 2, 2))
-    frames = run_vdos_md(atoms, EMT(), temperature_K=300.0, nvt_ps=0.1, nve_ps=0.8, timestep_fs=4.0, sample_every_fs=8.0, seed=1)
+    frames = run_vdos_md(atoms, EMT(), temperature_K=300.0, nvt_ps=0.1, nve_ps=0.8, timestep_fs=4.0, sample_every_fs=8.0, friction_per_fs=0.01, seed=1)
     assert len(frames) == 100
     assert all(a.get_velocities() is not None for a in frames)
     etot = np.array([a.info["etot_eV"] for a in frames])
@@ -466,7 +466,7 @@ def test_vdos_md_conserves_energy_and_its_spectrum_lies_below_the_copper_phonon_
     peaks = spectrum_peaks(table.frequency_cm1, table.vdos, n_peaks=2)
     assert 80 < peaks.frequency_cm1.max() < 280
     with pytest.raises(ValueError, match="whole multiple"):
-        run_vdos_md(atoms, EMT(), nvt_ps=0.0, nve_ps=0.1, timestep_fs=2.0, sample_every_fs=3.0)
+        run_vdos_md(atoms, EMT(), nvt_ps=0.0, nve_ps=0.1, timestep_fs=2.0, sample_every_fs=3.0, friction_per_fs=0.01)
 
 
 def test_partial_vdos_add_up_to_the_total():
@@ -499,7 +499,7 @@ def test_low_temperature_sampling_and_hiphive_fit_reproduce_the_hessian_of_emt_c
     from amlip.properties.vibrations import fit_force_constants, harmonic_modes, sample_low_temperature
 
     atoms = bulk("Cu", "fcc", a=3.5898, cubic=True).repeat((2, 2, 2))
-    ideal, snapshots = sample_low_temperature(atoms, EMT(), temperature_K=20.0, n_snapshots=8, equilibrate_fs=100.0, every_fs=20.0, timestep_fs=2.0, relax_fmax=1e-4, seed=0)
+    ideal, snapshots = sample_low_temperature(atoms, EMT(), temperature_K=20.0, n_snapshots=8, equilibrate_fs=100.0, every_fs=20.0, timestep_fs=2.0, friction_per_fs=0.01, relax_fmax=1e-4, seed=0)
     assert ideal.info["relax_converged"] and ideal.info["relax_fmax_eV_A"] < 1e-4
     assert len(snapshots) == 8
     assert 0.01 < np.abs(snapshots[-1].positions - ideal.positions).max() < 0.3  # 20 K: small thermal displacements

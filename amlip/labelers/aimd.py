@@ -30,8 +30,9 @@ def aimd_frames(
     labeler: Labeler,
     n_steps: int,
     temperature_K: float,
-    timestep_fs: float = 0.5,
-    thermostat_timecon_fs: float = 1000.0,
+    *,
+    timestep_fs: float,
+    thermostat_timecon_fs: float,
     every: int = 1,
     seed: int = 0,
 ) -> Iterator[Atoms]:
@@ -44,9 +45,9 @@ def aimd_frames(
     imported CP2K trajectory (use :func:`run_cp2k_md` for CP2K). An SCF failure stops the run
     with :class:`LabelingError` naming the step.
     """
-    from ase import units
-    from ase.md.bussi import Bussi
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+    from amlip.md.integrators import make_integrator
 
     system = atoms.copy()
     strip_labels(system)
@@ -55,7 +56,7 @@ def aimd_frames(
     Stationary(system)
     calc = labeler.make_calculator(system)
     system.calc = calc
-    dyn = Bussi(system, timestep_fs * units.fs, temperature_K=temperature_K, taut=thermostat_timecon_fs * units.fs, rng=rng)
+    dyn = make_integrator(system, "csvr", temperature_K, timestep_fs, rng=rng, taut_fs=thermostat_timecon_fs)
     with_stress = labeler.compute_stress and system.pbc.all()
     try:
         for step in range(n_steps + 1):
@@ -88,10 +89,11 @@ def run_aimd(
     directory: str | os.PathLike,
     backend: str,
     settings: Mapping | None = None,
-    n_steps: int = 20,
-    temperature_K: float = 1500.0,
-    timestep_fs: float = 0.5,
-    thermostat_timecon_fs: float = 1000.0,
+    *,
+    n_steps: int,
+    temperature_K: float,
+    timestep_fs: float,
+    thermostat_timecon_fs: float,
     sample_every: int = 1,
     seed: int = 0,
     log: logging.Logger | None = None,

@@ -57,14 +57,15 @@ def screen_dehydrogenation(atoms: Atoms, calculator, reference, max_sites: int |
 def screen_density(
     atoms: Atoms,
     calculator,
-    temperature_K: float = 300.0,
-    n_steps: int = 500,
-    timestep_fs: float = 1.0,
-    sample_every: int = 10,
-    average_last_fraction: float = 0.5,
-    taut_fs: float = 100.0,
-    taup_fs: float = 200.0,
-    bulk_modulus_GPa: float = 40.0,
+    *,
+    temperature_K: float,
+    n_steps: int,
+    timestep_fs: float,
+    sample_every: int,
+    average_last_fraction: float,
+    taut_fs: float,
+    taup_fs: float,
+    bulk_modulus_GPa: float,
     seed: int = 0,
 ) -> dict[str, float]:
     """Density (g/cm3) of one model from a short NpT run (Berendsen, zero pressure) (AS choice).
@@ -75,24 +76,15 @@ def screen_density(
     averaged. A screening, not an equilibrated glass: it ranks members by how far their
     pressure drives the cell from the reference density.
     """
-    from ase import units
-    from ase.md.nptberendsen import NPTBerendsen
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 
+    from amlip.md.integrators import make_integrator
     from amlip.structures.crystals import density_g_cm3
 
     atoms = atoms.copy()
     atoms.calc = calculator
     MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=np.random.default_rng(seed))
-    dyn = NPTBerendsen(
-        atoms,
-        timestep_fs * units.fs,
-        temperature_K=temperature_K,
-        pressure_au=0.0,
-        taut=taut_fs * units.fs,
-        taup=taup_fs * units.fs,
-        compressibility_au=1.0 / (bulk_modulus_GPa * units.GPa),
-    )
+    dyn = make_integrator(atoms, "npt", temperature_K, timestep_fs, taut_fs=taut_fs, taup_fs=taup_fs, bulk_modulus_GPa=bulk_modulus_GPa)
     start = density_g_cm3(atoms)
     densities = []
     for _ in range(sample_every, n_steps + 1, sample_every):

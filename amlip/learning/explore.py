@@ -12,6 +12,8 @@ from typing import Sequence
 import numpy as np
 from ase import Atoms
 
+from amlip.md.integrators import make_integrator
+
 log = logging.getLogger(__name__)
 
 
@@ -53,24 +55,23 @@ def committee_md(
     temperatures_K: Sequence[float],
     n_steps: int,
     sample_every: int,
-    timestep_fs: float = 1.0,
-    friction_per_fs: float = 0.01,
+    *,
+    timestep_fs: float,
+    ensemble: str,
+    friction_per_fs: float | None = None,
+    taut_fs: float | None = None,
+    taup_fs: float | None = None,
+    bulk_modulus_GPa: float | None = None,
     seed: int = 0,
-    ensemble: str = "nvt",
-    taut_fs: float = 100.0,
-    taup_fs: float = 500.0,
-    bulk_modulus_GPa: float = 40.0,
 ) -> list[Atoms]:
     """MD with the committee's mean forces from each structure at each temperature.
 
-    ``ensemble`` is ``nvt`` (Langevin) or ``npt`` (Berendsen at zero pressure, so that the
-    committee meets the densities it would produce and is corrected there). Sampled frames
+    ``ensemble`` is ``nvt`` (Langevin, ``friction_per_fs``) or ``npt`` (Berendsen at zero
+    pressure, ``taut_fs``/``taup_fs``/``bulk_modulus_GPa``, so that the committee meets the
+    densities it would produce and is corrected there): the ``explore.md`` settings. Sampled frames
     carry ``committee_sigma_max`` (eV/Å), ``md_temperature_K`` and ``source``. A trajectory that
     blows up (non-finite forces) ends early and keeps what it sampled.
     """
-    from ase import units
-    from ase.md.langevin import Langevin
-    from ase.md.nptberendsen import NPTBerendsen
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 
     if ensemble not in ("nvt", "npt"):
@@ -85,18 +86,17 @@ def committee_md(
             atoms = start.copy()
             atoms.calc = calculator
             MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
-            if ensemble == "nvt":
-                dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature, friction=friction_per_fs / units.fs, rng=rng)
-            else:
-                dyn = NPTBerendsen(
-                    atoms,
-                    timestep_fs * units.fs,
-                    temperature_K=temperature,
-                    pressure_au=0.0,
-                    taut=taut_fs * units.fs,
-                    taup=taup_fs * units.fs,
-                    compressibility_au=1.0 / (bulk_modulus_GPa * units.GPa),
-                )
+            dyn = make_integrator(
+                atoms,
+                ensemble,
+                temperature,
+                timestep_fs,
+                rng=rng,
+                friction_per_fs=friction_per_fs,
+                taut_fs=taut_fs,
+                taup_fs=taup_fs,
+                bulk_modulus_GPa=bulk_modulus_GPa,
+            )
             for step in range(sample_every, n_steps + 1, sample_every):
                 dyn.run(sample_every)
                 forces = calculator.results.get("forces_comm")

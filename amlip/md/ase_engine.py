@@ -7,8 +7,9 @@ import time
 from typing import Sequence
 
 import numpy as np
-from ase import Atoms, units
+from ase import Atoms
 
+from amlip.md.integrators import make_integrator
 from amlip.md.guards import Guards, MDGuardError, check_guards
 from amlip.md.protocols import Stage
 from amlip.structures.crystals import density_g_cm3
@@ -22,16 +23,18 @@ def run_protocol(
     stages: Sequence[Stage],
     sample_every: int = 10,
     seed: int = 0,
-    friction_per_fs: float = 0.01,
-    taut_fs: float = 100.0,
-    taup_fs: float = 1000.0,
-    bulk_modulus_GPa: float = 40.0,
+    friction_per_fs: float | None = None,
+    taut_fs: float | None = None,
+    taup_fs: float | None = None,
+    bulk_modulus_GPa: float | None = None,
     guards: Guards | None = None,
     progress_every_s: float = 10.0,
     wall=None,
 ) -> list[Atoms]:
     """Run the stages one after another on ``atoms`` with ``calculator``.
 
+    The thermostat and barostat settings (:func:`amlip.md.integrators.make_integrator`) come from
+    the run's config block; those a stage's ensemble needs must be given.
     ``wall`` is an optional extra ASE calculator summed with the model (e.g. the pore wall,
     :meth:`amlip.structures.pores.CylinderWall.calculator`); frame energies then include it.
 
@@ -40,8 +43,6 @@ def run_protocol(
     ETA) goes to the logger. A guard violation raises :class:`MDGuardError`; the frames
     sampled so far are attached as ``exc.frames`` so the caller can save them.
     """
-    from ase.md.langevin import Langevin
-    from ase.md.nptberendsen import NPTBerendsen
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
 
     guards = guards or Guards()
@@ -63,21 +64,20 @@ def run_protocol(
     for stage in stages:
         peak_K = max(stage.T_start_K, stage.T_end_K, previous_peak_K)
         previous_peak_K = max(stage.T_start_K, stage.T_end_K)
-        dt = stage.timestep_fs * units.fs
-        if stage.ensemble == "nvt":
-            dyn = Langevin(atoms, dt, temperature_K=stage.T_start_K, friction=friction_per_fs / units.fs, rng=rng)
-        elif stage.ensemble == "npt":
-            dyn = NPTBerendsen(
-                atoms,
-                dt,
-                temperature_K=stage.T_start_K,
-                pressure_au=stage.pressure_GPa * units.GPa,
-                taut=taut_fs * units.fs,
-                taup=taup_fs * units.fs,
-                compressibility_au=1.0 / (bulk_modulus_GPa * units.GPa),
-            )
-        else:
+        if stage.ensemble not in ("nvt", "npt"):
             raise ValueError(f"stage {stage.name}: ensemble must be 'nvt' or 'npt', got '{stage.ensemble}'")
+        dyn = make_integrator(
+            atoms,
+            stage.ensemble,
+            stage.T_start_K,
+            stage.timestep_fs,
+            rng=rng,
+            friction_per_fs=friction_per_fs,
+            taut_fs=taut_fs,
+            taup_fs=taup_fs,
+            bulk_modulus_GPa=bulk_modulus_GPa,
+            pressure_GPa=stage.pressure_GPa,
+        )
         for k in range(stage.n_steps):
             frac = (k + 1) / stage.n_steps
             target = stage.T_start_K + frac * (stage.T_end_K - stage.T_start_K)

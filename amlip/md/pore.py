@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import logging
 
 import numpy as np
@@ -49,33 +51,52 @@ def relax_pore(atoms: Atoms, calculator, wall=None, fmax_eV_A: float = 0.05, max
     return out, summary
 
 
-def pore_md(atoms: Atoms, calculator, pore: dict, md: dict, seed: int = 0) -> tuple[list[Atoms], list]:
+def pore_md(
+    atoms: Atoms,
+    calculator,
+    *,
+    radius_A: float,
+    wall: Mapping,
+    protocol: str,
+    time_scale: float,
+    timestep_fs: float | None,
+    sample_every: int,
+    friction_per_fs: float,
+    taut_fs: float,
+    taup_fs: float,
+    bulk_modulus_GPa: float,
+    guards: Mapping,
+    seed: int = 0,
+) -> tuple[list[Atoms], list]:
     """Run an MD preset on a pore cell with the model and the pore wall (AS melt-quench or anneal).
 
-    ``pore`` is the config's ``pore`` block (radius_A, wall), ``md`` its ``melt_quench`` or
-    ``anneal`` sub-block (protocol, time_scale, timestep_fs, sample_every, friction_per_fs,
-    taut_fs, taup_fs, bulk_modulus_GPa, guards). The wall comes from :func:`pore_wall` on the
-    starting structure. Returns the sampled frames (:func:`amlip.md.ase_engine.run_protocol`) and the stages.
+    ``radius_A`` and ``wall`` (style, epsilon_eV, sigma_A, cutoff_A) are the config's ``pore``
+    block; the other settings its ``melt_quench`` or ``anneal`` sub-block: the preset
+    ``protocol`` scaled by ``time_scale`` (``timestep_fs`` None keeps the preset's), the
+    thermostat and barostat of :func:`amlip.md.integrators.make_integrator` and the
+    :class:`amlip.md.guards.Guards` bounds. The wall comes from :func:`pore_wall` on the starting
+    structure. Returns the sampled frames (:func:`amlip.md.ase_engine.run_protocol`) and the stages.
     A guard violation raises :class:`amlip.md.guards.MDGuardError` with the frames so far as ``exc.frames``.
     """
     from amlip.md.ase_engine import run_protocol
     from amlip.md.guards import Guards
     from amlip.md.protocols import schedule
 
-    wall = pore_wall(atoms, pore["radius_A"], **(pore.get("wall") or {}))
-    stages = schedule(md.get("protocol", "melt_quench_AS"), md.get("time_scale", 1.0), md.get("timestep_fs"))
-    log.info("%s x%g (%d steps) on %s with the wall at %.2f Å", md.get("protocol"), md.get("time_scale", 1.0), sum(s.n_steps for s in stages), atoms.get_chemical_formula(), wall.radius_A)
+    cylinder = pore_wall(atoms, radius_A, **wall)
+    stages = schedule(protocol, time_scale, timestep_fs)
+    n_steps = sum(s.n_steps for s in stages)
+    log.info("%s x%g (%d steps) on %s with the wall at %.2f Å", protocol, time_scale, n_steps, atoms.get_chemical_formula(), cylinder.radius_A)
     frames = run_protocol(
         atoms,
         calculator,
         stages,
-        sample_every=md.get("sample_every", 10),
+        sample_every=sample_every,
         seed=seed,
-        friction_per_fs=md.get("friction_per_fs", 0.01),
-        taut_fs=md.get("taut_fs", 100.0),
-        taup_fs=md.get("taup_fs", 1000.0),
-        bulk_modulus_GPa=md.get("bulk_modulus_GPa", 40.0),
-        guards=Guards(**(md.get("guards") or {})),
-        wall=wall.calculator(),
+        friction_per_fs=friction_per_fs,
+        taut_fs=taut_fs,
+        taup_fs=taup_fs,
+        bulk_modulus_GPa=bulk_modulus_GPa,
+        guards=Guards(**guards),
+        wall=cylinder.calculator(),
     )
     return frames, stages

@@ -326,7 +326,8 @@ def run_vdos_md(
     nve_ps: float = 1.5,
     timestep_fs: float = 1.0,
     sample_every_fs: float = 5.0,
-    friction_per_fs: float = 0.01,
+    *,
+    friction_per_fs: float,
     seed: int = 0,
     progress_every_s: float = 10.0,
 ) -> list[Atoms]:
@@ -340,10 +341,9 @@ def run_vdos_md(
     import logging
     import time
 
-    from ase import units
-    from ase.md.langevin import Langevin
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
-    from ase.md.verlet import VelocityVerlet
+
+    from amlip.md.integrators import make_integrator
 
     log = logging.getLogger(__name__)
     every = sample_every_fs / timestep_fs
@@ -359,13 +359,12 @@ def run_vdos_md(
     rng = np.random.default_rng(seed)
     MaxwellBoltzmannDistribution(md, temperature_K=temperature_K, rng=rng)
     Stationary(md)
-    dt = timestep_fs * units.fs
     started = last = time.perf_counter()
     if n_nvt:
-        Langevin(md, dt, temperature_K=temperature_K, friction=friction_per_fs / units.fs, rng=rng).run(n_nvt)
+        make_integrator(md, "nvt", temperature_K, timestep_fs, rng=rng, friction_per_fs=friction_per_fs).run(n_nvt)
         log.info("NVT %d steps at %.0f K done (T=%.0f K, %.0f s)", n_nvt, temperature_K, md.get_temperature(), time.perf_counter() - started)
     frames: list[Atoms] = []
-    dyn = VelocityVerlet(md, dt)
+    dyn = make_integrator(md, "nve", temperature_K, timestep_fs)
     for step in range(1, n_nve + 1):
         dyn.run(1)
         if step % every == 0:
@@ -412,7 +411,8 @@ def sample_low_temperature(
     equilibrate_fs: float = 500.0,
     every_fs: float = 20.0,
     timestep_fs: float = 1.0,
-    friction_per_fs: float = 0.01,
+    *,
+    friction_per_fs: float,
     relax_fmax: float = 0.01,
     relax_steps: int = 500,
     seed: int = 0,
@@ -425,11 +425,11 @@ def sample_low_temperature(
     calculator, as a SinglePointCalculator). The relaxed structure is the ideal structure of
     :func:`fit_force_constants`.
     """
-    from ase import units
     from ase.calculators.singlepoint import SinglePointCalculator
-    from ase.md.langevin import Langevin
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
     from ase.optimize import FIRE
+
+    from amlip.md.integrators import make_integrator
 
     ideal = atoms.copy()
     ideal.calc = calculator
@@ -439,7 +439,7 @@ def sample_low_temperature(
     md.calc = calculator
     rng = np.random.default_rng(seed)
     MaxwellBoltzmannDistribution(md, temperature_K=temperature_K, rng=rng)
-    dyn = Langevin(md, timestep_fs * units.fs, temperature_K=temperature_K, friction=friction_per_fs / units.fs, rng=rng)
+    dyn = make_integrator(md, "nvt", temperature_K, timestep_fs, rng=rng, friction_per_fs=friction_per_fs)
     dyn.run(int(round(equilibrate_fs / timestep_fs)))
     every = max(1, int(round(every_fs / timestep_fs)))
     snapshots = []

@@ -1,0 +1,69 @@
+"""The one builder of ASE MD integrators: every MD run of the package gets its dynamics here.
+
+Coupling constants have no defaults in the code: each caller passes those of its config block
+(``produce.melt_quench``, ``explore.md``, ``learn.choose_by``, ``validate.vdos``, ``validate.ir``,
+``aimd``, ``pore.melt_quench``/``pore.anneal``), so one setting means one thing everywhere.
+Units: K, fs, 1/fs, GPa.
+"""
+
+from __future__ import annotations
+
+ENSEMBLES = ("nvt", "npt", "nve", "csvr")
+
+# The settings each ensemble needs besides temperature and time step.
+_NEEDS = {"nvt": ("friction_per_fs",), "npt": ("taut_fs", "taup_fs", "bulk_modulus_GPa"), "nve": (), "csvr": ("taut_fs",)}
+
+
+def make_integrator(
+    atoms,
+    ensemble: str,
+    temperature_K: float,
+    timestep_fs: float,
+    *,
+    rng=None,
+    friction_per_fs: float | None = None,
+    taut_fs: float | None = None,
+    taup_fs: float | None = None,
+    bulk_modulus_GPa: float | None = None,
+    pressure_GPa: float = 0.0,
+):
+    """An ASE dynamics object for ``atoms`` (which carry their calculator).
+
+    ``nvt``: Langevin thermostat (``friction_per_fs``); ``npt``: Berendsen thermostat and
+    isotropic barostat (``taut_fs``, ``taup_fs``, compressibility from ``bulk_modulus_GPa``, target
+    ``pressure_GPa``); ``nve``: velocity Verlet; ``csvr``: Bussi stochastic velocity rescaling
+    (``taut_fs``). ``rng`` (a numpy Generator) drives the stochastic thermostats. A setting the
+    ensemble needs but was not given is a ValueError that names it.
+    """
+    from ase import units
+
+    if ensemble not in _NEEDS:
+        raise ValueError(f"MD ensemble must be one of {list(ENSEMBLES)}, got '{ensemble}'")
+    given = {"friction_per_fs": friction_per_fs, "taut_fs": taut_fs, "taup_fs": taup_fs, "bulk_modulus_GPa": bulk_modulus_GPa}
+    missing = [name for name in _NEEDS[ensemble] if given[name] is None]
+    if missing:
+        raise ValueError(f"{ensemble} MD needs {missing}: pass them from the config block of this run")
+    dt = timestep_fs * units.fs
+    if ensemble == "nvt":
+        from ase.md.langevin import Langevin
+
+        return Langevin(atoms, dt, temperature_K=temperature_K, friction=friction_per_fs / units.fs, rng=rng)
+    if ensemble == "npt":
+        from ase.md.nptberendsen import NPTBerendsen
+
+        return NPTBerendsen(
+            atoms,
+            dt,
+            temperature_K=temperature_K,
+            pressure_au=pressure_GPa * units.GPa,
+            taut=taut_fs * units.fs,
+            taup=taup_fs * units.fs,
+            compressibility_au=1.0 / (bulk_modulus_GPa * units.GPa),
+        )
+    if ensemble == "csvr":
+        from ase.md.bussi import Bussi
+
+        return Bussi(atoms, dt, temperature_K=temperature_K, taut=taut_fs * units.fs, rng=rng)
+    from ase.md.verlet import VelocityVerlet
+
+    return VelocityVerlet(atoms, dt)
