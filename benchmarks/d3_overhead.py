@@ -38,9 +38,9 @@ def ms_per_step(engine: str, atoms, calculator, n_steps: int, dispersion) -> flo
     stage = [Stage("bench", "nvt", 300, 300, n_steps / 1000.0, 1.0)]
     warm = [Stage("warm", "nvt", 300, 300, 0.005, 1.0)]
     if engine == "lammps":
-        run_protocol_lammps(atoms, calculator, warm, dispersion=dispersion, guards=NO_GUARDS)
+        run_protocol_lammps(atoms, calculator, warm, taut_fs=100.0, dispersion=dispersion, guards=NO_GUARDS)
         start = time.process_time()
-        run_protocol_lammps(atoms, calculator, stage, sample_every=n_steps, dispersion=dispersion, guards=NO_GUARDS)
+        run_protocol_lammps(atoms, calculator, stage, sample_every=n_steps, taut_fs=100.0, dispersion=dispersion, guards=NO_GUARDS)
     else:
         calc = with_dispersion(calculator, dispersion)
         run_protocol(atoms, calc, warm, friction_per_fs=0.01, guards=NO_GUARDS)

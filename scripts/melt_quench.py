@@ -5,11 +5,11 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.md.dispersion import d3_settings, with_dispersion
+from amlip.md.dispersion import d3_settings
+from amlip.md.engines import run_md
 from amlip.io.frames import read_frames
 from amlip.md.guards import Guards, MDGuardError
 from amlip.md.outputs import keep_frames_before_guard, write_md_outputs
-from amlip.md.ase_engine import run_protocol
 from amlip.md.protocols import schedule, schedule_table
 from amlip.models.loading import load_model
 
@@ -29,42 +29,26 @@ guard_settings = dict(s.get("guards", {}))
 max_sigma = guard_settings.pop("max_sigma_eV_A", None)
 sigma_every = guard_settings.pop("sigma_every", 50)
 guards = Guards(**guard_settings)
+# the committee guard (engine lammps) needs every member of the final committee
+committee = [load_model(m, dtype=snakemake.params.dtype) for m in snakemake.input.models] if max_sigma else None
 try:
-    if engine == "lammps":
-        from amlip.md.lammps_engine import run_protocol_lammps
-
-        committee = [load_model(m, dtype=snakemake.params.dtype) for m in snakemake.input.models] if max_sigma else None
-        frames = run_protocol_lammps(
-            start,
-            calculator,
-            stages,
-            sample_every=s.get("sample_every", 10),
-            seed=snakemake.params.seed,
-            taut_fs=s.get("taut_fs", 100.0),
-            taup_fs=s.get("taup_fs", 1000.0),
-            guards=guards,
-            dispersion=dispersion,
-            committee=committee,
-            committee_sigma_max_eV_A=max_sigma,
-            committee_every=sigma_every,
-        )
-    elif engine == "ase":
-        if max_sigma:
-            raise ValueError("produce.melt_quench.guards.max_sigma_eV_A (committee guard) needs engine: lammps")
-        frames = run_protocol(
-            start,
-            with_dispersion(calculator, dispersion),
-            stages,
-            sample_every=s.get("sample_every", 10),
-            seed=snakemake.params.seed,
-            friction_per_fs=s.get("friction_per_fs", 0.01),
-            taut_fs=s.get("taut_fs", 100.0),
-            taup_fs=s.get("taup_fs", 1000.0),
-            bulk_modulus_GPa=s.get("bulk_modulus_GPa", 40.0),
-            guards=guards,
-        )
-    else:
-        raise ValueError(f"produce.melt_quench.engine '{engine}': use ase or lammps")
+    frames = run_md(
+        engine,
+        start,
+        calculator,
+        stages,
+        sample_every=s["sample_every"],
+        seed=snakemake.params.seed,
+        friction_per_fs=s["friction_per_fs"],
+        taut_fs=s["taut_fs"],
+        taup_fs=s["taup_fs"],
+        bulk_modulus_GPa=s["bulk_modulus_GPa"],
+        guards=guards,
+        dispersion=dispersion,
+        committee=committee,
+        committee_sigma_max_eV_A=max_sigma,
+        committee_every=sigma_every,
+    )
 except MDGuardError as exc:
     raise keep_frames_before_guard(exc, snakemake.output.trajectory) from exc
 write_md_outputs(frames, snakemake.output.trajectory, snakemake.output.thermo)

@@ -4,7 +4,7 @@ model = chosen_model(snakemake)
 log = setup(snakemake)
 
 from amlip.io.frames import read_frames
-from amlip.md.lammps_engine import run_protocol_lammps
+from amlip.md.engines import run_md
 from amlip.md.guards import Guards
 from amlip.md.protocols import Stage
 from amlip.models.loading import load_model
@@ -20,7 +20,8 @@ stages = [
 ]
 log.info("N-sigma-T (fix npt tri, 0 GPa) at %g K of the last glass frame (%d atoms) with %s: %d + %d steps", T, len(glass), model, stages[0].n_steps, stages[1].n_steps)
 guard_settings = {k: v for k, v in snakemake.params.guards.items() if k in ("max_T_factor", "min_distance_A", "check_every")}
-frames = run_protocol_lammps(
+frames = run_md(
+    "lammps",
     glass,
     load_model(model, dtype=snakemake.params.dtype),
     stages,

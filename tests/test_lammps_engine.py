@@ -66,8 +66,8 @@ def test_stage_temperatures_follow_the_ramp_and_npt_density_responds():
     hold = [f.info["T_K"] for f in frames if f.info["stage"] == "hold"]
     assert 45 < np.mean(hold) < 75
 
-    squeezed = run_protocol_lammps(argon(), lj(), [Stage("hold", "npt", 40, 40, 0.2, 2.0, pressure_GPa=1.0)], sample_every=50, seed=1, taup_fs=300.0)
-    free = run_protocol_lammps(argon(), lj(), [Stage("hold", "npt", 40, 40, 0.2, 2.0, pressure_GPa=0.0)], sample_every=50, seed=1, taup_fs=300.0)
+    squeezed = run_protocol_lammps(argon(), lj(), [Stage("hold", "npt", 40, 40, 0.2, 2.0, pressure_GPa=1.0)], sample_every=50, seed=1, taut_fs=100.0, taup_fs=300.0)
+    free = run_protocol_lammps(argon(), lj(), [Stage("hold", "npt", 40, 40, 0.2, 2.0, pressure_GPa=0.0)], sample_every=50, seed=1, taut_fs=100.0, taup_fs=300.0)
     assert squeezed[-1].info["density_g_cm3"] > 1.05 * free[-1].info["density_g_cm3"]
 
 
@@ -76,7 +76,7 @@ def test_temperature_guard_stops_a_bad_run_and_keeps_frames():
     with pytest.raises(MDGuardError, match="temperature runaway") as info:
         squeezed = argon(a=4.2)
         squeezed.rattle(0.1, seed=1)
-        run_protocol_lammps(squeezed, lj(), [Stage("hot", "nvt", 50, 50, 0.2, 2.0)], sample_every=1, seed=1, guards=Guards(max_T_factor=3.0, check_every=4))
+        run_protocol_lammps(squeezed, lj(), [Stage("hot", "nvt", 50, 50, 0.2, 2.0)], sample_every=1, seed=1, taut_fs=100.0, guards=Guards(max_T_factor=3.0, check_every=4))
     assert 1 <= len(info.value.frames) < 100
     assert all(f.info["T_K"] < 3.0 * 100 for f in info.value.frames[:-4])
 
@@ -85,13 +85,13 @@ def test_committee_guard_stops_when_members_disagree():
     committee = [lj(AR_SIGMA), lj(AR_SIGMA * 1.05)]
     with pytest.raises(MDGuardError, match="committee force deviation") as info:
         run_protocol_lammps(
-            argon(), lj(), [Stage("nvt", "nvt", 40, 40, 0.1, 2.0)], sample_every=5, seed=1,
+            argon(), lj(), [Stage("nvt", "nvt", 40, 40, 0.1, 2.0)], sample_every=5, seed=1, taut_fs=100.0,
             committee=committee, committee_sigma_max_eV_A=1e-3, committee_every=20,
         )
     assert len(info.value.frames) == 3  # steps 5, 10, 15; step 20 failed the audit
     # the same committee agreeing with itself passes
     frames = run_protocol_lammps(
-        argon(), lj(), [Stage("nvt", "nvt", 40, 40, 0.04, 2.0)], sample_every=5, seed=1,
+        argon(), lj(), [Stage("nvt", "nvt", 40, 40, 0.04, 2.0)], sample_every=5, seed=1, taut_fs=100.0,
         committee=[lj(), lj()], committee_sigma_max_eV_A=1e-3, committee_every=10,
     )
     assert len(frames) == 4
@@ -128,19 +128,19 @@ def test_cluster_deck_content_and_lammps_accepts_it(tmp_path):
 
     d3 = {"method": "d3bj", "functional": "pbe"}
     npt = [Stage("eq", "npt", 300, 300, 0.01, 1.0, pressure_GPa=0.1)]
-    files = write_lammps_inputs(tmp_path / "allegro", atoms, npt, "deployed.nequip.pt2", "allegro", dispersion=d3, taup_fs=1000.0)
+    files = write_lammps_inputs(tmp_path / "allegro", atoms, npt, "deployed.nequip.pt2", "allegro", dispersion=d3, taut_fs=100.0, taup_fs=1000.0)
     deck = files["input"].read_text()
     assert "pair_style hybrid/overlay allegro dispersion/d3 bj pbe" in deck
     assert "pair_coeff * * allegro deployed.nequip.pt2 O Si" in deck and "pair_coeff * * dispersion/d3 O Si" in deck
     assert "fix integrate all npt temp 300 300 0.1 iso 1000 1000 1" in deck
     check_deck(tmp_path / "allegro")
-    mliap = write_lammps_inputs(tmp_path / "mliap", atoms, npt, "m.model-mliap_lammps.pt", "mace_mliap")["input"].read_text()
+    mliap = write_lammps_inputs(tmp_path / "mliap", atoms, npt, "m.model-mliap_lammps.pt", "mace_mliap", taut_fs=100.0, taup_fs=1000.0)["input"].read_text()
     assert "pair_style mliap unified m.model-mliap_lammps.pt 0\npair_coeff * * O Si" in mliap
 
 
 def test_deck_check_names_the_failing_line(tmp_path):
     atoms = build_crystal("alpha_quartz")
-    files = write_lammps_inputs(tmp_path, atoms, [Stage("eq", "nvt", 300, 300, 0.01)], "m.pt", "nequip")
+    files = write_lammps_inputs(tmp_path, atoms, [Stage("eq", "nvt", 300, 300, 0.01)], "m.pt", "nequip", taut_fs=100.0)
     files["input"].write_text(files["input"].read_text().replace("fix integrate all nvt", "fix integrate all nvtt"))
     with pytest.raises(RuntimeError, match=r"in.lammps line \d+ 'fix integrate all nvtt"):
         check_deck(tmp_path)

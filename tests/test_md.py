@@ -96,3 +96,17 @@ def test_integrator_needs_the_settings_of_its_ensemble_and_uses_them():
     csvr = make_integrator(atoms, "csvr", 300.0, 1.0, taut_fs=100.0, rng=np.random.default_rng(0))
     assert type(csvr).__name__ == "Bussi" and csvr.taut == pytest.approx(100.0 * units.fs)
     assert type(make_integrator(atoms, "nve", 300.0, 1.0)).__name__ == "VelocityVerlet"
+
+
+def test_engine_factory_runs_either_engine_and_refuses_what_one_cannot_do():
+    from amlip.md.engines import run_md
+
+    atoms = bulk("Cu", cubic=True).repeat((2, 2, 2))
+    stages = [Stage("hold", "nvt", 300, 300, 0.02, 1.0)]
+    kw = dict(sample_every=5, seed=0, taut_fs=100.0, taup_fs=1000.0, guards=Guards(), friction_per_fs=0.01, bulk_modulus_GPa=40.0)
+    frames = run_md("ase", atoms, EMT(), stages, **kw)
+    assert [f.info["step"] for f in frames] == [5, 10, 15, 20] and frames[-1].info["stage"] == "hold"
+    with pytest.raises(ValueError, match="committee guard.*needs engine: lammps"):
+        run_md("ase", atoms, EMT(), stages, committee=[EMT(), EMT()], committee_sigma_max_eV_A=0.1, **kw)
+    with pytest.raises(ValueError, match=r"engine 'gromacs': use one of \['ase', 'lammps'\]"):
+        run_md("gromacs", atoms, EMT(), stages, **kw)

@@ -59,12 +59,21 @@ def setup_commands(species: Sequence[str], data_file: str) -> list[str]:
     return cmds
 
 
-def stage_fix(stage: Stage, taut_fs: float, taup_fs: float, fix_id: str = "integrate") -> str:
-    """Nose-Hoover ``fix nvt``/``fix npt`` of one stage, ramping T_start -> T_end over the stage."""
-    tdamp, pdamp = taut_fs / 1000.0, taup_fs / 1000.0  # metal units: ps
-    temp = f"temp {stage.T_start_K:g} {stage.T_end_K:g} {tdamp:g}"
+def stage_fix(stage: Stage, taut_fs: float | None, taup_fs: float | None, fix_id: str = "integrate") -> str:
+    """Nose-Hoover ``fix nvt``/``fix npt`` of one stage, ramping T_start -> T_end over the stage.
+
+    ``taut_fs`` (thermostat) and ``taup_fs`` (barostat) come from the run's config block; a stage
+    whose ensemble needs one that is None is a ValueError naming it.
+    """
     if stage.ensemble == "nve":  # tests: energy conservation of the engine
         return f"fix {fix_id} all nve"
+    needed = {"taut_fs": taut_fs} | ({"taup_fs": taup_fs} if stage.ensemble.startswith("npt") else {})
+    missing = [name for name, value in needed.items() if value is None]
+    if missing:
+        raise ValueError(f"stage {stage.name} ({stage.ensemble}) needs {missing}: pass them from the config block of this run")
+    tdamp = taut_fs / 1000.0  # metal units: ps
+    pdamp = taup_fs / 1000.0 if taup_fs is not None else None
+    temp = f"temp {stage.T_start_K:g} {stage.T_end_K:g} {tdamp:g}"
     if stage.ensemble == "nvt":
         return f"fix {fix_id} all nvt {temp}"
     if stage.ensemble == "npt":
@@ -210,8 +219,8 @@ def run_protocol_lammps(
     stages: Sequence[Stage],
     sample_every: int = 10,
     seed: int = 0,
-    taut_fs: float = 100.0,
-    taup_fs: float = 1000.0,
+    taut_fs: float | None = None,
+    taup_fs: float | None = None,
     guards: Guards | None = None,
     progress_every_s: float = 10.0,
     extra_commands: Sequence[str] = (),
