@@ -335,3 +335,32 @@ def plot_label_efficiency(table, path: str | os.PathLike, target_meV_A: float | 
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+def plot_imported_energies(table, path: str) -> None:
+    """Reference energy per atom (eV/atom) along each imported AIMD run or trajectory (rule import_aimd)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, rows in table.groupby("aimd_source", sort=False):
+        ax.plot(rows["aimd_frame"], rows["energy_eV_atom"], marker=".", label=name)
+    ax.set_xlabel("frame of the source")
+    ax.set_ylabel("reference energy (eV/atom)")
+    if len(table):
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_gcmc_loading(table, temperature_K: float, force_field: str, path: str) -> None:
+    """CO2 loading (mmol/g) against pressure (bar) from MD-GCMC, error bars from the block SEM (rule adsorb_gcmc)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    yerr = table["n_co2_sem"] / table["n_co2_per_cell"].clip(lower=1e-12) * table["loading_mmol_g"]
+    ax.errorbar(table["pressure_bar"], table["loading_mmol_g"], yerr=yerr, marker="o")
+    ax.set_xlabel("CO2 pressure (bar)")
+    ax.set_ylabel("loading (mmol/g)")
+    ax.set_title(f"CO2 at {temperature_K:g} K ({force_field} force field)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
