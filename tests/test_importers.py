@@ -10,7 +10,7 @@ import pytest
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.units import GPa, Bohr, Hartree, bar
 
-from amlip.io.extxyz import _iter_extxyz_ase, _iter_extxyz_fast
+from amlip.io.extxyz import iter_extxyz_frames
 from amlip.io.importers import iter_cp2k_md, iter_extxyz, iter_vasp
 from amlip.io.frames import write_stream
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, read_frames, write_frames
@@ -91,10 +91,10 @@ def test_fast_reader_equals_ase_read_on_odd_files(tmp_path, name, monkeypatch):
 
     path = tmp_path / f"{name}.extxyz"
     path.write_bytes(ODD_FILES[name].encode())
-    slow = list(_iter_extxyz_ase(str(path)))
+    slow = list(iter_extxyz_frames(str(path), fast=False, calculator=False))
     handed, to_ase = [], amlip.io.extxyz._frame_from_ase
     monkeypatch.setattr(amlip.io.extxyz, "_frame_from_ase", lambda text: handed.append(text) or to_ase(text))
-    fast = list(_iter_extxyz_fast(str(path)))
+    fast = list(iter_extxyz_frames(str(path), fast=True, calculator=False))
     assert len(fast) == len(slow) > 0
     assert len(handed) == TO_ASE[name]
     for k, (a, b) in enumerate(zip(fast, slow)):
@@ -118,7 +118,7 @@ def test_fast_reader_equals_ase_read_on_written_frames(tmp_path, quartz):
     path = tmp_path / "labelled.extxyz"
     write_frames(path, frames)
     reference = ase.io.read(path, index=":", format="extxyz")
-    fast = list(_iter_extxyz_fast(str(path)))
+    fast = list(iter_extxyz_frames(str(path), fast=True, calculator=False))
     assert len(fast) == 5
     for k, (a, b) in enumerate(zip(fast, reference)):
         assert b.calc is None  # REF_* keys stay in info/arrays in ASE too
@@ -126,10 +126,10 @@ def test_fast_reader_equals_ase_read_on_written_frames(tmp_path, quartz):
     # and the shipped fixture files
     for shipped in sorted(DATA.rglob("*.xyz")):
         try:
-            slow = list(_iter_extxyz_ase(str(shipped)))
+            slow = list(iter_extxyz_frames(str(shipped), fast=False, calculator=False))
         except Exception:
             continue
-        for k, (a, b) in enumerate(zip(_iter_extxyz_fast(str(shipped)), slow, strict=True)):
+        for k, (a, b) in enumerate(zip(iter_extxyz_frames(str(shipped), fast=True, calculator=False), slow, strict=True)):
             _same_frame(a, b, f"{shipped.name} frame {k}")
 
 
@@ -172,7 +172,7 @@ def test_extxyz_chunk_boundaries_and_free_format(tmp_path, threaded):
     ase.io.write(big, _frames(6), format="extxyz")
     expected = [a.positions.tolist() for a in ase.io.iread(big, index=":")]
     for chunk_bytes in range(300, 3000, 53):  # read boundaries at every place in a line and a frame
-        assert [a.positions.tolist() for a in _iter_extxyz_fast(str(big), chunk_bytes, threaded)] == expected, chunk_bytes
+        assert [a.positions.tolist() for a in iter_extxyz_frames(str(big), fast=True, calculator=False, chunk_bytes=chunk_bytes, threaded=threaded)] == expected, chunk_bytes
 
 
 def test_extxyz_streams_and_names_bad_frames(tmp_path):
@@ -198,7 +198,7 @@ def test_fast_reader_names_a_frame_that_is_not_one(tmp_path, threaded):
     ase.io.write(path, _frames(3), format="extxyz")
     path.write_text(path.read_text() + "this is not a frame\n" * 50)
     for chunk_bytes in (1 << 22, 512):
-        frames = _iter_extxyz_fast(str(path), chunk_bytes, threaded)
+        frames = iter_extxyz_frames(str(path), fast=True, calculator=False, chunk_bytes=chunk_bytes, threaded=threaded)
         assert [a.info["energy"] for a in islice(frames, 3)] == [-30.0, -31.0, -32.0]
         with pytest.raises(ValueError, match="frame 3 starts with b'this is not a frame', not an atom count"):
             next(frames)
@@ -288,11 +288,11 @@ def test_fast_reader_reuses_comment_layout_with_changing_values(tmp_path, monkey
                  f"REF_stress={stress} md_step={step} tag={tag} pbc=\"T T T\"\nSi 0.5 0.5 0.5 1 2 3\n")  # fmt: skip
     path = tmp_path / "changing.extxyz"
     path.write_text(text)
-    slow = list(_iter_extxyz_ase(str(path)))
+    slow = list(iter_extxyz_frames(str(path), fast=False, calculator=False))
     parsed, full_parse = [], amlip.io.extxyz._parse_comment_pairs
     monkeypatch.setattr(amlip.io.extxyz, "_TEMPLATE", [None])
     monkeypatch.setattr(amlip.io.extxyz, "_parse_comment_pairs", lambda comment: parsed.append(comment) or full_parse(comment))
-    fast = list(_iter_extxyz_fast(str(path)))
+    fast = list(iter_extxyz_frames(str(path), fast=True, calculator=False))
     assert len(fast) == len(slow) == len(values)
     assert len(parsed) == 4  # frames 0, 3 and 4 (a bare key, "=" in a value: to ASE), 5 (new quoting); 1-2 match the cached pattern
     for k, (a, b) in enumerate(zip(fast, slow)):
@@ -344,11 +344,11 @@ def test_fast_reader_fixed_width_lines_equal_ase_read(tmp_path, monkeypatch, thr
 
     path = tmp_path / "fixed.extxyz"
     path.write_bytes(_fixed_width_file().encode())
-    slow = list(_iter_extxyz_ase(str(path)))
+    slow = list(iter_extxyz_frames(str(path), fast=False, calculator=False))
     handed, to_ase = [], amlip.io.extxyz._frame_from_ase
     monkeypatch.setattr(amlip.io.extxyz, "_frame_from_ase", lambda text: handed.append(text) or to_ase(text))
     for chunk_bytes in (1 << 22, 4000, 2999, 1500):
-        fast = list(_iter_extxyz_fast(str(path), chunk_bytes, threaded))
+        fast = list(iter_extxyz_frames(str(path), fast=True, calculator=False, chunk_bytes=chunk_bytes, threaded=threaded))
         assert len(fast) == len(slow) == 3
         for k, (a, b) in enumerate(zip(fast, slow)):
             _same_frame(a, b, f"frame {k}, reads of {chunk_bytes} bytes")
@@ -379,8 +379,8 @@ def test_fast_reader_columns_change_between_frames(tmp_path, threaded):
             text += f"{symbol:<2} " + fmt.format(*values) + "\n"
     path = tmp_path / "columns.extxyz"
     path.write_text(text)
-    slow = list(_iter_extxyz_ase(str(path)))
-    fast = list(_iter_extxyz_fast(str(path), 1 << 22, threaded))
+    slow = list(iter_extxyz_frames(str(path), fast=False, calculator=False))
+    fast = list(iter_extxyz_frames(str(path), fast=True, calculator=False, chunk_bytes=1 << 22, threaded=threaded))
     assert len(fast) == len(slow) == 9
     for k, (a, b) in enumerate(zip(fast, slow)):
         _same_frame(a, b, f"frame {k}")
@@ -396,8 +396,8 @@ def test_fast_reader_converts_changing_number_runs_as_ase(tmp_path):
                    for k, run in enumerate(runs))  # fmt: skip
     path = tmp_path / "runs.extxyz"
     path.write_text(text)
-    slow = list(_iter_extxyz_ase(str(path)))
-    fast = list(_iter_extxyz_fast(str(path)))
+    slow = list(iter_extxyz_frames(str(path), fast=False, calculator=False))
+    fast = list(iter_extxyz_frames(str(path), fast=True, calculator=False))
     assert len(fast) == len(slow) == len(runs)
     for k, (a, b) in enumerate(zip(fast, slow)):
         _same_frame(a, b, f"frame {k}: {runs[k]!r}")

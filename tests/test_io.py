@@ -63,3 +63,34 @@ def test_empty_file_roundtrip(tmp_path):
     path = tmp_path / "empty.extxyz"
     assert write_frames(path, []) == 0
     assert read_frames(path) == []
+
+
+def test_both_engines_of_the_one_reader_give_ase_frames_with_their_calculator(tmp_path):
+    """read_frames' frames whatever the engine: calculator results (energy, forces, stress) where ASE puts them."""
+    import ase.io
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from amlip.io.extxyz import iter_extxyz_frames
+
+    rng = np.random.default_rng(0)
+    frames = []
+    for k in range(3):
+        atoms = Atoms("SiO2", positions=rng.uniform(0, 5, (3, 3)), cell=[5, 5, 5], pbc=True)
+        atoms.calc = SinglePointCalculator(atoms, energy=-1.5 * k, forces=rng.normal(size=(3, 3)), stress=rng.normal(size=6))
+        atoms.info["REF_energy"] = 0.25 * k
+        atoms.arrays["REF_forces"] = rng.normal(size=(3, 3))
+        frames.append(atoms)
+    path = tmp_path / "f.extxyz"
+    ase.io.write(path, frames, format="extxyz")
+    expected = ase.io.read(path, index=":", format="extxyz")
+    for fast in (False, True):
+        got = list(iter_extxyz_frames(path, fast=fast))
+        assert len(got) == 3
+        for a, b in zip(got, expected):
+            assert a.calc is not None and a.get_potential_energy() == b.get_potential_energy()
+            np.testing.assert_array_equal(a.get_forces(), b.get_forces())
+            np.testing.assert_array_equal(a.get_stress(), b.get_stress())
+            assert a.info == b.info and sorted(a.arrays) == sorted(b.arrays) == ["REF_forces", "numbers", "positions"]
+        keys = list(iter_extxyz_frames(path, fast=fast, calculator=False))
+        assert keys[1].calc is None and keys[1].info["energy"] == -1.5 and keys[1].arrays["forces"].shape == (3, 3)
+    assert read_frames(tmp_path / "f.extxyz")[2].get_potential_energy() == -3.0

@@ -277,6 +277,17 @@ def _frame_from_ase(text: str) -> Atoms:
     return atoms
 
 
+def _keys_to_results(atoms: Atoms) -> None:
+    """The inverse of :func:`_results_to_keys`: standard results onto a SinglePointCalculator, as ASE's reader puts them."""
+    from ase.calculators.calculator import all_properties
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    results = {key: atoms.arrays.pop(key) for key in [k for k in atoms.arrays if k in all_properties]}
+    results |= {key: atoms.info.pop(key) for key in [k for k in atoms.info if k in all_properties]}
+    if results:
+        atoms.calc = SinglePointCalculator(atoms, **results)
+
+
 def _results_to_keys(atoms: Atoms) -> None:
     if atoms.calc is not None:  # ASE moves energy/forces/stress into a SinglePointCalculator
         for key, value in atoms.calc.results.items():
@@ -469,25 +480,43 @@ class _FastReader:
         return _fast_frame(info, layout, numbers[row : row + n], values[row * width : (row + n) * width])
 
 
-def _iter_extxyz_fast(path: str, chunk_bytes: int = 1 << 22, threaded: bool | None = None) -> Iterator[Atoms]:
-    """Stream the frames of an extended-XYZ file, ``chunk_bytes`` read at a time.
+#: files above this size go to the compiled reader unless the caller chooses (bytes): below it, the
+#: reader's one-off compilation (a few seconds per machine, then cached) costs more than it saves
+FAST_READER_MIN_BYTES = 16 << 20
 
-    Equal to ``ase.io.iread`` frame by frame (calculator results moved to info/arrays); blank
-    lines between frames are skipped. ``threaded``: parse the next read in a second thread
-    (default: when this process may use more than one CPU).
+
+def iter_extxyz_frames(
+    path: str | os.PathLike,
+    fast: bool | None = None,
+    *,
+    calculator: bool = True,
+    chunk_bytes: int = 1 << 22,
+    threaded: bool | None = None,
+) -> Iterator[Atoms]:
+    """Stream the frames of an extended-XYZ file: the one extended-XYZ reader of the package.
+
+    Both engines give ``ase.io.iread``'s frames: ``fast`` the compiled reader (``chunk_bytes``
+    read at a time; ``threaded`` parses the next read in a second thread, by default when this
+    process may use more than one CPU), else ASE's reader; by default the compiled one for files
+    above :data:`FAST_READER_MIN_BYTES`. ``calculator``: the standard results (energy, forces,
+    stress, ...) on a ``SinglePointCalculator`` as ASE gives them; False moves them to
+    ``info``/``arrays`` under their own names (what the importers relabel). Blank lines between
+    frames are skipped.
     """
+    path = str(path)
+    if fast is None:
+        fast = os.path.getsize(path) > FAST_READER_MIN_BYTES
+    if not fast:
+        import ase.io
+
+        for atoms in ase.io.iread(path, index=":", format="extxyz"):
+            if not calculator:
+                _results_to_keys(atoms)
+            yield atoms
+        return
     if threaded is None:
         threaded = len(os.sched_getaffinity(0)) > 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) > 1
-    yield from _FastReader(path, chunk_bytes, threaded)
-
-
-def _iter_extxyz_ase(path: str) -> Iterator[Atoms]:
-    import ase.io
-
-    for atoms in ase.io.iread(path, index=":", format="extxyz"):
-        _results_to_keys(atoms)
+    for atoms in _FastReader(path, chunk_bytes, threaded):
+        if calculator:
+            _keys_to_results(atoms)
         yield atoms
-
-
-#: files above this size go to the compiled reader when iter_extxyz is not told (bytes)
-FAST_READER_MIN_BYTES = 16 << 20

@@ -15,6 +15,8 @@ from typing import Iterable, Iterator
 import ase.io
 from ase import Atoms
 
+from amlip.io.extxyz import iter_extxyz_frames
+
 REF_ENERGY = "REF_energy"
 REF_FORCES = "REF_forces"
 REF_STRESS = "REF_stress"
@@ -25,17 +27,19 @@ def read_frames(path: str | os.PathLike) -> list[Atoms]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"frame file {path} does not exist")
-    if path.stat().st_size == 0:
-        return []
-    return list(ase.io.read(path, index=":", format="extxyz"))
+    return list(iter_frames(path))
 
 
 def iter_frames(path: str | os.PathLike) -> Iterator[Atoms]:
-    """Stream frames one at a time, so memory does not grow with the file."""
+    """Stream frames one at a time, so memory does not grow with the file.
+
+    Frames are those ``ase.io.read`` gives (calculator results on a ``SinglePointCalculator``),
+    read by :func:`amlip.io.extxyz.iter_extxyz_frames`: the compiled reader for large files.
+    """
     path = Path(path)
     if path.stat().st_size == 0:
         return iter(())
-    return ase.io.iread(path, index=":", format="extxyz")
+    return iter_extxyz_frames(path)
 
 
 def write_frames(path: str | os.PathLike, frames: Iterable[Atoms]) -> int:

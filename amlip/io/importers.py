@@ -36,7 +36,7 @@ import numpy as np
 from ase import Atoms
 from ase.units import Bohr, Hartree, _aut, bar, fs
 
-from amlip.io.extxyz import FAST_READER_MIN_BYTES, _iter_extxyz_ase, _iter_extxyz_fast
+from amlip.io.extxyz import iter_extxyz_frames
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, write_stream
 from amlip.io.lot import LOT_HASH_KEY, LOT_KEY, LevelOfTheoryError, level_of_theory_hash, level_of_theory_string
 
@@ -126,9 +126,7 @@ def iter_extxyz(
     """
     path = str(path)
     lot_hash = _check_record(level_of_theory)
-    if fast is None:
-        fast = os.path.getsize(path) > FAST_READER_MIN_BYTES
-    frames = _iter_extxyz_fast(path) if fast else _iter_extxyz_ase(path)
+    frames = iter_extxyz_frames(path, fast, calculator=False)
     for index, atoms in enumerate(frames):
         where = f"{path}: frame {index}"
         e_key = energy_key or _pick(atoms.info, DEFAULT_KEYS["energy"])
