@@ -12,7 +12,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-SHIPPED = ["Snakefile", "rules", "scripts", "config", "envs", "report", "resources", "amlip"]
+SHIPPED = ["Snakefile", "rules", "scripts", "config", "envs", "report", "resources", "amlip", "profiles"]
 
 
 def copy_workflow(work: Path) -> dict:
@@ -33,6 +33,28 @@ def run_snakemake(work: Path, env: dict, *args: str, timeout: int = 900) -> subp
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def snakemake_copy(tmp_path_factory):
+    """Snakemake in a copy of the shipped workflow, never in the repository (where ``make run`` leaves
+    results/ and .snakemake/): ``snakemake_copy("-n", ...)`` returns the finished process. One copy
+    per session, for dry runs and other runs that write nothing the next test would see."""
+    work = tmp_path_factory.mktemp("workflow")
+    env = copy_workflow(work)
+
+    def run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+        return run_snakemake(work, env, *args, timeout=timeout)
+
+    run.path = work
+    return run
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that run Snakemake (dry runs in a copy) are ``workflow`` tests: ``make test-fast`` leaves them out."""
+    for item in items:
+        if "snakemake_copy" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.workflow)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ importers, merge into iteration 0 under the level-of-theory guard, config valida
 import json
 import runpy
 import shutil
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -24,7 +23,6 @@ from amlip.labelers.aimd import run_aimd
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 XTB = {"method": "GFN1-xTB", "accuracy": 1.0, "electronic_temperature_K": 300.0, "max_iterations": 250}
 
 
@@ -135,10 +133,10 @@ def test_cp2k_aimd_runs_and_imports(tmp_path):
     assert frames[0].info["lot_hash"] == manifest["lot_hash"]
 
 
-def _dry_run(tmp_path, override: str):
+def _dry_run(snakemake_copy, tmp_path, override: str):
     config = tmp_path / "override.yaml"
     config.write_text(override)
-    return subprocess.run([SNAKEMAKE, "-n", "--configfile", str(config)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return snakemake_copy("-n", "--configfile", str(config))
 
 
 @pytest.mark.parametrize(
@@ -149,18 +147,18 @@ def _dry_run(tmp_path, override: str):
         ("aimd: {import: [{format: extxyz, path: x.extxyz}]}\n", "level_of_theory"),
     ],
 )
-def test_bad_aimd_config_fails_before_any_job(tmp_path, override, expected):
-    result = _dry_run(tmp_path, override)
+def test_bad_aimd_config_fails_before_any_job(snakemake_copy, tmp_path, override, expected):
+    result = _dry_run(snakemake_copy, tmp_path, override)
     assert result.returncode != 0
     assert expected in result.stdout + result.stderr
 
 
-def test_dry_run_wires_aimd_into_iteration_0(tmp_path):
-    result = _dry_run(tmp_path, "aimd: {structures: [random_0, crystal_alpha_quartz]}\n")
+def test_dry_run_wires_aimd_into_iteration_0(snakemake_copy, tmp_path):
+    result = _dry_run(snakemake_copy, tmp_path, "aimd: {structures: [random_0, crystal_alpha_quartz]}\n")
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert "results/aimd/syn/run_crystal_alpha_quartz" in out and "results/aimd/syn/run_random_0" in out
     merge = [block for block in out.split("\n\n") if "rule merge_labels:" in block and "iter_0" in block]
     assert merge and "results/aimd/syn/imported.extxyz" in merge[0]
-    off = _dry_run(tmp_path, "aimd: {domains: []}\n")
+    off = _dry_run(snakemake_copy, tmp_path, "aimd: {domains: []}\n")
     assert off.returncode == 0 and "run_aimd" not in off.stdout

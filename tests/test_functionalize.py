@@ -187,7 +187,10 @@ def test_dehydrogenation_energies_match_a_pair_sum():
     assert len(sites) == 8 and set(sites.site) == {"single Si"}
     # A pair potential: removing H costs minus its pair energies (shifted LJ; E(H alone) = 0).
     i, j, d = neighbor_list("ijd", atoms, 3.0)
-    phi = lambda r: 4 * 0.05 * ((1.2 / r) ** 12 - (1.2 / r) ** 6) - 4 * 0.05 * ((1.2 / 3.0) ** 12 - (1.2 / 3.0) ** 6)
+
+    def phi(r):
+        return 4 * 0.05 * ((1.2 / r) ** 12 - (1.2 / r) ** 6) - 4 * 0.05 * ((1.2 / 3.0) ** 12 - (1.2 / 3.0) ** 6)
+
     expected = [-phi(d[i == h]).sum() for h in sites.h_index]
     assert sites.E_H_eV.iloc[0] == pytest.approx(0.0, abs=1e-12)
     assert sites.E_dehydrogenation_eV.to_numpy() == pytest.approx(expected, rel=1e-8)

@@ -97,6 +97,7 @@ def test_pool_composition_and_training_length():
     assert temperature_counts(frames) == "300K:2 3000K:1"
 
 
+@pytest.mark.slow
 def test_quick_benchmark_run(tmp_path, root):
     env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{root / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}")
     done = subprocess.run(

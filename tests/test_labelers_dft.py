@@ -50,6 +50,7 @@ def test_cp2k_convergence_check_reads_the_warning():
     assert not cp2k_scf_converged("")  # a crashed run has neither line
 
 
+@pytest.mark.slow
 @needs_cp2k
 def test_cp2k_single_point_on_quartz(quartz):
     labeler = make_labeler("cp2k", CHEAP_CP2K)
@@ -68,6 +69,7 @@ def test_cp2k_single_point_on_quartz(quartz):
     assert stress[0] == pytest.approx(stress[1], abs=5e-3)  # trigonal cell: sigma_xx = sigma_yy
 
 
+@pytest.mark.slow
 @needs_cp2k
 def test_cp2k_unconverged_scf_goes_to_failed_list(quartz):
     outcome = label_frames([quartz], make_labeler("cp2k", {**CHEAP_CP2K, "max_scf": 2}), first_index=4)
@@ -135,6 +137,7 @@ def test_espresso_input_and_spin_rules(quartz):
         make_labeler("espresso", {"ecutwfc": 40})
 
 
+@pytest.mark.slow
 @needs_pw
 def test_espresso_single_point_on_quartz(quartz, tmp_path):
     labeler = make_labeler("espresso", {**CHEAP_QE, "workdir": str(tmp_path), "keep_workdir": True})
@@ -165,6 +168,7 @@ def test_espresso_single_point_on_quartz(quartz, tmp_path):
     assert forces[5, 1] == pytest.approx(finite_difference_force(labeler, quartz, 5, 1, 0.01), abs=2e-3)
 
 
+@pytest.mark.slow
 @needs_pw
 def test_espresso_isolated_atoms_are_spin_polarised(tmp_path):
     labeler = make_labeler("espresso", {**CHEAP_QE, "isolated_box_A": 8.0, "workdir": str(tmp_path), "keep_workdir": True})

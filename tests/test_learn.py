@@ -4,6 +4,12 @@ import pytest
 from amlip.selection.candidates import band_candidates
 from amlip.learning.loop import convergence_decision
 from amlip.models.committee import committee_force_deviation
+import pandas as pd
+from ase.calculators.lj import LennardJones
+from amlip.learning.choice import choose_member, screen_density
+from amlip.learning.loop import domain_settings
+from amlip.selection.candidates import select_diverse
+from amlip.structures.crystals import build_crystal, density_g_cm3
 
 
 def test_sigma_max_by_hand():
@@ -123,13 +129,7 @@ def test_reuse_script_copies_only_when_the_loop_stopped(tmp_path):
 
 # --- band + diversity pick, per-domain settings, model choice -------------------------------
 
-import pandas as pd
-from ase.calculators.lj import LennardJones
 
-from amlip.learning.choice import choose_member, screen_density
-from amlip.learning.loop import domain_settings
-from amlip.selection.candidates import select_diverse
-from amlip.structures.crystals import build_crystal, density_g_cm3
 
 
 def test_band_then_soap_kmeans_picks_exactly_one_frame_per_family_inside_the_band():

@@ -623,6 +623,7 @@ def test_npt_tri_stage_fix_is_a_flexible_zero_stress_barostat():
     assert line == "fix integrate all npt temp 300 300 0.1 tri 0 0 1 flip no"
 
 
+@pytest.mark.slow
 def test_strain_fluctuations_of_eam_copper_in_lammps_give_its_bulk_modulus():
     """N-sigma-T (fix npt tri) in the LAMMPS engine: the Reuss bulk modulus from cell fluctuations against 0 K finite strain.
 
@@ -667,7 +668,10 @@ def test_strain_fluctuations_of_eam_copper_in_lammps_give_its_bulk_modulus():
 
 def _vasprun(path, symbols, cell, fractional, borns, epsilon):
     """A minimal vasprun.xml of a LEPSILON run in VASP's layout (atominfo, structure, epsilon, born_charges)."""
-    v = lambda row: "<v>" + " ".join(f"{x:.8f}" for x in row) + "</v>"
+
+    def v(row):
+        return "<v>" + " ".join(f"{x:.8f}" for x in row) + "</v>"
+
     kinds = list(dict.fromkeys(symbols))
     rc = "".join(f"<rc><c>{s:2s}</c><c>{kinds.index(s) + 1:4d}</c></rc>" for s in symbols)
     born = "".join("<set>" + "".join(v(r) for r in z) + "</set>" for z in borns)

@@ -1,7 +1,6 @@
 """Relabeling at a second level of theory as a pipeline path (label.relabel): the split into
 chunks, the accounting, the comparison of two levels by hand, and a real GFN1 -> GFN2 run."""
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -9,7 +8,7 @@ import pytest
 import yaml
 from ase import Atoms
 from ase.units import GPa
-from conftest import SNAKEMAKE, copy_workflow, run_snakemake
+from conftest import copy_workflow, run_snakemake
 
 from amlip.io.frames import read_frames
 from amlip.labelers.accounting import chunk_bounds, check_accounted
@@ -149,16 +148,12 @@ def test_relabel_at_the_same_level_is_refused_naming_the_file(relabel_run):
     assert not (work / "results/relabel/same/chunk_0.extxyz").exists()
 
 
-def test_vasp_relabel_jobs_get_the_vasp_resources_in_a_dry_run(tmp_path, root):
+def test_vasp_relabel_jobs_get_the_vasp_resources_in_a_dry_run(snakemake_copy, tmp_path):
     import re
-    import subprocess
 
     spec = {"frames": "results/learn/syn/iter_2/test.extxyz", "backend": "vasp", "settings": {"functional": "vdW-DF-cx"}, "n_chunks": 3}
     (tmp_path / "vasp.yaml").write_text(yaml.safe_dump({"label": {"relabel": {"cx": spec}}}))
-    run = subprocess.run(
-        [SNAKEMAKE, "-n", "--cores", "64", "--configfile", str(tmp_path / "vasp.yaml"), "--", "results/relabel/cx/summary.csv"],
-        cwd=root, capture_output=True, text=True, timeout=300,
-    )
+    run = snakemake_copy("-n", "--cores", "64", "--configfile", str(tmp_path / "vasp.yaml"), "--", "results/relabel/cx/summary.csv")
     assert run.returncode == 0, run.stderr[-3000:]
     jobs = [j for j in re.split(r"\n(?=rule |localrule )", run.stdout) if j.startswith("rule relabel_chunk")]
     assert sorted(re.search(r"chunk_(\d)\.extxyz", j).group(1) for j in jobs) == ["0", "1", "2"]

@@ -8,6 +8,12 @@ from ase.units import GPa
 
 from amlip.models.mace import e0s_argument, mace_cli_args
 from amlip.models.metrics import error_metrics
+from ase.calculators.lj import LennardJones
+from amlip.models.committee import committee_force_deviation
+from amlip.structures.crystals import build_crystal
+from amlip.models.committee import CommitteeCalculator
+from amlip.models.loading import load_model, model_family, model_file
+from amlip.models.handover import needs_nequip_python, use_model_python
 
 
 def test_e0s_argument_uses_atomic_numbers():
@@ -44,13 +50,7 @@ def test_error_metrics_by_hand():
 
 # --- one loader for every architecture, keyed by the model file suffix ------------------------
 
-from ase.calculators.lj import LennardJones
 
-from amlip.models.committee import committee_force_deviation
-from amlip.structures.crystals import build_crystal
-from amlip.models.committee import CommitteeCalculator
-from amlip.models.loading import load_model, model_family, model_file
-from amlip.models.handover import needs_nequip_python, use_model_python
 
 
 def test_model_file_and_family_by_suffix():

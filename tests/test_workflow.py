@@ -1,23 +1,23 @@
 """The Snakemake layer: dry runs of every shipped config, lint, schema errors, rule hygiene."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
 CONFIGS = sorted(p.relative_to(ROOT) for p in (ROOT / "config").rglob("*.yaml") if p.name != "schema.yaml")
 STAGES = ["structures", "explore", "label", "aimd", "select", "train", "learn", "produce", "validate", "report"]
 # Stage files whose rules only an opt-in config block requests (each has its own dry-run test).
 OPT_IN_STAGES = ["pore"]
 
 
-def snakemake(*args, cwd=ROOT):
-    return subprocess.run([SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+@pytest.fixture
+def snakemake(snakemake_copy):
+    """Snakemake in the session's copy of the workflow (conftest.snakemake_copy)."""
+    return snakemake_copy
 
 
 def rules_by_file():
@@ -30,12 +30,12 @@ def rules_by_file():
 
 
 @pytest.mark.parametrize("configfile", CONFIGS, ids=str)
-def test_dry_run_of_every_shipped_config(configfile):
+def test_dry_run_of_every_shipped_config(snakemake, configfile):
     result = snakemake("-n", "--quiet", "rules", "--configfile", str(configfile))
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-def test_dry_run_lists_rules_from_every_stage_file():
+def test_dry_run_lists_rules_from_every_stage_file(snakemake):
     result = snakemake("-n")
     assert result.returncode == 0, result.stderr[-3000:]
     rules = rules_by_file()
@@ -44,7 +44,7 @@ def test_dry_run_lists_rules_from_every_stage_file():
         assert any(f"rule {name}:" in result.stdout for name in rules[stage]), f"no rule of rules/{stage}.smk in the DAG"
 
 
-def test_active_learning_iteration_depends_on_previous_committee():
+def test_active_learning_iteration_depends_on_previous_committee(snakemake):
     result = snakemake("-n", "--forceall", "results/explore/syn/iter_2/pool.extxyz")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "results/train/syn/iter_1/member_0/mace.model" in result.stdout
@@ -52,7 +52,7 @@ def test_active_learning_iteration_depends_on_previous_committee():
 
 
 
-def test_iteration_reads_the_previous_decision_before_exploring_and_training():
+def test_iteration_reads_the_previous_decision_before_exploring_and_training(snakemake):
     # explore_md of iteration 2 needs iteration 1's decision.json (pool only, no evaluations:
     # no cycle with the final test set); training iteration 2 needs member m of iteration 1
     result = snakemake("-n", "--forceall", "results/train/syn/iter_2/member_1/mace.model")
@@ -65,13 +65,13 @@ def test_iteration_reads_the_previous_decision_before_exploring_and_training():
     decide = next(j for j in jobs if j.startswith("rule decide_iteration") and "iter_1/decision.json" in j)
     assert "evaluation.csv" not in decide and "results/learn/syn/iter_0/decision.json" in decide
 
-def test_slurm_profile_dry_run():
+def test_slurm_profile_dry_run(snakemake):
     result = snakemake("--profile", "profiles/slurm", "-n")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "train_model" in result.stdout
 
 
-def test_lint_is_clean():
+def test_lint_is_clean(snakemake):
     result = snakemake("--lint")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -86,7 +86,7 @@ def test_lint_is_clean():
         ("train: {architecture: allegro}", "train.nequip.preset is zif_nequip"),
     ],
 )
-def test_invalid_config_fails_naming_the_key(tmp_path, override, expected):
+def test_invalid_config_fails_naming_the_key(snakemake, tmp_path, override, expected):
     bad = tmp_path / "bad.yaml"
     bad.write_text(override + "\n")
     result = snakemake("-n", "--configfile", str(bad))
@@ -123,12 +123,12 @@ def test_env_files_parse_and_pin(env):
 
 
 def test_requirements_pin_torch_and_everything():
-    lines = [l for l in (ROOT / "requirements.txt").read_text().splitlines() if l and not l.startswith("#")]
+    lines = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")]
     assert "torch==2.13.0" in lines
-    assert all("==" in l for l in lines), [l for l in lines if "==" not in l]
+    assert all("==" in line for line in lines), [line for line in lines if "==" not in line]
 
 
-def test_nequip_committee_drives_the_loop_in_a_dry_run():
+def test_nequip_committee_drives_the_loop_in_a_dry_run(snakemake):
     # train.architecture: nequip (compile: false): every consumer of the committee asks for NequIP checkpoints.
     result = snakemake("-n", "--forceall", "results/learn/syn/final/choice.json", "--configfile", "config/tests/tiny_nequip.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -138,7 +138,7 @@ def test_nequip_committee_drives_the_loop_in_a_dry_run():
     assert "mace.model" not in result.stdout
 
 
-def test_eq_domain_starts_from_the_final_syn_model():
+def test_eq_domain_starts_from_the_final_syn_model(snakemake):
     result = snakemake("-n", "--forceall", "results/explore/eq/iter_1/pool.extxyz", "--configfile", "config/examples/syn_eq.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     sample = re.search(r"rule sample_equilibrium:\n\s+input: ([^\n]+)\n\s+output: results/explore/eq/iter_0/pool.extxyz", result.stdout)
@@ -151,7 +151,7 @@ def test_eq_domain_starts_from_the_final_syn_model():
     assert "results/label/eq/iter_0/chunk_2.extxyz" not in result.stdout
 
 
-def test_choose_by_density_screens_every_final_member(tmp_path):
+def test_choose_by_density_screens_every_final_member(snakemake, tmp_path):
     override = tmp_path / "choose.yaml"
     override.write_text("learn: {choose_by: {property: density, reference_g_cm3: 2.2}}\n")
     result = snakemake("-n", "--forceall", "results/learn/syn/final/choice.json", "--configfile", str(override))
@@ -160,7 +160,7 @@ def test_choose_by_density_screens_every_final_member(tmp_path):
         assert f"results/learn/syn/final/screen_member_{m}.csv" in result.stdout
 
 
-def test_choose_by_per_domain_dehydrogenation_for_eq_density_for_syn(tmp_path):
+def test_choose_by_per_domain_dehydrogenation_for_eq_density_for_syn(snakemake, tmp_path):
     """AS: the syn model by density, the eq model by dehydrogenation energies against the reference labeler."""
     override = tmp_path / "choose.yaml"
     override.write_text(
@@ -187,7 +187,7 @@ def test_choose_by_per_domain_dehydrogenation_for_eq_density_for_syn(tmp_path):
     assert "the choose_by of domain eq screens on structure 'hydroxylated_pore'" in bare.stdout + bare.stderr
 
 
-def test_pore_rules_only_with_a_pore_block():
+def test_pore_rules_only_with_a_pore_block(snakemake):
     pore_rules = set(rules_by_file()["pore"]) | {"build_hydroxylated_pore"}
     default = snakemake("-n")
     assert default.returncode == 0, default.stderr[-3000:]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -10,6 +10,9 @@ from ase import Atoms
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
 from amlip.io.lot import LOT_HASH_KEY
 from amlip.labelers.base import previous_label_prefix
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Columns of the per-frame comparison of two levels of theory (:func:`compare_levels`).
 COMPARISON_COLUMNS = [

@@ -80,7 +80,7 @@ def sacct_rows():
         check=True, capture_output=True, text=True,
     ).stdout
     names = FIELDS.split(",")
-    return {row[0]: dict(zip(names, row)) for row in (l.split("|") for l in out.splitlines()) if row[0]}
+    return {row[0]: dict(zip(names, row)) for row in (line.split("|") for line in out.splitlines()) if row[0]}
 
 
 def minutes(limit: str) -> int:
