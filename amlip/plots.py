@@ -72,7 +72,15 @@ def plot_soap_map(
         fig.colorbar(dots, ax=ax, label=color_label)
     else:
         ax.scatter(coords[:, 0], coords[:, 1], s=8, color="0.6", label="pool")
-    ax.scatter(coords[picked, 0], coords[picked, 1], s=60, facecolors="none", edgecolors="red", linewidths=1.4, label=f"selected ({int(picked.sum())})")
+    ax.scatter(
+        coords[picked, 0],
+        coords[picked, 1],
+        s=60,
+        facecolors="none",
+        edgecolors="red",
+        linewidths=1.4,
+        label=f"selected ({int(picked.sum())})",
+    )
     axis = "PC" if method == "pca" else "t-SNE "
     ax.set_xlabel(f"{axis}1")
     ax.set_ylabel(f"{axis}2")
@@ -158,7 +166,9 @@ def plot_xy(df: pd.DataFrame, x: str, y: str, xlabel: str, ylabel: str, path: st
     plt.close(fig)
 
 
-def plot_level_comparison(frames: Sequence[Atoms], table: pd.DataFrame, summary: pd.DataFrame, path: str, title: str = "") -> None:
+def plot_level_comparison(
+    frames: Sequence[Atoms], table: pd.DataFrame, summary: pd.DataFrame, path: str, title: str = ""
+) -> None:
     """Parity of two levels of theory on the same frames (``table`` and ``summary`` from
     :func:`amlip.labelers.compare.compare_levels`, row k of ``table`` for ``frames[k]``): energy per atom
     (old shifted by the mean offset) and force components, old against new."""
@@ -174,7 +184,9 @@ def plot_level_comparison(frames: Sequence[Atoms], table: pd.DataFrame, summary:
         new = rows.new_energy_eV_atom
         label = f"{row.old_lot_hash} -> {row.new_lot_hash}"
         axes[0].plot(old, new, "o", ms=4, label=f"{label}: MAE {row.energy_mae_meV_atom:.1f} meV/atom")
-        f_old = np.concatenate([a.arrays[f"{prefix}_forces"].ravel() for a in group if f"{prefix}_forces" in a.arrays] or [np.zeros(0)])
+        f_old = np.concatenate(
+            [a.arrays[f"{prefix}_forces"].ravel() for a in group if f"{prefix}_forces" in a.arrays] or [np.zeros(0)]
+        )
         f_new = np.concatenate([a.arrays[REF_FORCES].ravel() for a in group if f"{prefix}_forces" in a.arrays] or [np.zeros(0)])
         axes[1].plot(f_old, f_new, ".", ms=2, alpha=0.5, label=f"{label}: MAE {row.force_mae_meV_A:.0f} meV/Å")
     axes[0].set_xlabel("old level: energy + mean offset (eV/atom)")
@@ -229,7 +241,15 @@ def plot_density(table, reference: float, path: str) -> None:
     mean = table[table.glass == "mean"].iloc[0]
     fig, ax = plt.subplots(figsize=(6, 4))
     positions = np.arange(len(glasses))
-    ax.errorbar(positions, glasses.value, yerr=glasses["std"].fillna(0), fmt="o", capsize=4, color="tab:blue", label="glass (std over its frames)")
+    ax.errorbar(
+        positions,
+        glasses.value,
+        yerr=glasses["std"].fillna(0),
+        fmt="o",
+        capsize=4,
+        color="tab:blue",
+        label="glass (std over its frames)",
+    )
     ax.axhspan(mean.value - np.nan_to_num(mean["std"]), mean.value + np.nan_to_num(mean["std"]), color="tab:blue", alpha=0.15)
     ax.axhline(mean.value, color="tab:blue", lw=1.5, label=f"mean {mean.value:.3f} g/cm3")
     ax.axhline(reference, color="k", ls="--", label=f"reference {reference:.3f} g/cm3")
@@ -296,7 +316,10 @@ def plot_dehydrogenation(table, summary: dict, path: str) -> None:
     ax.bar(positions, table.mean_eV, yerr=table.std_eV.fillna(0.0), capsize=3)
     ax.set_xticks(positions, [f"{s}\n(n={n})" for s, n in zip(table.site, table["count"])])
     ax.set_ylabel("dehydrogenation energy (eV)")
-    ax.set_title(f"{summary['OH_per_nm2']:.2f} OH/nm$^2$ (cylinder wall), {summary['OH_per_nm2_accessible']:.2f} (accessible surface)", fontsize=9)
+    ax.set_title(
+        f"{summary['OH_per_nm2']:.2f} OH/nm$^2$ (cylinder wall), {summary['OH_per_nm2_accessible']:.2f} (accessible surface)",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -322,8 +345,10 @@ def plot_label_efficiency(table, path: str | os.PathLike, target_meV_A: float | 
         for k, column in enumerate(per_t):
             for strategy, style in styles.items():
                 part = table[table["strategy"] == strategy]
-                label = f"{strategy}, {column[len('force_mae_'):-len('_meV_A')]}"
-                ax_t.plot(part["n_labels"], part[column], style, color=f"C{k}", label=label, alpha=1.0 if strategy == "active" else 0.6)
+                label = f"{strategy}, {column[len('force_mae_') : -len('_meV_A')]}"
+                ax_t.plot(
+                    part["n_labels"], part[column], style, color=f"C{k}", label=label, alpha=1.0 if strategy == "active" else 0.6
+                )
         ax_t.set_ylabel("force MAE by test temperature (meV/Å)")
         ax_t.legend(fontsize=7)
     for a in axes.ravel():

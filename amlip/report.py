@@ -11,7 +11,6 @@ from ase.units import GPa
 
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
 
-
 METRIC_COLUMNS = [
     "energy_mae_meV_atom",
     "energy_rmse_meV_atom",
@@ -61,7 +60,9 @@ def parity_data(frames: Sequence[Atoms], prefix: str) -> dict[str, pd.DataFrame]
     stress = pd.DataFrame(
         {
             "reference": np.concatenate([np.asarray(a.info[REF_STRESS]) / GPa for a in with_stress]) if with_stress else [],
-            "predicted": np.concatenate([np.asarray(a.info[f"{prefix}_stress"]) / GPa for a in with_stress]) if with_stress else [],
+            "predicted": np.concatenate([np.asarray(a.info[f"{prefix}_stress"]) / GPa for a in with_stress])
+            if with_stress
+            else [],
         }
     )
     return {"energy (eV/atom)": energy, "force (eV/Å)": force, "stress (GPa)": stress}
@@ -75,6 +76,8 @@ def learning_curve(summaries: pd.DataFrame, evaluations: pd.DataFrame) -> pd.Dat
         force_mae_min_meV_A=("force_mae_meV_A", "min"),
         energy_mae_meV_atom=("energy_mae_meV_atom", "mean"),
     )
-    return summaries.set_index(["domain", "iteration"])[["n_train", "labelled", "fraction_uncertain", "decision"]].join(grouped).reset_index()
-
-
+    return (
+        summaries.set_index(["domain", "iteration"])[["n_train", "labelled", "fraction_uncertain", "decision"]]
+        .join(grouped)
+        .reset_index()
+    )

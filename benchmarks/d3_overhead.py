@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from amlip.md.dispersion import with_dispersion  # noqa: E402
-from amlip.md.lammps_engine import run_protocol_lammps  # noqa: E402
-from amlip.md.guards import Guards  # noqa: E402
-from amlip.md.protocols import Stage  # noqa: E402
 from amlip.md.ase_engine import run_protocol  # noqa: E402
-from amlip.structures.crystals import build_crystal  # noqa: E402
+from amlip.md.dispersion import with_dispersion  # noqa: E402
+from amlip.md.guards import Guards  # noqa: E402
+from amlip.md.lammps_engine import run_protocol_lammps  # noqa: E402
+from amlip.md.protocols import Stage  # noqa: E402
 from amlip.models.mace import load_mace  # noqa: E402
+from amlip.structures.crystals import build_crystal  # noqa: E402
 
 D3 = {"method": "d3bj", "functional": "pbe"}
 # timing only: a smoke-test model may heat the cell, which must not stop the clock
@@ -40,7 +40,9 @@ def ms_per_step(engine: str, atoms, calculator, n_steps: int, dispersion) -> flo
     if engine == "lammps":
         run_protocol_lammps(atoms, calculator, warm, taut_fs=100.0, dispersion=dispersion, guards=NO_GUARDS)
         start = time.process_time()
-        run_protocol_lammps(atoms, calculator, stage, sample_every=n_steps, taut_fs=100.0, dispersion=dispersion, guards=NO_GUARDS)
+        run_protocol_lammps(
+            atoms, calculator, stage, sample_every=n_steps, taut_fs=100.0, dispersion=dispersion, guards=NO_GUARDS
+        )
     else:
         calc = with_dispersion(calculator, dispersion)
         run_protocol(atoms, calc, warm, friction_per_fs=0.01, guards=NO_GUARDS)
@@ -68,12 +70,18 @@ def main() -> None:
     calculator = load_mace(model, dtype=args.dtype)
     print(f"{len(atoms)} atoms, {args.steps} steps, model {model} ({args.dtype}), D3 {D3}")
     rows = {}
-    cases = [("lammps", "dispersion/d3 (C++ in LAMMPS)", D3), ("lammps", "dftd3 API in the callback", D3 | {"implementation": "dftd3"}), ("ase", "dftd3 API", D3)]
+    cases = [
+        ("lammps", "dispersion/d3 (C++ in LAMMPS)", D3),
+        ("lammps", "dftd3 API in the callback", D3 | {"implementation": "dftd3"}),
+        ("ase", "dftd3 API", D3),
+    ]
     for engine, label, dispersion in cases:
         if engine not in rows:
             rows[engine] = ms_per_step(engine, atoms, calculator, args.steps, None)
         d3 = ms_per_step(engine, atoms, calculator, args.steps, dispersion)
-        print(f"{engine:6s} + {label:30s} model {rows[engine]:7.1f} CPU ms/step, model + D3 {d3:7.1f}: ratio {d3 / rows[engine]:.2f} (target <= 1.2)")
+        print(
+            f"{engine:6s} + {label:30s} model {rows[engine]:7.1f} CPU ms/step, model + D3 {d3:7.1f}: ratio {d3 / rows[engine]:.2f} (target <= 1.2)"
+        )
     print(f"engine cost lammps/ase without D3: {rows['lammps'] / rows['ase']:.2f}")
 
 

@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import ase.io  # noqa: E402
 
 from amlip.io.extxyz_index import extract_frame_sets, scan_extxyz  # noqa: E402
-from amlip.selection.split import flat_histogram_assign  # noqa: E402
 from amlip.selection.provenance import selection_info  # noqa: E402
+from amlip.selection.split import flat_histogram_assign  # noqa: E402
 
 
 def peak_rss_mb() -> float:
@@ -106,7 +106,9 @@ def main(argv=None) -> None:
         t0 = time.perf_counter()
         size_gb = write_trajectory(traj, args.n_frames, args.n_atoms, not args.no_forces, args.seed)
         t_write = time.perf_counter() - t0
-        print(f"wrote {args.n_frames} frames x {args.n_atoms} atoms: {size_gb:.2f} GB in {t_write:.1f} s ({size_gb / t_write * 1e3:.0f} MB/s)")
+        print(
+            f"wrote {args.n_frames} frames x {args.n_atoms} atoms: {size_gb:.2f} GB in {t_write:.1f} s ({size_gb / t_write * 1e3:.0f} MB/s)"
+        )
         rss_after_write = peak_rss_mb()
 
         t0 = time.perf_counter()
@@ -119,8 +121,14 @@ def main(argv=None) -> None:
         t_select = time.perf_counter() - t0
 
         sets = {
-            work / "train.extxyz": (split.train, selection_info("flat_histogram", 0, prefix="split", bin=split.train_bins, split="train")),
-            work / "test.extxyz": (split.test, selection_info("flat_histogram", 0, prefix="split", bin=split.test_bins, split="test")),
+            work / "train.extxyz": (
+                split.train,
+                selection_info("flat_histogram", 0, prefix="split", bin=split.train_bins, split="train"),
+            ),
+            work / "test.extxyz": (
+                split.test,
+                selection_info("flat_histogram", 0, prefix="split", bin=split.test_bins, split="test"),
+            ),
         }
         if args.with_val:
             sets[work / "val.extxyz"] = (split.val, selection_info("flat_histogram", 0, prefix="split", split="val"))
@@ -133,11 +141,19 @@ def main(argv=None) -> None:
         ok = [a.info["frame"] for a in train] == split.train.tolist() and np.allclose(
             [a.info["REF_energy"] / len(a) for a in train], index.energies_per_atom[split.train]
         )
-        print(f"pass 1 (scan energies): {t_scan:.1f} s, {args.n_frames / t_scan:,.0f} frames/s, {size_gb / t_scan * 1e3:.0f} MB/s")
-        print(f"flat histogram: {len(split.train)} train / {len(split.test)} test of {args.n_train}/{args.n_test} requested, {len(split.val)} validation, {t_select:.2f} s")
+        print(
+            f"pass 1 (scan energies): {t_scan:.1f} s, {args.n_frames / t_scan:,.0f} frames/s, {size_gb / t_scan * 1e3:.0f} MB/s"
+        )
+        print(
+            f"flat histogram: {len(split.train)} train / {len(split.test)} test of {args.n_train}/{args.n_test} requested, {len(split.val)} validation, {t_select:.2f} s"
+        )
         print(f"pass 2 (extract {n_out} frames): {t_extract:.1f} s, {n_out / t_extract:,.0f} frames/s")
-        print(f"total selection: {t_scan + t_select + t_extract:.1f} s, {args.n_frames / (t_scan + t_select + t_extract):,.0f} frames/s")
-        print(f"peak RSS: {peak_rss_mb():.0f} MB (after writing the file: {rss_after_write:.0f} MB); index {sum(a.nbytes for a in (index.start, index.end, index.n_atoms, index.energy)) / 1e6:.1f} MB")
+        print(
+            f"total selection: {t_scan + t_select + t_extract:.1f} s, {args.n_frames / (t_scan + t_select + t_extract):,.0f} frames/s"
+        )
+        print(
+            f"peak RSS: {peak_rss_mb():.0f} MB (after writing the file: {rss_after_write:.0f} MB); index {sum(a.nbytes for a in (index.start, index.end, index.n_atoms, index.energy)) / 1e6:.1f} MB"
+        )
         print(f"extracted train frames are the selected ones: {ok}")
         if not ok:
             raise SystemExit(1)

@@ -63,7 +63,10 @@ def write_trajectory(path: Path, n_frames: int, n_atoms: int = 272, seed: int = 
                 f'REF_energy={-1500.0 + rng.normal():.8f} REF_stress="{stress}" md_step={k} pbc="T T T"\n'
             )
             table = np.column_stack([pos, frc])
-            lines = [f"{s:<2} {a:16.8f}{b:16.8f}{c:16.8f}{d:16.8f}{e:16.8f}{g:16.8f}\n" for s, (a, b, c, d, e, g) in zip(symbols, table)]
+            lines = [
+                f"{s:<2} {a:16.8f}{b:16.8f}{c:16.8f}{d:16.8f}{e:16.8f}{g:16.8f}\n"
+                for s, (a, b, c, d, e, g) in zip(symbols, table)
+            ]
             f.write("".join(lines))
 
 

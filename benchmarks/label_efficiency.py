@@ -51,10 +51,17 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from label_efficiency_loop import AL_METHODS, MDCondition, efficiency_ratio, label_schedule, reference_md_frames, run_label_efficiency
-from amlip.plots import plot_label_efficiency
 from amlip.io.frames import write_frames  # noqa: E402
 from amlip.labelers.registry import make_labeler  # noqa: E402
+from amlip.plots import plot_label_efficiency
+from label_efficiency_loop import (
+    AL_METHODS,
+    MDCondition,
+    efficiency_ratio,
+    label_schedule,
+    reference_md_frames,
+    run_label_efficiency,
+)
 
 log = logging.getLogger("label_efficiency")
 
@@ -71,22 +78,40 @@ def parse_args(argv=None):
     p.add_argument("--work-dir", default=None, help="keep data sets and models here (default: a temporary folder, removed)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--densities", type=float, nargs="+", default=[1.9, 2.2, 2.6], help="g/cm3")
-    p.add_argument("--temperatures", type=float, nargs="+", default=None, help="K, for --pool-per-condition (default: those of --pool-frames-by-temperature)")
     p.add_argument(
-        "--pool-frames-by-temperature", nargs="+", default=["300:600", "1500:40", "3000:40"], metavar="T:N",
+        "--temperatures",
+        type=float,
+        nargs="+",
+        default=None,
+        help="K, for --pool-per-condition (default: those of --pool-frames-by-temperature)",
+    )
+    p.add_argument(
+        "--pool-frames-by-temperature",
+        nargs="+",
+        default=["300:600", "1500:40", "3000:40"],
+        metavar="T:N",
         help="pool frames per density at each temperature (every --every fs); the temperatures of the run",
     )
-    p.add_argument("--pool-per-condition", type=int, default=None, help="a balanced pool: N frames at every condition (temperatures from --temperatures)")
+    p.add_argument(
+        "--pool-per-condition",
+        type=int,
+        default=None,
+        help="a balanced pool: N frames at every condition (temperatures from --temperatures)",
+    )
     p.add_argument("--test-per-condition", type=int, default=20, help="held-out frames per condition")
     p.add_argument("--valid-per-condition", type=int, default=3, help="validation (early-stopping) frames per condition")
     p.add_argument("--every", type=int, default=10, help="MD steps (1 fs) between pool frames")
     p.add_argument("--equilibration-steps", type=int, default=500, help="MD steps thrown away per trajectory")
     p.add_argument("--n-seed", type=int, default=8, help="labels in the common seed set")
     p.add_argument("--n-rounds", type=int, default=4, help="rounds including the seed round")
-    p.add_argument("--random-extra-rounds", type=int, default=3, help="rounds random selection runs on past the last active round")
+    p.add_argument(
+        "--random-extra-rounds", type=int, default=3, help="rounds random selection runs on past the last active round"
+    )
     p.add_argument("--growth", type=float, default=2.0, help="labels multiply by this each round")
     p.add_argument("--epochs", type=int, default=30, help="mace_run_train max_num_epochs, at least (see --min-steps)")
-    p.add_argument("--min-steps", type=int, default=2000, help="optimiser steps at least, every model (small sets get more epochs)")
+    p.add_argument(
+        "--min-steps", type=int, default=2000, help="optimiser steps at least, every model (small sets get more epochs)"
+    )
     p.add_argument("--n-models", type=int, default=4, help="committee size for sigma_max (MIL: 4)")
     p.add_argument("--al-method", choices=AL_METHODS, default="top_sigma_soap")
     p.add_argument("--candidate-factor", type=float, default=3.0, help="top_sigma_soap: SOAP k-means among this many x batch")
@@ -113,7 +138,9 @@ def pool_composition(args) -> dict[float, int]:
         except ValueError:
             raise SystemExit(f"--pool-frames-by-temperature: '{item}' is not T:N (temperature in K, frame count)")
     if args.temperatures and set(args.temperatures) != set(composition):
-        raise SystemExit(f"--temperatures {args.temperatures} differ from the temperatures of --pool-frames-by-temperature {sorted(composition)}")
+        raise SystemExit(
+            f"--temperatures {args.temperatures} differ from the temperatures of --pool-frames-by-temperature {sorted(composition)}"
+        )
     return composition
 
 
@@ -151,13 +178,24 @@ def main(argv=None) -> pd.DataFrame:
     counts = label_schedule(args.n_seed, args.n_rounds + args.random_extra_rounds, args.growth)
     schedule, random_extra = counts[: args.n_rounds], counts[args.n_rounds :]
     rows = run_label_efficiency(
-        pool, test, valid_file, schedule, mace_settings(args), work,
-        n_models=args.n_models, al_method=args.al_method, candidate_factor=args.candidate_factor, seed=args.seed,
-        random_extra=random_extra, min_steps=args.min_steps,
+        pool,
+        test,
+        valid_file,
+        schedule,
+        mace_settings(args),
+        work,
+        n_models=args.n_models,
+        al_method=args.al_method,
+        candidate_factor=args.candidate_factor,
+        seed=args.seed,
+        random_extra=random_extra,
+        min_steps=args.min_steps,
     )
     table = pd.DataFrame(rows)
     figures = efficiency_ratio(table, args.target_mae_meV_A)
-    target, n_active, n_random, ratio = (figures[k] for k in ("target_force_mae_meV_A", "labels_active", "labels_random", "ratio_random_over_active"))
+    target, n_active, n_random, ratio = (
+        figures[k] for k in ("target_force_mae_meV_A", "labels_active", "labels_random", "ratio_random_over_active")
+    )
     runtime = time.perf_counter() - start
 
     table.to_csv(out / "label_efficiency.csv", index=False)
@@ -179,12 +217,22 @@ def main(argv=None) -> pd.DataFrame:
     }
     pd.DataFrame([summary]).to_csv(out / "label_efficiency_summary.csv", index=False)
     plot_label_efficiency(
-        table, out / "label_efficiency.png", target,
+        table,
+        out / "label_efficiency.png",
+        target,
         title=f"BKS SiO2, {len(pool)}-frame pool ({summary['pool_composition']} per density), {len(test)} test frames: random/active = {ratio:.2f}",
     )
-    print(table[["strategy", "round", "n_labels", "force_mae_meV_A", "energy_mae_meV_atom", "labelled_temperatures_K", "wall_s"]].to_string(index=False))
-    print(f"target force MAE {target:.1f} meV/Å ({summary['target_source']}): active learning needs {n_active:.1f} labels, random {n_random:.1f}")
-    print(f"label-efficiency ratio random/active = {ratio:.2f} (issue target >= 5) in {runtime / 60:.1f} min; {out / 'label_efficiency.csv'}")
+    print(
+        table[
+            ["strategy", "round", "n_labels", "force_mae_meV_A", "energy_mae_meV_atom", "labelled_temperatures_K", "wall_s"]
+        ].to_string(index=False)
+    )
+    print(
+        f"target force MAE {target:.1f} meV/Å ({summary['target_source']}): active learning needs {n_active:.1f} labels, random {n_random:.1f}"
+    )
+    print(
+        f"label-efficiency ratio random/active = {ratio:.2f} (issue target >= 5) in {runtime / 60:.1f} min; {out / 'label_efficiency.csv'}"
+    )
     if not args.work_dir:
         shutil.rmtree(work, ignore_errors=True)
     return table

@@ -28,10 +28,10 @@ from ase import Atoms
 
 from amlip.io.frames import write_frames
 from amlip.models.committee import SIGMA_KEY, committee_force_deviation
-from amlip.selection.split import random_selection
-from amlip.selection.candidates import select_diverse
-from amlip.models.metrics import error_metrics
 from amlip.models.mace import mace_cli_args
+from amlip.models.metrics import error_metrics
+from amlip.selection.candidates import select_diverse
+from amlip.selection.split import random_selection
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,11 @@ def reference_md_frames(
         frames.extend(kept)
         log.info(
             "reference MD %.2f g/cm3, %g K (seed %d): %d frames in %.1f s",
-            condition.density_g_cm3, condition.temperature_K, seed + k, len(kept), time.perf_counter() - t0,
+            condition.density_g_cm3,
+            condition.temperature_K,
+            seed + k,
+            len(kept),
+            time.perf_counter() - t0,
         )
     return frames
 
@@ -218,7 +222,7 @@ def test_errors(model_path: str, frames: Sequence[Atoms], dtype: str = "float32"
 
 
 def temperature_counts(frames: Sequence[Atoms]) -> str:
-    """"300K:12 3000K:4": how many of ``frames`` come from each MD temperature (``md_temperature_K``)."""
+    """ "300K:12 3000K:4": how many of ``frames`` come from each MD temperature (``md_temperature_K``)."""
     counts: dict[float, int] = {}
     for a in frames:
         t = a.info.get("md_temperature_K", np.nan)
@@ -351,7 +355,11 @@ def run_label_efficiency(
     for r, (n_labels, strategies) in enumerate(plan):
         for strategy in strategies:
             t0 = time.perf_counter()
-            extra: dict[str, object] = {"picked_sigma_mean_eV_A": np.nan, "pool_sigma_mean_eV_A": np.nan, "picked_temperatures_K": ""}
+            extra: dict[str, object] = {
+                "picked_sigma_mean_eV_A": np.nan,
+                "pool_sigma_mean_eV_A": np.nan,
+                "picked_temperatures_K": "",
+            }
             if r > 0:
                 taken = set(labelled[strategy])
                 free = np.array([i for i in range(len(pool)) if i not in taken])
@@ -401,8 +409,13 @@ def run_label_efficiency(
                 }
             )
             log.info(
-                "%s round %d: %d labels (%s), test force MAE %.1f meV/Å (%.0f s)", strategy, r, rows[-1]["n_labels"],
-                rows[-1]["labelled_temperatures_K"], rows[-1]["force_mae_meV_A"], rows[-1]["wall_s"],
+                "%s round %d: %d labels (%s), test force MAE %.1f meV/Å (%.0f s)",
+                strategy,
+                r,
+                rows[-1]["n_labels"],
+                rows[-1]["labelled_temperatures_K"],
+                rows[-1]["force_mae_meV_A"],
+                rows[-1]["wall_s"],
             )
     return rows
 
@@ -422,6 +435,9 @@ def efficiency_ratio(table, target_meV_A: float | None = None) -> dict[str, floa
         target_meV_A = max(float(c.force_mae_meV_A.iloc[-1]) for c in curves.values())
     n = {s: labels_to_reach(c.n_labels, c.force_mae_meV_A, target_meV_A) for s, c in curves.items()}
     ratio = n["random"] / n["active"] if np.isfinite(n["active"]) and np.isfinite(n["random"]) else float("nan")
-    return {"target_force_mae_meV_A": float(target_meV_A), "labels_active": n["active"], "labels_random": n["random"], "ratio_random_over_active": ratio}
-
-
+    return {
+        "target_force_mae_meV_A": float(target_meV_A),
+        "labels_active": n["active"],
+        "labels_random": n["random"],
+        "ratio_random_over_active": ratio,
+    }

@@ -87,11 +87,19 @@ def main(argv=None) -> None:
     fps = farthest_point_sampling(features, args.n_select, seed=args.seed)
     t_fps = time.perf_counter() - t0
 
-    print(f"{n} structures of {len(sample[0])} atoms, SOAP r_cut {args.r_cut} Å, n_max {args.n_max}, l_max {args.l_max}: {features.shape[1]} features, {features.nbytes / 1e6:.0f} MB as float32")
-    print(f"DScribe single core: {rate_1:.1f} structures/s ({len(sample)} structures; making a structure takes {make_s * 1e3:.2f} ms)")
-    print(f"batched, n_jobs={args.n_jobs}, batch {args.batch_size}: {rate_p:.1f} structures/s in {t_soap:.1f} s, ratio to single core {rate_p / rate_1:.2f}")
+    print(
+        f"{n} structures of {len(sample[0])} atoms, SOAP r_cut {args.r_cut} Å, n_max {args.n_max}, l_max {args.l_max}: {features.shape[1]} features, {features.nbytes / 1e6:.0f} MB as float32"
+    )
+    print(
+        f"DScribe single core: {rate_1:.1f} structures/s ({len(sample)} structures; making a structure takes {make_s * 1e3:.2f} ms)"
+    )
+    print(
+        f"batched, n_jobs={args.n_jobs}, batch {args.batch_size}: {rate_p:.1f} structures/s in {t_soap:.1f} s, ratio to single core {rate_p / rate_1:.2f}"
+    )
     print(f"batched rows equal the single-core ones: {same}")
-    print(f"k-means ({'MiniBatchKMeans' if n > 20_000 else 'KMeans'}) into {args.n_select}: {len(picked)} frames picked in {t_kmeans:.1f} s")
+    print(
+        f"k-means ({'MiniBatchKMeans' if n > 20_000 else 'KMeans'}) into {args.n_select}: {len(picked)} frames picked in {t_kmeans:.1f} s"
+    )
     print(f"farthest-point sampling of {len(fps)}: {t_fps:.1f} s")
     print(f"peak RSS (this process; DScribe workers not included): {peak_rss_mb():.0f} MB")
     if not same:

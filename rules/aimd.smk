@@ -13,17 +13,17 @@ rule run_aimd:
         "logs/aimd/{domain}/run_{name}.log",
     benchmark:
         "results/benchmarks/aimd/{domain}/run_{name}.tsv"
+    conda:
+        f"../envs/{AIMD_BACKEND}.yaml"
+    threads: LABEL_RESOURCES[AIMD_BACKEND]["threads"]
+    resources:
+        mem_mb=LABEL_RESOURCES[AIMD_BACKEND]["mem_mb"],
+        runtime=LABEL_RESOURCES[AIMD_BACKEND]["runtime"],
     params:
         backend=AIMD_BACKEND,
         settings=aimd_settings,
         md={k: AIMD[k] for k in ("n_steps", "temperature_K", "timestep_fs", "thermostat_timecon_fs", "sample_every")},
         seed=lambda wildcards: config["seed"] + AIMD["structures"].index(wildcards.name),
-    threads: LABEL_RESOURCES[AIMD_BACKEND]["threads"]
-    resources:
-        mem_mb=LABEL_RESOURCES[AIMD_BACKEND]["mem_mb"],
-        runtime=LABEL_RESOURCES[AIMD_BACKEND]["runtime"],
-    conda:
-        f"../envs/{AIMD_BACKEND}.yaml"
     script:
         "../scripts/run_aimd.py"
 
@@ -38,16 +38,16 @@ rule import_aimd:
         plot="results/aimd/{domain}/imported_energy.png",
     log:
         "logs/aimd/{domain}/import.log",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
     params:
         sources=AIMD["import"],
         # 'level_of_theory: label' in aimd.import means the chunk labels' record (backend + settings)
         label_backend=BACKEND,
         label_settings=label_settings,
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
-    conda:
-        "../envs/amlip.yaml"
     script:
         "../scripts/import_aimd.py"

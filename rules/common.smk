@@ -10,7 +10,6 @@ from amlip.learning.loop import domain_settings
 from amlip.models.mace import mace_cli_args
 from amlip.models.loading import model_file
 
-
 validate(config, "../config/schema.yaml")
 
 
@@ -48,9 +47,7 @@ LABEL_RESOURCES = {
 }
 PRODUCE_DOMAIN = config["produce"]["melt_quench"].get("domain", "syn")
 if PRODUCE_DOMAIN not in DOMAINS:
-    raise ValueError(
-        f"config produce.melt_quench.domain='{PRODUCE_DOMAIN}' is not in learn.domains={DOMAINS}"
-    )
+    raise ValueError(f"config produce.melt_quench.domain='{PRODUCE_DOMAIN}' is not in learn.domains={DOMAINS}")
 
 
 wildcard_constraints:
@@ -65,9 +62,11 @@ wildcard_constraints:
 
 def starting_structures(wildcards=None):
     """Every starting structure: random packings and crystals (and a hydroxylated pore cell with a `pore:` block)."""
-    return expand("results/structures/random_{k}.extxyz", k=range(N_RANDOM)) + expand(
-        "results/structures/crystal_{name}.extxyz", name=CRYSTALS
-    ) + (["results/structures/hydroxylated_pore.extxyz"] if config.get("pore") else [])
+    return (
+        expand("results/structures/random_{k}.extxyz", k=range(N_RANDOM))
+        + expand("results/structures/crystal_{name}.extxyz", name=CRYSTALS)
+        + (["results/structures/hydroxylated_pore.extxyz"] if config.get("pore") else [])
+    )
 
 
 def crystal_cif(wildcards):
@@ -118,7 +117,9 @@ def relabel_spec(name):
 
 
 def relabel_chunks(wildcards):
-    return expand("results/relabel/{name}/chunk_{c}.extxyz", name=wildcards.name, c=range(relabel_spec(wildcards.name)["n_chunks"]))
+    return expand(
+        "results/relabel/{name}/chunk_{c}.extxyz", name=wildcards.name, c=range(relabel_spec(wildcards.name)["n_chunks"])
+    )
 
 
 def relabel_resource(key):
@@ -147,9 +148,7 @@ def failed_chunks(wildcards):
 
 def committee(domain, i):
     """Model files of the committee of iteration i (file name by train.architecture)."""
-    return expand(
-        "results/train/{domain}/iter_{i}/member_{m}/{model}", domain=domain, i=i, m=range(N_MODELS), model=MODEL_FILE
-    )
+    return expand("results/train/{domain}/iter_{i}/member_{m}/{model}", domain=domain, i=i, m=range(N_MODELS), model=MODEL_FILE)
 
 
 def previous_committee(wildcards):
@@ -161,10 +160,7 @@ def previous_dataset(wildcards):
     i = int(wildcards.i)
     if i == 0:
         return {}
-    return {
-        f"previous_{s}": f"results/learn/{wildcards.domain}/iter_{i - 1}/{s}.extxyz"
-        for s in ("train", "test", "val")
-    }
+    return {f"previous_{s}": f"results/learn/{wildcards.domain}/iter_{i - 1}/{s}.extxyz" for s in ("train", "test", "val")}
 
 
 def previous_decision(wildcards):
@@ -200,9 +196,7 @@ def final_test(wildcards):
 
 
 def evaluations(domain, i):
-    return expand(
-        "results/train/{domain}/iter_{i}/member_{m}/evaluation.csv", domain=domain, i=i, m=range(N_MODELS)
-    )
+    return expand("results/train/{domain}/iter_{i}/member_{m}/evaluation.csv", domain=domain, i=i, m=range(N_MODELS))
 
 
 def choose_by(domain):
@@ -265,7 +259,19 @@ def final_targets():
     ]
     targets += expand(
         "results/validate/melt_quench/{analysis}.{ext}",
-        analysis=["xray_pdf", "neutron_sq", "rings", "qn", "pmf", "pores", "density", "vdos", "ir", "elastic", "elastic_fluctuation"],
+        analysis=[
+            "xray_pdf",
+            "neutron_sq",
+            "rings",
+            "qn",
+            "pmf",
+            "pores",
+            "density",
+            "vdos",
+            "ir",
+            "elastic",
+            "elastic_fluctuation",
+        ],
         ext=["csv", "png"],
     )
     if config.get("pore"):

@@ -9,19 +9,19 @@ rule explore_initial:
         starting_structures,
     output:
         "results/explore/{domain}/iter_0/pool.extxyz",
-    wildcard_constraints:
-        domain="syn" if eq_from_syn() else "|".join(DOMAINS),
     log:
         "logs/explore/{domain}/iter_0.log",
-    params:
-        settings=config["explore"]["initial"],
-        seed=config["seed"],
+    wildcard_constraints:
+        domain="syn" if eq_from_syn() else "|".join(DOMAINS),
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=config["explore"]["initial"],
+        seed=config["seed"],
     script:
         "../scripts/explore_initial.py"
 
@@ -33,22 +33,22 @@ rule explore_md:
         models=previous_committee,
     output:
         "results/explore/{domain}/iter_{i}/pool.extxyz",
-    wildcard_constraints:
-        i=r"[1-9]\d*",
     log:
         "logs/explore/{domain}/iter_{i}.log",
     benchmark:
         "results/benchmarks/explore/{domain}/iter_{i}.tsv"
-    params:
-        settings=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["md"],
-        seed=lambda wildcards: config["seed"] + 1000 * int(wildcards.i),
-        nequip_python=NEQUIP_PYTHON,
+    wildcard_constraints:
+        i=r"[1-9]\d*",
+    conda:
+        MODEL_ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        MODEL_ENV
+    params:
+        settings=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["md"],
+        seed=lambda wildcards: config["seed"] + 1000 * int(wildcards.i),
+        nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/explore_md.py"
 
@@ -69,15 +69,15 @@ if eq_from_syn():
             "logs/explore/eq/iter_0.log",
         benchmark:
             "results/benchmarks/explore/eq/iter_0.tsv"
-        params:
-            settings=DOMAIN_SETTINGS["eq"]["md"],
-            seed=config["seed"] + 500,
-            nequip_python=NEQUIP_PYTHON,
+        conda:
+            MODEL_ENV
         threads: 1
         resources:
             mem_mb=4000,
             runtime=60,
-        conda:
-            MODEL_ENV
+        params:
+            settings=DOMAIN_SETTINGS["eq"]["md"],
+            seed=config["seed"] + 500,
+            nequip_python=NEQUIP_PYTHON,
         script:
             "../scripts/explore_md.py"

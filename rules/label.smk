@@ -13,16 +13,16 @@ rule label_chunk:
         "logs/label/{domain}/iter_{i}/chunk_{c}.log",
     benchmark:
         "results/benchmarks/label/{domain}/iter_{i}/chunk_{c}.tsv"
-    params:
-        backend=BACKEND,
-        settings=label_settings,
-        chunk_size=config["label"]["chunk_size"],
+    conda:
+        f"../envs/{BACKEND}.yaml"
     threads: LABEL_RESOURCES[BACKEND]["threads"]
     resources:
         mem_mb=LABEL_RESOURCES[BACKEND]["mem_mb"],
         runtime=LABEL_RESOURCES[BACKEND]["runtime"],
-    conda:
-        f"../envs/{BACKEND}.yaml"
+    params:
+        backend=BACKEND,
+        settings=label_settings,
+        chunk_size=config["label"]["chunk_size"],
     script:
         "../scripts/label_chunk.py"
 
@@ -39,14 +39,14 @@ rule merge_labels:
         failed="results/label/{domain}/iter_{i}/failed.csv",
     log:
         "logs/label/{domain}/iter_{i}/merge.log",
-    params:
-        max_failed_fraction=config["label"]["max_failed_fraction"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        max_failed_fraction=config["label"]["max_failed_fraction"],
     script:
         "../scripts/merge_labels.py"
 
@@ -58,16 +58,16 @@ rule label_isolated_atoms:
         protected("results/label/{domain}/isolated_atoms.json"),
     log:
         "logs/label/{domain}/isolated_atoms.log",
-    params:
-        backend=BACKEND,
-        settings=label_settings,
-        elements=config["elements"],
+    conda:
+        f"../envs/{BACKEND}.yaml"
     threads: LABEL_RESOURCES[BACKEND]["threads"]
     resources:
         mem_mb=LABEL_RESOURCES[BACKEND]["mem_mb"],
         runtime=LABEL_RESOURCES[BACKEND]["runtime"],
-    conda:
-        f"../envs/{BACKEND}.yaml"
+    params:
+        backend=BACKEND,
+        settings=label_settings,
+        elements=config["elements"],
     script:
         "../scripts/label_isolated_atoms.py"
 
@@ -85,17 +85,17 @@ rule relabel_chunk:
         "logs/relabel/{name}/chunk_{c}.log",
     benchmark:
         "results/benchmarks/relabel/{name}/chunk_{c}.tsv"
-    params:
-        backend=lambda wildcards: relabel_spec(wildcards.name)["backend"],
-        settings=lambda wildcards: relabel_spec(wildcards.name)["settings"],
-        n_chunks=lambda wildcards: relabel_spec(wildcards.name)["n_chunks"],
+    conda:
+        # one env per backend as for label_chunk; "../envs/..." is relative to this file
+        lambda wildcards: f"../envs/{relabel_spec(wildcards.name)['backend']}.yaml"
     threads: relabel_resource("threads")
     resources:
         mem_mb=relabel_resource("mem_mb"),
         runtime=relabel_resource("runtime"),
-    conda:
-        # one env per backend as for label_chunk; "../envs/..." is relative to this file
-        lambda wildcards: f"../envs/{relabel_spec(wildcards.name)['backend']}.yaml"
+    params:
+        backend=lambda wildcards: relabel_spec(wildcards.name)["backend"],
+        settings=lambda wildcards: relabel_spec(wildcards.name)["settings"],
+        n_chunks=lambda wildcards: relabel_spec(wildcards.name)["n_chunks"],
     script:
         "../scripts/relabel_chunk.py"
 
@@ -113,13 +113,13 @@ rule merge_relabel:
         figure=report("results/relabel/{name}/parity.png", category="Labels", caption="../report/relabel.rst"),
     log:
         "logs/relabel/{name}/merge.log",
-    params:
-        max_failed_fraction=config["label"]["max_failed_fraction"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        max_failed_fraction=config["label"]["max_failed_fraction"],
     script:
         "../scripts/merge_relabel.py"

@@ -15,12 +15,12 @@ rule assemble_dataset:
         val="results/learn/{domain}/iter_{i}/val.extxyz",
     log:
         "logs/learn/{domain}/iter_{i}/assemble.log",
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
     script:
         "../scripts/assemble_dataset.py"
 
@@ -36,17 +36,17 @@ rule decide_iteration:
         "results/learn/{domain}/iter_{i}/decision.json",
     log:
         "logs/learn/{domain}/iter_{i}/decision.log",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         low=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_low_eV_A"],
         converged_fraction=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["converged_fraction"],
         stop_when_converged=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["stop_when_converged"],
         n_iterations=N_ITER,
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../envs/amlip.yaml"
     script:
         "../scripts/decide_iteration.py"
 
@@ -66,15 +66,15 @@ rule summarize_iteration:
         "results/learn/{domain}/iter_{i}/summary.csv",
     log:
         "logs/learn/{domain}/iter_{i}/summary.log",
-    params:
-        low=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_low_eV_A"],
-        high=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_high_eV_A"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        low=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_low_eV_A"],
+        high=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_high_eV_A"],
     script:
         "../scripts/summarize_iteration.py"
 
@@ -92,16 +92,16 @@ rule label_dehydrogenation:
         "logs/learn/{domain}/label_dehydrogenation.log",
     benchmark:
         "results/benchmarks/learn/{domain}/label_dehydrogenation.tsv"
-    params:
-        backend=BACKEND,
-        settings=label_settings,
-        choose_by=lambda wildcards: choose_by(wildcards.domain),
+    conda:
+        f"../envs/{BACKEND}.yaml"
     threads: LABEL_RESOURCES[BACKEND]["threads"]
     resources:
         mem_mb=LABEL_RESOURCES[BACKEND]["mem_mb"],
         runtime=LABEL_RESOURCES[BACKEND]["runtime"],
-    conda:
-        f"../envs/{BACKEND}.yaml"
+    params:
+        backend=BACKEND,
+        settings=label_settings,
+        choose_by=lambda wildcards: choose_by(wildcards.domain),
     script:
         "../scripts/label_dehydrogenation.py"
 
@@ -117,17 +117,17 @@ rule screen_member:
         "logs/learn/{domain}/screen_member_{m}.log",
     benchmark:
         "results/benchmarks/learn/{domain}/screen_member_{m}.tsv"
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         choose_by=lambda wildcards: choose_by(wildcards.domain),
         dtype=config["train"]["mace"].get("default_dtype", "float64"),
         seed=config["seed"],
         nequip_python=NEQUIP_PYTHON,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        MODEL_ENV
     script:
         "../scripts/screen_member.py"
 
@@ -142,13 +142,13 @@ rule choose_model:
         table="results/learn/{domain}/final/choice.csv",
     log:
         "logs/learn/{domain}/choose.log",
-    params:
-        tie_tolerance=lambda wildcards: choose_by(wildcards.domain).get("tie_tolerance", 0.0),
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        tie_tolerance=lambda wildcards: choose_by(wildcards.domain).get("tie_tolerance", 0.0),
     script:
         "../scripts/choose_model.py"

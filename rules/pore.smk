@@ -15,15 +15,15 @@ rule build_pore:
         "results/pore/structure.extxyz",
     log:
         "logs/pore/build_pore.log",
-    params:
-        settings=PORE,
-        seed=config["seed"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=PORE,
+        seed=config["seed"],
     script:
         "../scripts/build_pore.py"
 
@@ -41,19 +41,19 @@ rule melt_quench_pore:
         "logs/pore/melt_quench_pore.log",
     benchmark:
         "results/benchmarks/pore/melt_quench_pore.tsv"
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=0,
     params:
         settings=PORE,
         md=PORE.get("melt_quench", {}),
         seed=config["seed"],
         dtype=PORE_DTYPE,
         nequip_python=NEQUIP_PYTHON,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=240,
-        gpu=0,
-    conda:
-        MODEL_ENV
     script:
         "../scripts/melt_quench_pore.py"
 
@@ -66,14 +66,14 @@ rule functionalize_pore:
         counts="results/pore/functionalized.csv",
     log:
         "logs/pore/functionalize_pore.log",
-    params:
-        settings=PORE,
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=PORE,
     script:
         "../scripts/functionalize_pore.py"
 
@@ -90,17 +90,17 @@ rule relax_pore:
         "logs/pore/relax_pore.log",
     benchmark:
         "results/benchmarks/pore/relax_pore.tsv"
-    params:
-        settings=PORE,
-        dtype=PORE_DTYPE,
-        nequip_python=NEQUIP_PYTHON,
+    conda:
+        MODEL_ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
         gpu=0,
-    conda:
-        MODEL_ENV
+    params:
+        settings=PORE,
+        dtype=PORE_DTYPE,
+        nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/relax_pore.py"
 
@@ -116,14 +116,14 @@ rule remove_water:
         "logs/pore/remove_water_{stage}.log",
     wildcard_constraints:
         stage="relaxed|annealed",
-    params:
-        settings=PORE,
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=PORE,
     script:
         "../scripts/remove_water.py"
 
@@ -142,19 +142,19 @@ rule anneal_pore:
         "logs/pore/anneal_pore.log",
     benchmark:
         "results/benchmarks/pore/anneal_pore.tsv"
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=480,
+        gpu=0,
     params:
         settings=PORE,
         md=PORE.get("anneal", {}),
         seed=config["seed"] + 1,
         dtype=PORE_DTYPE,
         nequip_python=NEQUIP_PYTHON,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=480,
-        gpu=0,
-    conda:
-        MODEL_ENV
     script:
         "../scripts/anneal_pore.py"
 
@@ -176,16 +176,16 @@ rule validate_pore:
         "logs/pore/validate_pore.log",
     benchmark:
         "results/benchmarks/pore/validate_pore.tsv"
-    params:
-        settings=PORE,
-        dtype=PORE_DTYPE,
-        nequip_python=NEQUIP_PYTHON,
+    conda:
+        MODEL_ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
         gpu=0,
-    conda:
-        MODEL_ENV
+    params:
+        settings=PORE,
+        dtype=PORE_DTYPE,
+        nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/validate_pore.py"

@@ -14,19 +14,19 @@ rule melt_quench:
         "logs/produce/melt_quench.log",
     benchmark:
         "results/benchmarks/produce/melt_quench.tsv"
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=0,
     params:
         settings=config["produce"]["melt_quench"],
         seed=config["seed"],
         dtype=config["train"]["mace"].get("default_dtype", "float64"),
         dispersion=config["produce"].get("dispersion", {}),
         nequip_python=NEQUIP_PYTHON,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=240,
-        gpu=0,
-    conda:
-        MODEL_ENV
     script:
         "../scripts/melt_quench.py"
 
@@ -48,19 +48,19 @@ rule melt_quench_glass:
         "results/benchmarks/produce/melt_quench_glass_{g}.tsv"
     wildcard_constraints:
         g=r"[1-9]\d*",
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=0,
     params:
         settings=config["produce"]["melt_quench"],
         seed=lambda wc: config["seed"] + int(wc.g),
         dtype=config["train"]["mace"].get("default_dtype", "float64"),
         dispersion=config["produce"].get("dispersion", {}),
         nequip_python=NEQUIP_PYTHON,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=240,
-        gpu=0,
-    conda:
-        MODEL_ENV
     script:
         "../scripts/melt_quench.py"
 
@@ -77,17 +77,17 @@ rule write_lammps_inputs:
         run="results/produce/lammps_cluster/run.sh",
     log:
         "logs/produce/write_lammps_inputs.log",
+    conda:
+        "../envs/lammps.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         settings=config["produce"]["melt_quench"],
         cluster=config["produce"].get("lammps_cluster", {}),
         dispersion=config["produce"].get("dispersion", {}),
         seed=config["seed"],
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../envs/lammps.yaml"
     script:
         "../scripts/write_lammps_inputs.py"
 
@@ -104,14 +104,14 @@ rule adsorb_gcmc:
         "logs/produce/adsorb_gcmc.log",
     benchmark:
         "results/benchmarks/produce/adsorb_gcmc.tsv"
-    params:
-        settings=config["produce"].get("gcmc", {}),
-        seed=config["seed"],
+    conda:
+        "../envs/lammps.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=240,
-    conda:
-        "../envs/lammps.yaml"
+    params:
+        settings=config["produce"].get("gcmc", {}),
+        seed=config["seed"],
     script:
         "../scripts/run_gcmc.py"

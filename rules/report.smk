@@ -11,12 +11,12 @@ rule report_accuracy:
         markdown="results/report/accuracy.md",
     log:
         "logs/report/accuracy.log",
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
     script:
         "../scripts/report_accuracy.py"
 
@@ -35,31 +35,33 @@ rule plot_parity:
         data="results/report/parity.csv",
     log:
         "logs/report/parity.log",
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
     script:
         "../scripts/plot_parity.py"
 
 
 rule plot_learning_curve:
     input:
-        summaries=[p for d in DOMAINS for p in expand("results/learn/{domain}/iter_{i}/summary.csv", domain=d, i=range(N_ITER + 1))],
+        summaries=[
+            p for d in DOMAINS for p in expand("results/learn/{domain}/iter_{i}/summary.csv", domain=d, i=range(N_ITER + 1))
+        ],
         evaluations=[p for d in DOMAINS for i in range(N_ITER + 1) for p in evaluations(d, i)],
     output:
         figure=report("results/report/learning_curve.png", category="Active learning", caption="../report/learning_curve.rst"),
         data="results/report/learning_curve.csv",
     log:
         "logs/report/learning_curve.log",
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
     script:
         "../scripts/plot_learning_curve.py"
 
@@ -76,13 +78,13 @@ rule plot_structure:
         angles=report("results/report/angles.png", category="Validation", caption="../report/angles.rst"),
     log:
         "logs/report/structure.log",
-    params:
-        reference_density_g_cm3=config["validate"]["reference_density_g_cm3"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        reference_density_g_cm3=config["validate"]["reference_density_g_cm3"],
     script:
         "../scripts/plot_structure.py"

@@ -10,10 +10,16 @@ rule select_candidates:
     output:
         picked="results/select/{domain}/iter_{i}/picked.extxyz",
         table="results/select/{domain}/iter_{i}/picked.csv",
-    wildcard_constraints:
-        i=r"[1-9]\d*",
     log:
         "logs/select/{domain}/iter_{i}/candidates.log",
+    wildcard_constraints:
+        i=r"[1-9]\d*",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         low=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_low_eV_A"],
         high=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_high_eV_A"],
@@ -22,12 +28,6 @@ rule select_candidates:
         soap=config["select"].get("soap", {}),
         seed=config["seed"],
         iteration=lambda wildcards: int(wildcards.i),
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        "../envs/amlip.yaml"
     script:
         "../scripts/select_candidates.py"
 
@@ -42,18 +42,18 @@ rule split_dataset:
         table="results/select/{domain}/iter_{i}/split.csv",
     log:
         "logs/select/{domain}/iter_{i}/split.log",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         train_fraction=config["select"]["train_fraction"],
         test_fraction=config["select"]["test_fraction"],
         seed=lambda wildcards: config["seed"] + int(wildcards.i),
         iteration=lambda wildcards: int(wildcards.i),
         max_force_eV_A=lambda wildcards: config["select"].get("max_force_eV_A", {}).get(wildcards.domain),
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
-    conda:
-        "../envs/amlip.yaml"
     script:
         "../scripts/split_dataset.py"
 
@@ -70,20 +70,20 @@ rule plot_selection:
             labels={"domain": "{domain}", "iteration": "{i}", "figure": "SOAP map"},
         ),
         data="results/select/{domain}/iter_{i}/soap_map.csv",
-    wildcard_constraints:
-        i=r"[1-9]\d*",
     log:
         "logs/select/{domain}/iter_{i}/soap_map.log",
-    params:
-        method=config["select"].get("map_method", "pca"),
-        soap=config["select"].get("soap", {}),
-        seed=config["seed"],
+    wildcard_constraints:
+        i=r"[1-9]\d*",
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        method=config["select"].get("map_method", "pca"),
+        soap=config["select"].get("soap", {}),
+        seed=config["seed"],
     script:
         "../scripts/plot_selection.py"
 
@@ -102,13 +102,13 @@ rule plot_energy_selection:
         data="results/select/{domain}/iter_{i}/energy_selection.csv",
     log:
         "logs/select/{domain}/iter_{i}/energy_selection.log",
-    params:
-        seed=lambda wildcards: config["seed"] + int(wildcards.i),
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        seed=lambda wildcards: config["seed"] + int(wildcards.i),
     script:
         "../scripts/plot_energy_selection.py"

@@ -6,15 +6,15 @@ rule build_random_structure:
         "results/structures/random_{k}.extxyz",
     log:
         "logs/structures/random_{k}.log",
-    params:
-        settings=config["structures"]["random"],
-        seed=lambda wildcards: config["seed"] + int(wildcards.k),
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=config["structures"]["random"],
+        seed=lambda wildcards: config["seed"] + int(wildcards.k),
     script:
         "../scripts/build_random_structure.py"
 
@@ -26,16 +26,14 @@ rule build_crystal:
         "results/structures/crystal_{name}.extxyz",
     log:
         "logs/structures/crystal_{name}.log",
-    params:
-        supercell=lambda wildcards: config["structures"]["crystals"][wildcards.name].get(
-            "supercell", [1, 1, 1]
-        ),
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        supercell=lambda wildcards: config["structures"]["crystals"][wildcards.name].get("supercell", [1, 1, 1]),
     script:
         "../scripts/build_crystal.py"
 
@@ -47,14 +45,14 @@ rule build_hydroxylated_pore:
         "results/structures/hydroxylated_pore.extxyz",
     log:
         "logs/structures/hydroxylated_pore.log",
-    params:
-        settings=(config.get("pore") or {}).get("starting_cell", {}),
-        probe_radius_A=(config.get("pore") or {}).get("probe_radius_A", 1.4),
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=(config.get("pore") or {}).get("starting_cell", {}),
+        probe_radius_A=(config.get("pore") or {}).get("probe_radius_A", 1.4),
     script:
         "../scripts/build_hydroxylated_pore.py"

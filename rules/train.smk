@@ -15,16 +15,16 @@ rule train_model:
         "logs/train/{domain}/iter_{i}/member_{m}.log",
     benchmark:
         "results/benchmarks/train/{domain}/iter_{i}/member_{m}.tsv"
-    params:
-        args=mace_arguments,
-        reuse=reuse_command,
+    conda:
+        "../envs/mace.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
         gpu=0,
-    conda:
-        "../envs/mace.yaml"
+    params:
+        args=mace_arguments,
+        reuse=reuse_command,
     shell:
         # after a converged iteration (learn.stop_when_converged) the member is copied, not trained
         "action=$({params.reuse} 2> {log}); "
@@ -44,17 +44,17 @@ rule evaluate_model:
         predictions="results/train/{domain}/iter_{i}/member_{m}/test_predictions.extxyz",
     log:
         "logs/train/{domain}/iter_{i}/evaluate_{m}.log",
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         dtype=config["train"]["mace"].get("default_dtype", "float64"),
         nequip_python=NEQUIP_PYTHON,
         # the final committee's speed (ZIF): earlier iterations have the same architecture
         cost=lambda wildcards: COST if int(wildcards.i) == N_ITER else {},
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        MODEL_ENV
     script:
         "../scripts/evaluate_model.py"
 
@@ -73,6 +73,12 @@ rule write_nequip_config:
         config="results/train/{domain}/iter_{i}/member_{m}/nequip/config.yaml",
     log:
         "logs/train/{domain}/iter_{i}/nequip_config_{m}.log",
+    conda:
+        "../envs/nequip.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         settings=nequip_settings,
         model=ARCHITECTURE if ARCHITECTURE != "mace" else config["train"]["nequip"]["architecture"],
@@ -80,12 +86,6 @@ rule write_nequip_config:
         work_dir=lambda wildcards: f"results/train/{wildcards.domain}/iter_{wildcards.i}/member_{wildcards.m}/nequip/run",
         compiled=lambda wildcards: f"results/train/{wildcards.domain}/iter_{wildcards.i}/member_{wildcards.m}/model.nequip.pt2",
         device=config["train"]["nequip"].get("device", "cpu"),
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../envs/nequip.yaml"
     script:
         "../scripts/write_nequip_config.py"
 
@@ -103,16 +103,16 @@ rule train_nequip:
         "logs/train/{domain}/iter_{i}/member_{m}_nequip.log",
     benchmark:
         "results/benchmarks/train/{domain}/iter_{i}/member_{m}_nequip.tsv"
-    params:
-        commands=nequip_command_line,
-        reuse=reuse_command,
+    conda:
+        "../envs/nequip.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=240,
         gpu=0,
-    conda:
-        "../envs/nequip.yaml"
+    params:
+        commands=nequip_command_line,
+        reuse=reuse_command,
     shell:
         "action=$({params.reuse} 2> {log}); "
         "if [ \"$action\" = reused ]; then echo 'member copied: the loop stopped before this iteration' >> {log}; "

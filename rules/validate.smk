@@ -15,14 +15,14 @@ rule validate_structure:
         angles="results/validate/melt_quench/angles.csv",
     log:
         "logs/validate/melt_quench.log",
-    params:
-        settings=config["validate"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=config["validate"],
     script:
         "../scripts/validate_structure.py"
 
@@ -35,14 +35,14 @@ rule validate_xray_pdf:
         figure="results/validate/melt_quench/xray_pdf.png",
     log:
         "logs/validate/melt_quench_xray_pdf.log",
-    params:
-        settings=config["validate"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=config["validate"],
     script:
         "../scripts/validate_xray_pdf.py"
 
@@ -55,14 +55,14 @@ rule validate_neutron_sq:
         figure="results/validate/melt_quench/neutron_sq.png",
     log:
         "logs/validate/melt_quench_neutron_sq.log",
-    params:
-        settings=config["validate"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=config["validate"],
     script:
         "../scripts/validate_neutron_sq.py"
 
@@ -75,14 +75,14 @@ rule validate_rings:
         figure="results/validate/melt_quench/rings.png",
     log:
         "logs/validate/melt_quench_rings.log",
-    params:
-        settings=config["validate"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=config["validate"],
     script:
         "../scripts/validate_rings.py"
 
@@ -95,14 +95,14 @@ rule validate_qn:
         figure="results/validate/melt_quench/qn.png",
     log:
         "logs/validate/melt_quench_qn.log",
-    params:
-        settings=config["validate"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=config["validate"],
     script:
         "../scripts/validate_qn.py"
 
@@ -115,14 +115,14 @@ rule validate_pmf:
         figure="results/validate/melt_quench/pmf.png",
     log:
         "logs/validate/melt_quench_pmf.log",
-    params:
-        settings=config["validate"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=config["validate"],
     script:
         "../scripts/validate_pmf.py"
 
@@ -135,14 +135,14 @@ rule validate_pores:
         figure="results/validate/melt_quench/pores.png",
     log:
         "logs/validate/melt_quench_pores.log",
-    params:
-        settings=config["validate"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=config["validate"],
     script:
         "../scripts/validate_pores.py"
 
@@ -156,14 +156,14 @@ rule validate_density:
         figure="results/validate/melt_quench/density.png",
     log:
         "logs/validate/melt_quench_density.log",
-    params:
-        settings=config["validate"],
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=config["validate"],
     script:
         "../scripts/validate_density.py"
 
@@ -181,18 +181,18 @@ rule md_vdos:
         "logs/validate/md_vdos.log",
     benchmark:
         "results/benchmarks/validate/md_vdos.tsv"
-    params:
-        settings=config["validate"].get("vdos", {}),
-        seed=config["seed"],
-        dtype=config["train"]["mace"].get("default_dtype", "float64"),
-        nequip_python=NEQUIP_PYTHON,
+    conda:
+        MODEL_ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
         gpu=0,
-    conda:
-        MODEL_ENV
+    params:
+        settings=config["validate"].get("vdos", {}),
+        seed=config["seed"],
+        dtype=config["train"]["mace"].get("default_dtype", "float64"),
+        nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/md_vdos.py"
 
@@ -206,14 +206,14 @@ rule validate_vdos:
         figure="results/validate/melt_quench/vdos.png",
     log:
         "logs/validate/melt_quench_vdos.log",
-    params:
-        settings=config["validate"].get("vdos", {}),
+    conda:
+        "../envs/amlip.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/amlip.yaml"
+    params:
+        settings=config["validate"].get("vdos", {}),
     script:
         "../scripts/validate_vdos.py"
 
@@ -230,18 +230,18 @@ rule sample_low_temperature:
         "logs/validate/sample_low_temperature.log",
     benchmark:
         "results/benchmarks/validate/sample_low_temperature.tsv"
-    params:
-        settings=config["validate"].get("ir", {}),
-        seed=config["seed"],
-        dtype="float64",
-        nequip_python=NEQUIP_PYTHON,
+    conda:
+        MODEL_ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
         gpu=0,
-    conda:
-        MODEL_ENV
+    params:
+        settings=config["validate"].get("ir", {}),
+        seed=config["seed"],
+        dtype="float64",
+        nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/sample_low_temperature.py"
 
@@ -257,15 +257,15 @@ rule fit_force_constants:
         "logs/validate/fit_force_constants.log",
     benchmark:
         "results/benchmarks/validate/fit_force_constants.tsv"
-    params:
-        settings=config["validate"].get("ir", {}),
-        seed=config["seed"],
+    conda:
+        "../envs/phonons.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=120,
-    conda:
-        "../envs/phonons.yaml"
+    params:
+        settings=config["validate"].get("ir", {}),
+        seed=config["seed"],
     script:
         "../scripts/fit_force_constants.py"
 
@@ -282,14 +282,14 @@ rule validate_ir:
         figure="results/validate/melt_quench/ir.png",
     log:
         "logs/validate/melt_quench_ir.log",
-    params:
-        settings=config["validate"].get("ir", {}),
+    conda:
+        "../envs/phonons.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/phonons.yaml"
+    params:
+        settings=config["validate"].get("ir", {}),
     script:
         "../scripts/validate_ir.py"
 
@@ -310,17 +310,17 @@ rule validate_elastic:
         "logs/validate/melt_quench_elastic.log",
     benchmark:
         "results/benchmarks/validate/elastic.tsv"
-    params:
-        settings=config["validate"].get("elastic", {}),
-        dtype="float64",
-        nequip_python=NEQUIP_PYTHON,
+    conda:
+        MODEL_ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
         gpu=0,
-    conda:
-        MODEL_ENV
+    params:
+        settings=config["validate"].get("elastic", {}),
+        dtype="float64",
+        nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/validate_elastic.py"
 
@@ -340,18 +340,18 @@ rule validate_elastic_fluctuation:
         "logs/validate/melt_quench_elastic_fluctuation.log",
     benchmark:
         "results/benchmarks/validate/elastic_fluctuation.tsv"
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=0,
     params:
         settings=config["validate"].get("elastic_fluctuation", {}),
         guards=config["produce"]["melt_quench"].get("guards", {}),
         seed=config["seed"],
         dtype=config["train"]["mace"].get("default_dtype", "float64"),
         nequip_python=NEQUIP_PYTHON,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=120,
-        gpu=0,
-    conda:
-        MODEL_ENV
     script:
         "../scripts/validate_elastic_fluctuation.py"

@@ -5,10 +5,10 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.md.pore import pore_md
 from amlip.io.frames import read_frames, write_frames
 from amlip.md.guards import MDGuardError
 from amlip.md.outputs import keep_frames_before_guard, write_md_outputs
+from amlip.md.pore import pore_md
 from amlip.md.protocols import schedule_table
 from amlip.models.loading import load_model
 

@@ -2,8 +2,8 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.io.lot import e0s_reference, merge_labelled
 from amlip.io.frames import iter_frames, write_frames
+from amlip.io.lot import e0s_reference, merge_labelled
 
 # every frame must share the level of theory of the isolated-atom energies it will be trained with
 reference = e0s_reference(snakemake.input.e0s)

@@ -2,9 +2,9 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.structures.functionalize import functionalize
 from amlip.io.frames import write_frames
 from amlip.structures.crystals import build_crystal
+from amlip.structures.functionalize import functionalize
 from amlip.structures.pores import carve_pore
 
 s = snakemake.params.settings

@@ -9,8 +9,8 @@ log = setup(snakemake)
 import numpy as np
 
 from amlip.io.frames import iter_frames
-from amlip.models.committee import SIGMA_KEY
 from amlip.learning.loop import loop_decision, read_loop_decision
+from amlip.models.committee import SIGMA_KEY
 
 p = snakemake.params
 i = int(snakemake.wildcards.i)

@@ -2,8 +2,8 @@ from _common import setup
 
 log = setup(snakemake)
 
-from amlip.learning.explore import perturb
 from amlip.io.frames import read_frames, write_frames
+from amlip.learning.explore import perturb
 
 s = snakemake.params.settings
 structures = [read_frames(path)[0] for path in snakemake.input]

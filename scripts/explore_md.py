@@ -3,7 +3,6 @@
 import json
 
 from _common import setup
-
 from amlip.models.handover import use_model_python
 
 # explore_md of an iteration after a converged one (learn.stop_when_converged): an empty pool,
@@ -21,12 +20,14 @@ if "decision" in snakemake.input.keys():
         raise SystemExit(0)
 
 # sample_equilibrium (AS eq domain) runs the chosen member of the final syn committee only.
-models = [json.load(open(snakemake.input.choice))["model"]] if "choice" in snakemake.input.keys() else list(snakemake.input.models)
+models = (
+    [json.load(open(snakemake.input.choice))["model"]] if "choice" in snakemake.input.keys() else list(snakemake.input.models)
+)
 use_model_python(models, snakemake.params.nequip_python)
 log = setup(snakemake)
 
-from amlip.learning.explore import committee_md
 from amlip.io.frames import read_frames, write_frames
+from amlip.learning.explore import committee_md
 from amlip.models.loading import load_model
 
 s = snakemake.params.settings

@@ -5,9 +5,9 @@ log = setup(snakemake)
 
 import pandas as pd
 
+from amlip.io.frames import read_frames
 from amlip.md.dispersion import d3_settings
 from amlip.md.engines import run_md
-from amlip.io.frames import read_frames
 from amlip.md.guards import Guards, MDGuardError
 from amlip.md.outputs import keep_frames_before_guard, write_md_outputs
 from amlip.md.protocols import schedule, schedule_table
@@ -20,7 +20,11 @@ stages = schedule(s["protocol"], s.get("time_scale", 1.0), s.get("timestep_fs"))
 pd.DataFrame(schedule_table(stages)).to_csv(snakemake.output.schedule, index=False)
 log.info(
     "melt-quench %s x%g (%d steps) with %s, engine %s%s",
-    s["protocol"], s.get("time_scale", 1.0), sum(st.n_steps for st in stages), model, engine,
+    s["protocol"],
+    s.get("time_scale", 1.0),
+    sum(st.n_steps for st in stages),
+    model,
+    engine,
     f", D3 {dispersion}" if dispersion else "",
 )
 calculator = load_model(model, dtype=snakemake.params.dtype)

@@ -4,8 +4,8 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.selection.split import energy_selection_table
 from amlip.plots import plot_energy_selection
+from amlip.selection.split import energy_selection_table
 
 table = energy_selection_table(snakemake.input.labelled, pd.read_csv(snakemake.input.split), seed=snakemake.params.seed)
 table.to_csv(snakemake.output.data, index=False)

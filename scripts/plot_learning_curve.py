@@ -4,8 +4,8 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.report import learning_curve
 from amlip.plots import plot_learning_curve
+from amlip.report import learning_curve
 
 summaries = pd.concat([pd.read_csv(f) for f in snakemake.input.summaries])
 evaluations = pd.concat([pd.read_csv(f) for f in snakemake.input.evaluations])

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 
 from amlip.io.frames import read_frames
-from amlip.report import parity_data
 from amlip.plots import plot_parity
+from amlip.report import parity_data
 
 choice = json.load(open(snakemake.input.choice))
 member = choice["member"]

@@ -9,8 +9,8 @@ from itertools import islice
 import pandas as pd
 
 from amlip.io.frames import iter_frames, write_frames
-from amlip.labelers.base import FAILED_COLUMNS, relabel
 from amlip.labelers.accounting import chunk_bounds
+from amlip.labelers.base import FAILED_COLUMNS, relabel
 from amlip.labelers.registry import make_labeler
 
 p = snakemake.params
@@ -20,8 +20,15 @@ frames = list(islice(iter_frames(snakemake.input.frames), first, last))
 labeler = make_labeler(p.backend, p.settings)
 log.info(
     "relabel %s chunk %s/%d: frames %d..%d of %d from %s at %s (%s)",
-    snakemake.wildcards.name, snakemake.wildcards.c, p.n_chunks, first, last - 1, n_frames, snakemake.input.frames,
-    labeler.lot_hash, labeler.level_of_theory,
+    snakemake.wildcards.name,
+    snakemake.wildcards.c,
+    p.n_chunks,
+    first,
+    last - 1,
+    n_frames,
+    snakemake.input.frames,
+    labeler.lot_hash,
+    labeler.level_of_theory,
 )
 try:
     outcome = relabel(frames, labeler, keep_previous=True, first_index=first)

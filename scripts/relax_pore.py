@@ -5,10 +5,10 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.structures.pores import pore_wall
-from amlip.md.pore import relax_pore
 from amlip.io.frames import read_frames, write_frames
+from amlip.md.pore import relax_pore
 from amlip.models.loading import load_model
+from amlip.structures.pores import pore_wall
 
 s = snakemake.params.settings
 relax = s.get("relax", {})

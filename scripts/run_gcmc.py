@@ -4,13 +4,20 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.md.gcmc import FORCE_FIELD, loading_curve
 from amlip.io.frames import read_frames
+from amlip.md.gcmc import FORCE_FIELD, loading_curve
 from amlip.plots import plot_gcmc_loading
 
 s = snakemake.params.settings
 host = read_frames(snakemake.input.host)[-1]
-log.info("MD-GCMC of CO2 in %s (%d atoms) at %s bar, %g K; force field %s", snakemake.input.host, len(host), s["pressures_bar"], s["temperature_K"], FORCE_FIELD)
+log.info(
+    "MD-GCMC of CO2 in %s (%d atoms) at %s bar, %g K; force field %s",
+    snakemake.input.host,
+    len(host),
+    s["pressures_bar"],
+    s["temperature_K"],
+    FORCE_FIELD,
+)
 rows = loading_curve(
     host,
     s["pressures_bar"],

@@ -2,7 +2,6 @@
 density from short NpT MD, or dehydrogenation energies against the reference labeler's."""
 
 from _common import setup
-
 from amlip.models.handover import use_model_python
 
 use_model_python(snakemake.input.model, snakemake.params.nequip_python)
@@ -35,14 +34,35 @@ if c["property"] == "density":
         bulk_modulus_GPa=c["bulk_modulus_GPa"],
         seed=snakemake.params.seed,
     )
-    row |= {"property": "density_g_cm3", "value": density["mean"], "std": density["std"], "start": density["start"],
-            "reference": float(c["reference_g_cm3"]), "n_frames": density["n_frames"]}
+    row |= {
+        "property": "density_g_cm3",
+        "value": density["mean"],
+        "std": density["std"],
+        "start": density["start"],
+        "reference": float(c["reference_g_cm3"]),
+        "n_frames": density["n_frames"],
+    }
     row["abs_error"] = abs(row["value"] - row["reference"])
 elif c["property"] == "dehydrogenation":
     errors = screen_dehydrogenation(atoms, calculator, pd.read_csv(snakemake.input.reference), max_sites=c.get("max_sites", 6))
-    row |= {"property": "dehydrogenation_eV", "value": errors["model_mean_eV"], "reference": errors["reference_mean_eV"],
-            "abs_error": errors["mae_eV"], "max_abs_error": errors["max_abs_error_eV"], "n_sites": errors["n_sites"]}
+    row |= {
+        "property": "dehydrogenation_eV",
+        "value": errors["model_mean_eV"],
+        "reference": errors["reference_mean_eV"],
+        "abs_error": errors["mae_eV"],
+        "max_abs_error": errors["max_abs_error_eV"],
+        "n_sites": errors["n_sites"],
+    }
 else:
-    raise ValueError(f"the choose_by of domain {domain} has property '{c['property']}' with no screening: use density, dehydrogenation or none")
+    raise ValueError(
+        f"the choose_by of domain {domain} has property '{c['property']}' with no screening: use density, dehydrogenation or none"
+    )
 pd.DataFrame([row]).to_csv(snakemake.output[0], index=False)
-log.info("member %d: %s %.4f vs reference %.4f, error %.4f", row["member"], row["property"], row["value"], row["reference"], row["abs_error"])
+log.info(
+    "member %d: %s %.4f vs reference %.4f, error %.4f",
+    row["member"],
+    row["property"],
+    row["value"],
+    row["reference"],
+    row["abs_error"],
+)

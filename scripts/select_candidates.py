@@ -7,8 +7,7 @@ import pandas as pd
 
 from amlip.io.frames import read_frames, write_frames
 from amlip.models.committee import SIGMA_KEY
-from amlip.selection.candidates import band_candidates
-from amlip.selection.candidates import select_diverse
+from amlip.selection.candidates import band_candidates, select_diverse
 from amlip.selection.provenance import selection_info, stamp_selection
 
 p = snakemake.params
@@ -22,9 +21,7 @@ chosen = candidates[within]
 picked = [pool[k] for k in chosen]
 stamp_selection(
     picked,
-    selection_info(
-        f"committee_band+{p.method}", p.iteration, pool_index=chosen, committee_sigma_max=sigmas[chosen], **fields
-    ),
+    selection_info(f"committee_band+{p.method}", p.iteration, pool_index=chosen, committee_sigma_max=sigmas[chosen], **fields),
 )
 write_frames(snakemake.output.picked, picked)
 table = pd.DataFrame(
@@ -42,5 +39,11 @@ for name, values in fields.items():  # k-means cluster or farthest-point rank of
 table.to_csv(snakemake.output.table, index=False)
 log.info(
     "%d explored, %d in band (%.3f, %.3f) eV/A, %d above, %d picked by %s",
-    len(pool), len(candidates), p.low, p.high, int((sigmas >= p.high).sum()), len(picked), p.method,
+    len(pool),
+    len(candidates),
+    p.low,
+    p.high,
+    int((sigmas >= p.high).sum()),
+    len(picked),
+    p.method,
 )

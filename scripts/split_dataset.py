@@ -18,5 +18,10 @@ table.to_csv(snakemake.output.table, index=False)
 counts = table.split.value_counts()
 log.info(
     "flat histogram over %d frames (force bound %s eV/A, %d dropped): %d train, %d test, %d validation",
-    len(table), p.max_force_eV_A, counts.get("dropped", 0), counts.get("train", 0), counts.get("test", 0), counts.get("val", 0),
+    len(table),
+    p.max_force_eV_A,
+    counts.get("dropped", 0),
+    counts.get("train", 0),
+    counts.get("test", 0),
+    counts.get("val", 0),
 )

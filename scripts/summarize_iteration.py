@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from amlip.io.frames import read_frames
-from amlip.models.committee import SIGMA_KEY
 from amlip.learning.loop import IterationSummary, read_loop_decision
+from amlip.models.committee import SIGMA_KEY
 
 p = snakemake.params
 i = int(snakemake.wildcards.i)

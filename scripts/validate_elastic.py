@@ -4,10 +4,10 @@ model = chosen_model(snakemake)
 log = setup(snakemake)
 
 from amlip.io.frames import read_frames
-from amlip.properties.reference import load_reference_moduli
 from amlip.models.loading import load_model
-from amlip.properties.mechanics import compare_moduli, elastic_tables
 from amlip.plots import plot_elastic
+from amlip.properties.mechanics import compare_moduli, elastic_tables
+from amlip.properties.reference import load_reference_moduli
 
 s = snakemake.params.settings
 glass = read_frames(snakemake.input.trajectory)[-1]

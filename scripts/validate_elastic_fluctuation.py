@@ -8,8 +8,8 @@ from amlip.md.engines import run_md
 from amlip.md.guards import Guards
 from amlip.md.protocols import Stage
 from amlip.models.loading import load_model
-from amlip.properties.mechanics import elastic_fluctuation_tables
 from amlip.plots import plot_elastic_fluctuation
+from amlip.properties.mechanics import elastic_fluctuation_tables
 
 s = snakemake.params.settings
 glass = read_frames(snakemake.input.trajectory)[-1]
@@ -18,7 +18,14 @@ stages = [
     Stage("equilibrate", "npt_tri", T, T, s.get("equilibration_steps", 300) * dt / 1000.0, dt),
     Stage("production", "npt_tri", T, T, s.get("production_steps", 2000) * dt / 1000.0, dt),
 ]
-log.info("N-sigma-T (fix npt tri, 0 GPa) at %g K of the last glass frame (%d atoms) with %s: %d + %d steps", T, len(glass), model, stages[0].n_steps, stages[1].n_steps)
+log.info(
+    "N-sigma-T (fix npt tri, 0 GPa) at %g K of the last glass frame (%d atoms) with %s: %d + %d steps",
+    T,
+    len(glass),
+    model,
+    stages[0].n_steps,
+    stages[1].n_steps,
+)
 guard_settings = {k: v for k, v in snakemake.params.guards.items() if k in ("max_T_factor", "min_distance_A", "check_every")}
 frames = run_md(
     "lammps",

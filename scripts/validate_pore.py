@@ -5,10 +5,10 @@ log = setup(snakemake)
 
 import pandas as pd
 
-from amlip.properties.energetics import dehydrogenation_by_site, dehydrogenation_energies, pore_summary
-from amlip.plots import plot_dehydrogenation
 from amlip.io.frames import read_frames
 from amlip.models.loading import load_model
+from amlip.plots import plot_dehydrogenation
+from amlip.properties.energetics import dehydrogenation_by_site, dehydrogenation_energies, pore_summary
 
 s = snakemake.params.settings
 v = s.get("validate", {})

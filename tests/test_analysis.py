@@ -2,11 +2,20 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from amlip.properties.structure import angle_distribution, bond_angles, coordination_counts, density_statistics, mean_coordination, mean_squared_displacement, partial_rdf, potential_of_mean_force, qn_fractions, qn_table, structure_properties
-from amlip.structures.crystals import density_g_cm3
-from amlip.structures.crystals import build_crystal
-
-
+from amlip.properties.structure import (
+    angle_distribution,
+    bond_angles,
+    coordination_counts,
+    density_statistics,
+    mean_coordination,
+    mean_squared_displacement,
+    partial_rdf,
+    potential_of_mean_force,
+    qn_fractions,
+    qn_table,
+    structure_properties,
+)
+from amlip.structures.crystals import build_crystal, density_g_cm3
 
 
 def test_quartz_known_structure(quartz):

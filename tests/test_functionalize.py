@@ -4,8 +4,19 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from amlip.structures.functionalize import O_H_A, T_O_A, accessible_oxygens, bonds, find_water, functionalize, hydroxylate_bridging, oh_density_per_nm2, remove_water, saturate
 from amlip.structures.crystals import build_crystal
+from amlip.structures.functionalize import (
+    O_H_A,
+    T_O_A,
+    accessible_oxygens,
+    bonds,
+    find_water,
+    functionalize,
+    hydroxylate_bridging,
+    oh_density_per_nm2,
+    remove_water,
+    saturate,
+)
 from amlip.structures.pores import carve_pore
 
 TETRA = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
@@ -38,7 +49,9 @@ def disiloxane():
     bridge = (si1 + si2) / 2
     axis = np.array([1.0, 0, 0])
     # Tetrahedral directions with one along +x (towards the bridge) for si1 and -x for si2.
-    others = [np.array([-1 / 3, np.sqrt(8) / 3 * np.cos(a), np.sqrt(8) / 3 * np.sin(a)]) for a in (0, 2 * np.pi / 3, 4 * np.pi / 3)]
+    others = [
+        np.array([-1 / 3, np.sqrt(8) / 3 * np.cos(a), np.sqrt(8) / 3 * np.sin(a)]) for a in (0, 2 * np.pi / 3, 4 * np.pi / 3)
+    ]
     pos, symbols = [si1, si2, bridge], ["Si", "Si", "O"]
     for centre, sign in ((si1, 1), (si2, -1)):
         for v in others:
@@ -109,8 +122,7 @@ def test_functionalized_quartz_pore_oh_density():
 
 
 def test_pore_wall_sits_one_cutoff_inside_the_surface():
-    from amlip.structures.pores import pore_wall
-    from amlip.structures.pores import distance_to_axis, pore_packing
+    from amlip.structures.pores import distance_to_axis, pore_packing, pore_wall
 
     packing = pore_packing({"SiO2": 16}, 2.2, radius_A=3.0, height_A=8.0, seed=0)
     wall = pore_wall(packing, 3.0, sigma_A=1.5)
@@ -140,8 +152,7 @@ def test_relax_pore_reaches_the_lj_minimum_with_the_wall_on():
     from ase.calculators.lj import LennardJones
 
     from amlip.md.pore import relax_pore
-    from amlip.structures.pores import CylinderWall
-    from amlip.structures.pores import distance_to_axis
+    from amlip.structures.pores import CylinderWall, distance_to_axis
 
     atoms = lj_pair_outside_a_pore()
     wall = CylinderWall(2.5, epsilon_eV=0.1, sigma_A=1.0, cutoff_A=1.0)
@@ -166,9 +177,20 @@ def test_pore_md_runs_a_preset_with_the_wall_and_keeps_the_pore_empty():
 
     packing = pore_packing({"SiO2": 16}, 2.2, radius_A=3.0, height_A=8.0, seed=1)
     # An ideal gas (LJ with epsilon 0) at melt temperatures: only the wall holds the atoms out of the pore.
-    md = {"protocol": "melt_quench_AS", "time_scale": 2e-5, "timestep_fs": None, "sample_every": 1, "friction_per_fs": 0.01, "taut_fs": 100.0,
-          "taup_fs": 1000.0, "bulk_modulus_GPa": 40.0, "guards": {"min_distance_A": 0.05, "max_T_factor": 100.0}}
-    frames, stages = pore_md(packing, LennardJones(sigma=1.0, epsilon=0.0, rc=2.0), radius_A=3.0, wall={"sigma_A": 1.5}, **md, seed=0)
+    md = {
+        "protocol": "melt_quench_AS",
+        "time_scale": 2e-5,
+        "timestep_fs": None,
+        "sample_every": 1,
+        "friction_per_fs": 0.01,
+        "taut_fs": 100.0,
+        "taup_fs": 1000.0,
+        "bulk_modulus_GPa": 40.0,
+        "guards": {"min_distance_A": 0.05, "max_T_factor": 100.0},
+    }
+    frames, stages = pore_md(
+        packing, LennardJones(sigma=1.0, epsilon=0.0, rc=2.0), radius_A=3.0, wall={"sigma_A": 1.5}, **md, seed=0
+    )
     assert [s.name for s in stages] == ["heat", "melt", "quench_fast", "quench_slow", "quench_to_300", "equilibrate"]
     assert len(frames) == sum(s.n_steps for s in stages)
     wall_radius = 3.0 - 0.4 ** (1 / 6) * 1.5
@@ -205,8 +227,8 @@ def test_model_choice_by_dehydrogenation_scales_with_the_pair_energy():
     """AS eq choice: a model whose pair energies are 1.2x the reference's errs by 0.2 |E_deh| per site."""
     from ase.calculators.lj import LennardJones
 
-    from amlip.properties.energetics import dehydrogenation_energies, dehydrogenation_errors
     from amlip.learning.choice import screen_dehydrogenation
+    from amlip.properties.energetics import dehydrogenation_energies, dehydrogenation_errors
 
     atoms, _ = functionalize(carve_pore(build_crystal("alpha_quartz", (3, 3, 1)), 3.5), pore_radius_A=3.5)
     reference_lj = LennardJones(sigma=1.2, epsilon=0.05, rc=3.0)

@@ -8,12 +8,11 @@ import ase.io
 import numpy as np
 import pytest
 from ase.calculators.singlepoint import SinglePointCalculator
-from ase.units import GPa, Bohr, Hartree, bar
+from ase.units import Bohr, GPa, Hartree, bar
 
 from amlip.io.extxyz import iter_extxyz_frames
+from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, read_frames, write_frames, write_stream
 from amlip.io.importers import iter_cp2k_md, iter_extxyz, iter_vasp
-from amlip.io.frames import write_stream
-from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, read_frames, write_frames
 from amlip.io.lot import LevelOfTheoryError, level_of_theory_hash
 from amlip.structures.crystals import build_crystal
 
@@ -55,11 +54,11 @@ ODD_FILES = {
     # free format, tabs, lower-case and upper-case species, exponents, signs, integer column; an
     # empty quoted value (ASE glues the next pair onto it) sends this frame to ASE, the next not
     "free_format": (
-        "3\nLattice=\"5.0 0.0 0.0 0.0 5.5 0.0 0.1 0.0 6.0\" Properties=species:S:1:pos:R:3:REF_forces:R:3:tag:I:1 "
-        "REF_energy=-12.5 md_step=7 uid=00123 label=hello flag=T empty=\"\" mixed=\"1 2.5\" pbc=\"T T F\"\n"
+        '3\nLattice="5.0 0.0 0.0 0.0 5.5 0.0 0.1 0.0 6.0" Properties=species:S:1:pos:R:3:REF_forces:R:3:tag:I:1 '
+        'REF_energy=-12.5 md_step=7 uid=00123 label=hello flag=T empty="" mixed="1 2.5" pbc="T T F"\n'
         "si\t0 0 0  1.0e-3 -2E+2 .5 3\n  O  1.6 -0.0 +0.25   -1E-3 0 5. -2\nCA 1 2 3 4 5 6 0\n"
-        "3\nLattice=\"5.0 0.0 0.0 0.0 5.5 0.0 0.1 0.0 6.0\" Properties=species:S:1:pos:R:3:REF_forces:R:3:tag:I:1 "
-        "REF_energy=-12.5 md_step=7 uid=00123 label=hello flag=T mixed=\"1 2.5\" pbc=\"T T F\"\n"
+        '3\nLattice="5.0 0.0 0.0 0.0 5.5 0.0 0.1 0.0 6.0" Properties=species:S:1:pos:R:3:REF_forces:R:3:tag:I:1 '
+        'REF_energy=-12.5 md_step=7 uid=00123 label=hello flag=T mixed="1 2.5" pbc="T T F"\n'
         "si\t0 0 0  1.0e-3 -2E+2 .5 3\n  O  1.6 -0.0 +0.25   -1E-3 0 5. -2\nCA 1 2 3 4 5 6 0\n"
     ),
     # no Lattice (free molecule), default Properties, windows line ends
@@ -72,9 +71,9 @@ ODD_FILES = {
     ),
     # string and logical columns, brackets and escapes in the comment: ASE reads those frames
     "strings": (
-        "2\nProperties=species:S:1:pos:R:3:move_mask:L:1:name:S:1 REF_energy=1 note=\"a [b] c\" list=[1,2,3]\n"
+        '2\nProperties=species:S:1:pos:R:3:move_mask:L:1:name:S:1 REF_energy=1 note="a [b] c" list=[1,2,3]\n'
         "Si 0 0 0 T first\nO 1 1 1 F second\n"
-        "1\nProperties=species:S:1:pos:R:3 REF_energy=2.0 REF_stress=\"1 2 3 4 5 6\" stress=\"1 0 0 0 2 0 0 0 3\"\nX 0 0 0\n"
+        '1\nProperties=species:S:1:pos:R:3 REF_energy=2.0 REF_stress="1 2 3 4 5 6" stress="1 0 0 0 2 0 0 0 3"\nX 0 0 0\n'
     ),
     # extra columns beyond Properties (ASE ignores them)
     "extra_columns": "1\nProperties=species:S:1:pos:R:3 REF_energy=0.5\nNa 0.5 0.5 0.5 9 9\n",
@@ -159,7 +158,7 @@ def test_extxyz_round_trip_from_ase_calculator_keys(tmp_path):
 def test_extxyz_chunk_boundaries_and_free_format(tmp_path, threaded):
     path = tmp_path / "hand.extxyz"
     path.write_text(
-        "2\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3:forces:R:3 energy=-1.5 pbc=\"T T T\"\n"
+        '2\nLattice="5 0 0 0 5 0 0 0 5" Properties=species:S:1:pos:R:3:forces:R:3 energy=-1.5 pbc="T T T"\n'
         "Si 0 0 0 1.0e-3 0 0\n  O  1.6 0.0 0.0   -1E-3 0 0\n"
         "\n"
         "1\nProperties=species:S:1:pos:R:3:forces:R:3 energy=-0.25\nH 0.1 0.2 0.3 0.5 -0.5 0.25\n"
@@ -172,7 +171,10 @@ def test_extxyz_chunk_boundaries_and_free_format(tmp_path, threaded):
     ase.io.write(big, _frames(6), format="extxyz")
     expected = [a.positions.tolist() for a in ase.io.iread(big, index=":")]
     for chunk_bytes in range(300, 3000, 53):  # read boundaries at every place in a line and a frame
-        assert [a.positions.tolist() for a in iter_extxyz_frames(str(big), fast=True, calculator=False, chunk_bytes=chunk_bytes, threaded=threaded)] == expected, chunk_bytes
+        assert [
+            a.positions.tolist()
+            for a in iter_extxyz_frames(str(big), fast=True, calculator=False, chunk_bytes=chunk_bytes, threaded=threaded)
+        ] == expected, chunk_bytes
 
 
 def test_extxyz_streams_and_names_bad_frames(tmp_path):
@@ -185,7 +187,7 @@ def test_extxyz_streams_and_names_bad_frames(tmp_path):
     with pytest.raises(ValueError, match="ends inside frame 2"):
         list(iter_extxyz(path, AIMD, fast=True))
     plain = tmp_path / "plain.extxyz"
-    plain.write_text("1\nProperties=species:S:1:pos:R:3 pbc=\"F F F\"\nH 0 0 0\n")
+    plain.write_text('1\nProperties=species:S:1:pos:R:3 pbc="F F F"\nH 0 0 0\n')
     with pytest.raises(ValueError, match="frame 0 has no energy"):
         list(iter_extxyz(plain, AIMD, fast=True))
 
@@ -256,7 +258,9 @@ def test_vasp_import_reads_every_ionic_step(name):
     assert np.allclose(frames[1].positions, [[3, 3, 3], [4.56, 3, 3], [1.44, 3, 3]], atol=1e-12)
     assert frames[0].arrays[REF_FORCES][1].tolist() == [-1.234567, 0, 0]
     # VASP kB, XX YY ZZ XY YZ ZX -> ASE eV/Å^3, xx yy zz yz xz xy, opposite sign
-    assert frames[0].info[REF_STRESS] == pytest.approx(-0.1 * GPa * np.array([-12.34567, -11.22222, -10.11111, 0.23456, 0.12345, 0.34567]))
+    assert frames[0].info[REF_STRESS] == pytest.approx(
+        -0.1 * GPa * np.array([-12.34567, -11.22222, -10.11111, 0.23456, 0.12345, 0.34567])
+    )
     assert frames[0].info["lot_hash"] == level_of_theory_hash(VASP)
 
 
@@ -294,7 +298,9 @@ def test_fast_reader_reuses_comment_layout_with_changing_values(tmp_path, monkey
     monkeypatch.setattr(amlip.io.extxyz, "_parse_comment_pairs", lambda comment: parsed.append(comment) or full_parse(comment))
     fast = list(iter_extxyz_frames(str(path), fast=True, calculator=False))
     assert len(fast) == len(slow) == len(values)
-    assert len(parsed) == 4  # frames 0, 3 and 4 (a bare key, "=" in a value: to ASE), 5 (new quoting); 1-2 match the cached pattern
+    assert (
+        len(parsed) == 4
+    )  # frames 0, 3 and 4 (a bare key, "=" in a value: to ASE), 5 (new quoting); 1-2 match the cached pattern
     for k, (a, b) in enumerate(zip(fast, slow)):
         _same_frame(a, b, f"frame {k}")
     assert type(fast[1].info["energy"]) is np.int64 and type(fast[2].info["energy"]) is np.float64
@@ -331,7 +337,7 @@ def _fixed_width_file() -> str:
                 continue
             values = rng.normal(0, 10.0 ** rng.integers(-3, 4), 6)
             lines.append(f"{['Si', 'O', 'H', 'Zn'][i % 4]:<2} " + " ".join(f"{v:16.8f}" for v in values))
-        text += f"24\nProperties=species:S:1:pos:R:3:forces:R:3 energy={-frame - 0.5} pbc=\"F F F\"\n" + "\n".join(lines) + "\n"
+        text += f'24\nProperties=species:S:1:pos:R:3:forces:R:3 energy={-frame - 0.5} pbc="F F F"\n' + "\n".join(lines) + "\n"
     return text
 
 
@@ -371,7 +377,7 @@ def test_fast_reader_columns_change_between_frames(tmp_path, threaded):
     text = ""
     for frame, which in enumerate([0, 0, 1, 1, 2, 3, 1, 0, 2]):
         spec, fmt = layouts[which]
-        text += f"3\nProperties=species:S:1:{spec} energy={frame}.5 pbc=\"F F F\"\n"
+        text += f'3\nProperties=species:S:1:{spec} energy={frame}.5 pbc="F F F"\n'
         for symbol in ("Si", "O", "H"):
             values = list(rng.normal(size=fmt.count("f")))
             if "I" in spec:

@@ -2,8 +2,15 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from amlip.io.lot import LevelOfTheoryError, e0s_reference, level_of_theory_hash, merge_labelled, parse_level_of_theory, stamp_level_of_theory
 from amlip.io.frames import read_frames, write_frames
+from amlip.io.lot import (
+    LevelOfTheoryError,
+    e0s_reference,
+    level_of_theory_hash,
+    merge_labelled,
+    parse_level_of_theory,
+    stamp_level_of_theory,
+)
 
 
 def _frame(record):

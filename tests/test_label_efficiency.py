@@ -12,8 +12,17 @@ from ase import Atoms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from label_efficiency_loop import efficiency_ratio, epochs_for, frames_per_condition, label_schedule, labels_to_reach, pick_active, temperature_counts, top_sigma
 from amlip.models.committee import committee_force_deviation
+from label_efficiency_loop import (
+    efficiency_ratio,
+    epochs_for,
+    frames_per_condition,
+    label_schedule,
+    labels_to_reach,
+    pick_active,
+    temperature_counts,
+    top_sigma,
+)
 
 
 def _committee_case(n_frames=12, n_atoms=6, seed=3):
@@ -55,7 +64,7 @@ def test_top_sigma_order_ties_and_errors():
 
 def test_labels_to_reach_interpolates_in_log_space():
     # MAE ~ labels^-1 between 10 and 100 labels: MAE 31.62 at 31.62 labels
-    assert labels_to_reach([10, 100, 1000], [100.0, 10.0, 5.0], 10 ** 1.5) == pytest.approx(10 ** 1.5)
+    assert labels_to_reach([10, 100, 1000], [100.0, 10.0, 5.0], 10**1.5) == pytest.approx(10**1.5)
     assert np.isnan(labels_to_reach([10, 100], [100.0, 50.0], 20.0))
     assert labels_to_reach([10, 100], [5.0, 4.0], 20.0) == 10.0
     assert labels_to_reach([4, 8], [2096.879272, 2043.022016], 2043.022016) == 8.0  # exactly at the target
@@ -101,12 +110,32 @@ def test_pool_composition_and_training_length():
 def test_quick_benchmark_run(tmp_path, root):
     env = dict(os.environ, OMP_NUM_THREADS="1", PATH=f"{root / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}")
     done = subprocess.run(
-        [sys.executable, str(root / "benchmarks" / "label_efficiency.py"), "--quick", "--out", str(tmp_path), "--work-dir", str(tmp_path / "work")],
-        capture_output=True, text=True, env=env, cwd=root,
+        [
+            sys.executable,
+            str(root / "benchmarks" / "label_efficiency.py"),
+            "--quick",
+            "--out",
+            str(tmp_path),
+            "--work-dir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     table = pd.read_csv(tmp_path / "label_efficiency.csv")
-    for column in ("strategy", "round", "n_labels", "n_new", "force_mae_meV_A", "energy_mae_meV_atom", "picked_sigma_mean_eV_A", "wall_s"):
+    for column in (
+        "strategy",
+        "round",
+        "n_labels",
+        "n_new",
+        "force_mae_meV_A",
+        "energy_mae_meV_atom",
+        "picked_sigma_mean_eV_A",
+        "wall_s",
+    ):
         assert column in table.columns
     active = table[table.strategy == "active"].sort_values("round")
     random = table[table.strategy == "random"].sort_values("round")

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
 
-from conftest import finite_difference_force
-
 from amlip.labelers.base import isolated_atom_energies, label_frames
 from amlip.labelers.registry import make_labeler
 from amlip.structures.packing import random_packing
+from conftest import finite_difference_force
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +134,9 @@ def test_unknown_xtb_setting_is_refused():
 def test_xtb_aimd_frames_carry_their_own_labels(quartz, gfn1):
     from amlip.labelers.aimd import aimd_frames
 
-    frames = list(aimd_frames(quartz, gfn1, n_steps=4, temperature_K=300.0, timestep_fs=0.5, thermostat_timecon_fs=1000.0, every=2, seed=1))
+    frames = list(
+        aimd_frames(quartz, gfn1, n_steps=4, temperature_K=300.0, timestep_fs=0.5, thermostat_timecon_fs=1000.0, every=2, seed=1)
+    )
     assert [a.info["md_step"] for a in frames] == [0, 2, 4]
     assert all(a.info["lot_hash"] == gfn1.lot_hash for a in frames)
     assert not np.allclose(frames[0].positions, frames[-1].positions)

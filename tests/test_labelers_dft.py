@@ -16,15 +16,14 @@ from ase.build import molecule
 from ase.units import GPa, Hartree, create_units, kJ, mol
 from scipy.special import erfc
 
-from conftest import finite_difference_force
-
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
+from amlip.labelers.base import RUN_SETTINGS, LabelingError, SCFNotConverged, isolated_atom_energies, label_frames
 from amlip.labelers.cp2k import CP2K_DEFAULTS, cp2k_command, cp2k_input, cp2k_scf_converged
 from amlip.labelers.espresso import ESPRESSO_DEFAULTS, check_espresso_output, espresso_input_data, espresso_spin
-from amlip.labelers.base import RUN_SETTINGS, LabelingError, SCFNotConverged, isolated_atom_energies, label_frames
-from amlip.labelers.vasp import VASP_FUNCTIONALS, read_incar, vasp_incar, vasp_kpoint_mesh, write_vasp_inputs
 from amlip.labelers.lammps import import_lammps
 from amlip.labelers.registry import make_labeler
+from amlip.labelers.vasp import VASP_FUNCTIONALS, read_incar, vasp_incar, vasp_kpoint_mesh, write_vasp_inputs
+from conftest import finite_difference_force
 
 DATA = Path(__file__).parent / "data"
 
@@ -37,7 +36,14 @@ CHEAP_CP2K = {"cutoff_Ry": 200, "rel_cutoff_Ry": 30, "eps_scf": 1e-5}
 
 def test_cp2k_template_is_the_mil_preset():
     text = cp2k_input(CP2K_DEFAULTS)
-    for line in ("NGRIDS 4", "REL_CUTOFF [Ry] 50.0", "TYPE DFTD3", "REFERENCE_FUNCTIONAL PBE", "METHOD FERMI_DIRAC", "METHOD BROYDEN_MIXING"):
+    for line in (
+        "NGRIDS 4",
+        "REL_CUTOFF [Ry] 50.0",
+        "TYPE DFTD3",
+        "REFERENCE_FUNCTIONAL PBE",
+        "METHOD FERMI_DIRAC",
+        "METHOD BROYDEN_MIXING",
+    ):
         assert line in text
     assert "KPOINTS" not in text  # Γ only
     assert CP2K_DEFAULTS["cutoff_Ry"] == 600 and CP2K_DEFAULTS["basis_set"] == "DZVP-MOLOPT-SR-GTH"
@@ -45,7 +51,9 @@ def test_cp2k_template_is_the_mil_preset():
 
 
 def test_cp2k_convergence_check_reads_the_warning():
-    assert not cp2k_scf_converged("  Leaving inner SCF loop after reaching     3 steps.\n *** WARNING in qs_scf.F:601 :: SCF run NOT converged ***")
+    assert not cp2k_scf_converged(
+        "  Leaving inner SCF loop after reaching     3 steps.\n *** WARNING in qs_scf.F:601 :: SCF run NOT converged ***"
+    )
     assert cp2k_scf_converged("  *** SCF run converged in    13 steps ***")
     assert not cp2k_scf_converged("")  # a crashed run has neither line
 
@@ -56,7 +64,12 @@ def test_cp2k_single_point_on_quartz(quartz):
     labeler = make_labeler("cp2k", CHEAP_CP2K)
     record = labeler.level_of_theory
     assert record["code"] == "cp2k" and record["version"][:2] == "20"
-    assert (record["functional"], record["dispersion"], record["basis"], record["kpoints"]) == ("PBE", "D3", "DZVP-MOLOPT-SR-GTH", "gamma")
+    assert (record["functional"], record["dispersion"], record["basis"], record["kpoints"]) == (
+        "PBE",
+        "D3",
+        "DZVP-MOLOPT-SR-GTH",
+        "gamma",
+    )
     labelled = labeler.single_point(quartz)
     forces, stress = labelled.arrays[REF_FORCES], labelled.info[REF_STRESS]
     assert forces.shape == (9, 3) and stress.shape == (6,)
@@ -86,7 +99,14 @@ def test_cp2k_aimd_feeds_the_import_path(tmp_path):
 
     water = molecule("H2O", cell=[6.0, 6.2, 6.4], pbc=True)
     water.center()
-    settings = {"cutoff_Ry": 150, "rel_cutoff_Ry": 30, "eps_scf": 1e-5, "basis_set": "SZV-MOLOPT-SR-GTH", "smearing_K": 0, "mixing": None}
+    settings = {
+        "cutoff_Ry": 150,
+        "rel_cutoff_Ry": 30,
+        "eps_scf": 1e-5,
+        "basis_set": "SZV-MOLOPT-SR-GTH",
+        "smearing_K": 0,
+        "mixing": None,
+    }
     run = run_cp2k_md(water, tmp_path, settings, n_steps=2, temperature_K=300.0, timestep_fs=0.5)
     assert run["n_scf_not_converged"] == 0
     paths = {k: v for k, v in run.items() if k.endswith("_path")}
@@ -99,7 +119,9 @@ def test_cp2k_aimd_feeds_the_import_path(tmp_path):
 
 # ------------------------------------------------------------------------------- Quantum ESPRESSO
 
-needs_pw = pytest.mark.skipif(shutil.which("pw.x") is None, reason="Quantum ESPRESSO not installed (apt-get install quantum-espresso)")
+needs_pw = pytest.mark.skipif(
+    shutil.which("pw.x") is None, reason="Quantum ESPRESSO not installed (apt-get install quantum-espresso)"
+)
 # Below the files' suggested cutoffs (44/175 Ry for Si): a 9-atom single point in ~4 s on one core.
 CHEAP_QE = {"ecutwfc_Ry": 25, "ecutrho_Ry": 200}
 
@@ -144,7 +166,12 @@ def test_espresso_single_point_on_quartz(quartz, tmp_path):
     record = labeler.level_of_theory
     assert record["code"] == "quantum-espresso" and record["version"][0].isdigit()
     assert record["pseudopotentials"] == "H:H.pbe-kjpaw.UPF,O:O.pbe-kjpaw.UPF,Si:Si.pbe-nl-rrkjus_psl.1.0.0.UPF"
-    assert (record["functional"], record["kpoints"], record["smearing"], record["ecutrho_Ry"]) == ("PBE", "gamma", "mv_0.01Ry", 200.0)
+    assert (record["functional"], record["kpoints"], record["smearing"], record["ecutrho_Ry"]) == (
+        "PBE",
+        "gamma",
+        "mv_0.01Ry",
+        200.0,
+    )
     assert not set(RUN_SETTINGS) & set(record)
     assert make_labeler("espresso", CHEAP_QE).lot_hash == labeler.lot_hash  # where it runs is no level of theory
     assert make_labeler("espresso", {**CHEAP_QE, "ecutwfc_Ry": 30}).lot_hash != labeler.lot_hash
@@ -183,7 +210,9 @@ def test_espresso_isolated_atoms_are_spin_polarised(tmp_path):
     assert 1.0 < unpolarised - energies["O"] < 2.5
     assert energies["H"] == pytest.approx(-13.6, abs=0.1)
     outputs = [p.read_text() for p in tmp_path.glob("espresso_*/espresso.pwo")]
-    moments = sorted(re.findall(r"total magnetization\s+=\s+(\S+)", text)[-1] for text in outputs if "total magnetization" in text)
+    moments = sorted(
+        re.findall(r"total magnetization\s+=\s+(\S+)", text)[-1] for text in outputs if "total magnetization" in text
+    )
     assert len(outputs) == 3 and moments == ["1.00", "2.00"]  # H, O (Bohr magnetons); the unpolarised O prints none
 
 
@@ -222,7 +251,14 @@ def test_vasp_incar_matches_the_as_preset_field_by_field(tmp_path, quartz):
         assert written[key] == pytest.approx(value) if isinstance(value, float) else written[key] == value, key
     low = vasp_incar("vdW-DF-cx", "low", {"NELM": 60})
     assert "ENCUT" not in low  # AS low settings: VASP's default cutoff (ENMAX)
-    assert (low["GGA"], low["LUSE_VDW"], low["AGGAC"], low["PREC"], low["EDIFF"], low["NELM"]) == ("CX", True, 0.0, "Normal", 1e-5, 60)
+    assert (low["GGA"], low["LUSE_VDW"], low["AGGAC"], low["PREC"], low["EDIFF"], low["NELM"]) == (
+        "CX",
+        True,
+        0.0,
+        "Normal",
+        1e-5,
+        60,
+    )
     assert "METAGGA" not in low and set(VASP_FUNCTIONALS["vdW-DF-cx"]) <= set(low)
 
 
@@ -252,7 +288,9 @@ def _fake_vasp(tmp_path, monkeypatch, fixture="vasprun.xml"):
         (folder / "POTCAR").write_text(f"placeholder POTCAR {symbol}\n")
     monkeypatch.setenv("VASP_PP_PATH", str(tmp_path / "pp"))
     script = tmp_path / "fake_vasp.sh"
-    script.write_text(f"#!/bin/sh\ntest -s INCAR && test -s POSCAR && test -s KPOINTS && test -s POTCAR && cp {DATA / 'vasp' / fixture} vasprun.xml\n")
+    script.write_text(
+        f"#!/bin/sh\ntest -s INCAR && test -s POSCAR && test -s KPOINTS && test -s POTCAR && cp {DATA / 'vasp' / fixture} vasprun.xml\n"
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return str(script)
 
@@ -375,7 +413,9 @@ def test_bks_overlay_stops_the_short_range_collapse():
     pair = Atoms("SiO", positions=[(5, 5, 5), (6.0, 5, 5)], cell=[10, 10, 10], pbc=False)
     plain = make_labeler("lammps", {"repulsive_overlay": False}).single_point(pair).info[REF_ENERGY]
     fixed = make_labeler("lammps", {}).single_point(pair).info[REF_ENERGY]
-    bonded = make_labeler("lammps", {}).single_point(Atoms("SiO", positions=[(5, 5, 5), (6.6, 5, 5)], cell=[10] * 3)).info[REF_ENERGY]
+    bonded = (
+        make_labeler("lammps", {}).single_point(Atoms("SiO", positions=[(5, 5, 5), (6.6, 5, 5)], cell=[10] * 3)).info[REF_ENERGY]
+    )
     assert plain < bonded - 2.0  # the collapse
     assert fixed > bonded  # a wall instead
     assert make_labeler("lammps", {}).level_of_theory["potential"] == "BKS+SaikaVoivod30-6"
@@ -388,7 +428,9 @@ def test_reaxff_forces_match_finite_differences():
     water.cell = [12.0, 12.0, 12.0]
     water.center()
     water.pbc = False
-    labeler = make_labeler("lammps", {"potential": "reaxff", "ffield": "ffield.reax.cho", "elements": ["C", "H", "O"], "qeq_tolerance": 1e-10})
+    labeler = make_labeler(
+        "lammps", {"potential": "reaxff", "ffield": "ffield.reax.cho", "elements": ["C", "H", "O"], "qeq_tolerance": 1e-10}
+    )
     labelled = labeler.single_point(water)
     h = 1e-4
     for axis in range(3):

@@ -6,9 +6,9 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.calculators.lj import LennardJones
 
+from amlip.md.guards import Guards, MDGuardError
 from amlip.md.lammps_deck import check_deck, write_lammps_inputs
 from amlip.md.lammps_engine import run_protocol_lammps, single_point
-from amlip.md.guards import Guards, MDGuardError
 from amlip.md.protocols import Stage, schedule
 from amlip.structures.crystals import build_crystal
 
@@ -56,7 +56,11 @@ def test_fix_external_npt_trajectory_equals_native_lammps_pair_style():
 
 def test_stage_temperatures_follow_the_ramp_and_npt_density_responds():
     # a perfect lattice gives half its kinetic energy to the potential first: equilibrate, then ramp
-    stages = [Stage("start", "nvt", 20, 20, 0.2, 2.0), Stage("heat", "nvt", 20, 60, 0.3, 2.0), Stage("hold", "npt", 60, 60, 0.2, 2.0)]
+    stages = [
+        Stage("start", "nvt", 20, 20, 0.2, 2.0),
+        Stage("heat", "nvt", 20, 60, 0.3, 2.0),
+        Stage("hold", "npt", 60, 60, 0.2, 2.0),
+    ]
     frames = run_protocol_lammps(argon(), lj(), stages, sample_every=10, seed=1, taut_fs=50.0, taup_fs=500.0)
     heat = [f for f in frames if f.info["stage"] == "heat"]
     # target is the linear ramp of the preset, step by step
@@ -66,8 +70,24 @@ def test_stage_temperatures_follow_the_ramp_and_npt_density_responds():
     hold = [f.info["T_K"] for f in frames if f.info["stage"] == "hold"]
     assert 45 < np.mean(hold) < 75
 
-    squeezed = run_protocol_lammps(argon(), lj(), [Stage("hold", "npt", 40, 40, 0.2, 2.0, pressure_GPa=1.0)], sample_every=50, seed=1, taut_fs=100.0, taup_fs=300.0)
-    free = run_protocol_lammps(argon(), lj(), [Stage("hold", "npt", 40, 40, 0.2, 2.0, pressure_GPa=0.0)], sample_every=50, seed=1, taut_fs=100.0, taup_fs=300.0)
+    squeezed = run_protocol_lammps(
+        argon(),
+        lj(),
+        [Stage("hold", "npt", 40, 40, 0.2, 2.0, pressure_GPa=1.0)],
+        sample_every=50,
+        seed=1,
+        taut_fs=100.0,
+        taup_fs=300.0,
+    )
+    free = run_protocol_lammps(
+        argon(),
+        lj(),
+        [Stage("hold", "npt", 40, 40, 0.2, 2.0, pressure_GPa=0.0)],
+        sample_every=50,
+        seed=1,
+        taut_fs=100.0,
+        taup_fs=300.0,
+    )
     assert squeezed[-1].info["density_g_cm3"] > 1.05 * free[-1].info["density_g_cm3"]
 
 
@@ -76,7 +96,15 @@ def test_temperature_guard_stops_a_bad_run_and_keeps_frames():
     with pytest.raises(MDGuardError, match="temperature runaway") as info:
         squeezed = argon(a=4.2)
         squeezed.rattle(0.1, seed=1)
-        run_protocol_lammps(squeezed, lj(), [Stage("hot", "nvt", 50, 50, 0.2, 2.0)], sample_every=1, seed=1, taut_fs=100.0, guards=Guards(max_T_factor=3.0, check_every=4))
+        run_protocol_lammps(
+            squeezed,
+            lj(),
+            [Stage("hot", "nvt", 50, 50, 0.2, 2.0)],
+            sample_every=1,
+            seed=1,
+            taut_fs=100.0,
+            guards=Guards(max_T_factor=3.0, check_every=4),
+        )
     assert 1 <= len(info.value.frames) < 100
     assert all(f.info["T_K"] < 3.0 * 100 for f in info.value.frames[:-4])
 
@@ -85,14 +113,28 @@ def test_committee_guard_stops_when_members_disagree():
     committee = [lj(AR_SIGMA), lj(AR_SIGMA * 1.05)]
     with pytest.raises(MDGuardError, match="committee force deviation") as info:
         run_protocol_lammps(
-            argon(), lj(), [Stage("nvt", "nvt", 40, 40, 0.1, 2.0)], sample_every=5, seed=1, taut_fs=100.0,
-            committee=committee, committee_sigma_max_eV_A=1e-3, committee_every=20,
+            argon(),
+            lj(),
+            [Stage("nvt", "nvt", 40, 40, 0.1, 2.0)],
+            sample_every=5,
+            seed=1,
+            taut_fs=100.0,
+            committee=committee,
+            committee_sigma_max_eV_A=1e-3,
+            committee_every=20,
         )
     assert len(info.value.frames) == 3  # steps 5, 10, 15; step 20 failed the audit
     # the same committee agreeing with itself passes
     frames = run_protocol_lammps(
-        argon(), lj(), [Stage("nvt", "nvt", 40, 40, 0.04, 2.0)], sample_every=5, seed=1, taut_fs=100.0,
-        committee=[lj(), lj()], committee_sigma_max_eV_A=1e-3, committee_every=10,
+        argon(),
+        lj(),
+        [Stage("nvt", "nvt", 40, 40, 0.04, 2.0)],
+        sample_every=5,
+        seed=1,
+        taut_fs=100.0,
+        committee=[lj(), lj()],
+        committee_sigma_max_eV_A=1e-3,
+        committee_every=10,
     )
     assert len(frames) == 4
 
@@ -116,7 +158,9 @@ def test_lammps_d3_matches_the_dftd3_python_api():
 def test_cluster_deck_content_and_lammps_accepts_it(tmp_path):
     atoms = build_crystal("alpha_quartz", (2, 2, 2))
     stages = schedule("melt_quench_ZIF", 0.0001)
-    files = write_lammps_inputs(tmp_path / "mace", atoms, stages, "mace.model-lammps.pt", "mace", taut_fs=100.0, taup_fs=1000.0, seed=4)
+    files = write_lammps_inputs(
+        tmp_path / "mace", atoms, stages, "mace.model-lammps.pt", "mace", taut_fs=100.0, taup_fs=1000.0, seed=4
+    )
     deck = files["input"].read_text()
     assert "pair_style mace no_domain_decomposition\npair_coeff * * mace.model-lammps.pt O Si\n" in deck
     assert "fix integrate all nvt temp 300 1500 0.1" in deck  # ZIF: 100 fs thermostat, ramp to 1500 K
@@ -128,13 +172,17 @@ def test_cluster_deck_content_and_lammps_accepts_it(tmp_path):
 
     d3 = {"method": "d3bj", "functional": "pbe"}
     npt = [Stage("eq", "npt", 300, 300, 0.01, 1.0, pressure_GPa=0.1)]
-    files = write_lammps_inputs(tmp_path / "allegro", atoms, npt, "deployed.nequip.pt2", "allegro", dispersion=d3, taut_fs=100.0, taup_fs=1000.0)
+    files = write_lammps_inputs(
+        tmp_path / "allegro", atoms, npt, "deployed.nequip.pt2", "allegro", dispersion=d3, taut_fs=100.0, taup_fs=1000.0
+    )
     deck = files["input"].read_text()
     assert "pair_style hybrid/overlay allegro dispersion/d3 bj pbe" in deck
     assert "pair_coeff * * allegro deployed.nequip.pt2 O Si" in deck and "pair_coeff * * dispersion/d3 O Si" in deck
     assert "fix integrate all npt temp 300 300 0.1 iso 1000 1000 1" in deck
     check_deck(tmp_path / "allegro")
-    mliap = write_lammps_inputs(tmp_path / "mliap", atoms, npt, "m.model-mliap_lammps.pt", "mace_mliap", taut_fs=100.0, taup_fs=1000.0)["input"].read_text()
+    mliap = write_lammps_inputs(
+        tmp_path / "mliap", atoms, npt, "m.model-mliap_lammps.pt", "mace_mliap", taut_fs=100.0, taup_fs=1000.0
+    )["input"].read_text()
     assert "pair_style mliap unified m.model-mliap_lammps.pt 0\npair_coeff * * O Si" in mliap
 
 
@@ -150,14 +198,15 @@ def test_extra_commands_plug_in_the_pore_wall():
     """CylinderWall.lammps_commands() through the engine's hook equals the wall's own ASE calculator."""
     from ase import Atoms
 
-    from amlip.structures.pores import CylinderWall
-    from amlip.structures.pores import hexagonal_cell, pore_axis_xy
+    from amlip.structures.pores import CylinderWall, hexagonal_cell, pore_axis_xy
 
     cell = hexagonal_cell(20.0, 8.0)
     cx, cy = pore_axis_xy(cell)
     rng = np.random.default_rng(0)
     angle, rho = rng.uniform(0, 2 * np.pi, 12), rng.uniform(4.8, 6.0, 12)
-    atoms = Atoms("Si12", positions=np.c_[cx + rho * np.cos(angle), cy + rho * np.sin(angle), rng.uniform(0, 8, 12)], cell=cell, pbc=True)
+    atoms = Atoms(
+        "Si12", positions=np.c_[cx + rho * np.cos(angle), cy + rho * np.sin(angle), rng.uniform(0, 8, 12)], cell=cell, pbc=True
+    )
     wall = CylinderWall(4.0, epsilon_eV=0.1, sigma_A=2.0)
     energy, forces, _ = wall.energy_forces(atoms)
     lmp = single_point(atoms, None, None, wall.lammps_commands(atoms.cell.array))

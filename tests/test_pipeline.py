@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import copy_workflow, run_snakemake
 
 from amlip.io.frames import read_frames
+from conftest import copy_workflow, run_snakemake
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,9 @@ def tiny_run(tmp_path_factory):
     env = copy_workflow(work)
     run = run_snakemake(work, env, "--cores", "2", "--configfile", "config/tests/tiny.yaml")
     assert run.returncode == 0, run.stderr[-5000:]
-    report = run_snakemake(work, env, "--cores", "1", "--configfile", "config/tests/tiny.yaml", "--report", "report.html", timeout=300)
+    report = run_snakemake(
+        work, env, "--cores", "1", "--configfile", "config/tests/tiny.yaml", "--report", "report.html", timeout=300
+    )
     assert report.returncode == 0, report.stderr[-3000:]
     return work
 
@@ -105,7 +107,6 @@ def test_iteration_0_labelled_set_holds_the_aimd_frames_with_provenance(tiny_run
     assert list(table.md_step) == [0, 2, 4, 6]
     assert (tiny_run / "results/aimd/syn/imported_energy.png").stat().st_size > 5000
     assert (tiny_run / "results/benchmarks/aimd/syn/run_random_0.tsv").exists()
-
 
 
 @pytest.mark.slow

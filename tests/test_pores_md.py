@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 from ase import Atoms
-from ase.calculators.lj import LennardJones
 from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_stress
+from ase.calculators.lj import LennardJones
 
+from amlip.md.ase_engine import run_protocol
 from amlip.md.guards import Guards
 from amlip.md.protocols import Stage
-from amlip.md.ase_engine import run_protocol
-from amlip.structures.pores import CylinderWall
-from amlip.structures.pores import distance_to_axis, hexagonal_cell, pore_axis_xy
+from amlip.structures.pores import CylinderWall, distance_to_axis, hexagonal_cell, pore_axis_xy
 
 
 def ring_of_atoms(radius_A=3.0, n=24, seed=0):
@@ -108,7 +107,9 @@ def test_short_md_with_the_wall_keeps_the_pore_empty(with_wall):
     # The atoms start 0.3-1.4 Å outside the wall, beyond its 0.26 Å range.
     wall = CylinderWall(3.0, epsilon_eV=0.1, sigma_A=0.3).calculator() if with_wall else None
     stages = [Stage("hot", "nvt", 3000, 3000, 0.3, timestep_fs=1.0)]
-    frames = run_protocol(atoms, lj, stages, sample_every=2, seed=1, friction_per_fs=0.001, wall=wall, guards=Guards(min_distance_A=0.1))
+    frames = run_protocol(
+        atoms, lj, stages, sample_every=2, seed=1, friction_per_fs=0.001, wall=wall, guards=Guards(min_distance_A=0.1)
+    )
     rho_min = min(distance_to_axis(f.positions, f.cell.array)[0].min() for f in frames)
     if with_wall:
         assert rho_min > 3.0

@@ -21,8 +21,6 @@ def _importable(module: str) -> bool:
     return True
 
 
-
-
 # ---------------------------------------------------------------- scattering
 
 
@@ -303,7 +301,13 @@ def test_uniaxial_young_and_poisson_of_emt_copper_match_its_elastic_constants(em
 
 
 def test_strain_fluctuations_recover_a_known_elastic_tensor():
-    from amlip.properties.mechanics import EV_A3_TO_GPA, BOLTZMANN_EV_K, _voigt_to_matrix, elastic_tensor_from_fluctuations, hill_averages
+    from amlip.properties.mechanics import (
+        BOLTZMANN_EV_K,
+        EV_A3_TO_GPA,
+        _voigt_to_matrix,
+        elastic_tensor_from_fluctuations,
+        hill_averages,
+    )
 
     lam, mu = 50.0, 30.0
     c_true = np.zeros((6, 6))
@@ -386,7 +390,13 @@ def test_dehydrogenation_oh_density_and_heat_of_adsorption():
 
 
 def test_reference_densities_and_percent_mae():
-    from amlip.properties.reference import best_member, compare_with_reference, load_reference_densities, percent_mae, property_errors
+    from amlip.properties.reference import (
+        best_member,
+        compare_with_reference,
+        load_reference_densities,
+        percent_mae,
+        property_errors,
+    )
 
     ref = load_reference_densities()
     assert ref.loc["NS33", "density_g_cm3"] == 2.494
@@ -411,9 +421,9 @@ def test_reference_densities_and_percent_mae():
 
 
 def test_validation_tables_of_a_quartz_trajectory():
-    from amlip.properties.structure import pmf_table, qn_speciation_table, tail
     from amlip.properties.rings import ring_table
     from amlip.properties.scattering import xray_pdf_table
+    from amlip.properties.structure import pmf_table, qn_speciation_table, tail
 
     frames = [build_crystal("alpha_quartz").repeat((2, 2, 2)) for _ in range(10)]
     settings = {"average_last_fraction": 0.2, "rings": {"max_size": 8, "max_frames": 1}, "xray_pdf": {"r_max_A": 30.0}}
@@ -429,7 +439,12 @@ def test_validation_tables_of_a_quartz_trajectory():
 
 
 def test_bulk_modulus_of_emt_copper_from_pressure_steps(emt_copper):
-    from amlip.properties.mechanics import bulk_modulus_from_pressure_steps, elastic_tensor_finite_strain, fit_birch_murnaghan, volumes_under_pressure
+    from amlip.properties.mechanics import (
+        bulk_modulus_from_pressure_steps,
+        elastic_tensor_finite_strain,
+        fit_birch_murnaghan,
+        volumes_under_pressure,
+    )
 
     atoms, calc = emt_copper
     c = elastic_tensor_finite_strain(atoms, calc, strain=0.002)
@@ -439,7 +454,9 @@ def test_bulk_modulus_of_emt_copper_from_pressure_steps(emt_copper):
     fit = fit_birch_murnaghan(volumes, pressures, order=3)
     assert fit["K0_GPa"] == pytest.approx((c[0, 0] + 2 * c[0, 1]) / 3, rel=0.01)
     # A straight line through 0-4.5 GPa gives K at the mean pressure, K0 + K0' <P>.
-    assert bulk_modulus_from_pressure_steps(pressures, volumes) == pytest.approx(fit["K0_GPa"] + fit["K0_prime"] * pressures.mean(), rel=0.01)
+    assert bulk_modulus_from_pressure_steps(pressures, volumes) == pytest.approx(
+        fit["K0_GPa"] + fit["K0_prime"] * pressures.mean(), rel=0.01
+    )
 
 
 # ---------------------------------------------------------------- properties on a produced glass (rules/validate.smk)
@@ -449,11 +466,20 @@ def test_vdos_md_conserves_energy_and_its_spectrum_lies_below_the_copper_phonon_
     from ase.build import bulk
     from ase.calculators.emt import EMT
 
-    from amlip.properties.vibrations import vdos_table
-    from amlip.properties.vibrations import run_vdos_md, spectrum_peaks
+    from amlip.properties.vibrations import run_vdos_md, spectrum_peaks, vdos_table
 
     atoms = bulk("Cu", "fcc", a=3.5898, cubic=True).repeat((2, 2, 2))
-    frames = run_vdos_md(atoms, EMT(), temperature_K=300.0, nvt_ps=0.1, nve_ps=0.8, timestep_fs=4.0, sample_every_fs=8.0, friction_per_fs=0.01, seed=1)
+    frames = run_vdos_md(
+        atoms,
+        EMT(),
+        temperature_K=300.0,
+        nvt_ps=0.1,
+        nve_ps=0.8,
+        timestep_fs=4.0,
+        sample_every_fs=8.0,
+        friction_per_fs=0.01,
+        seed=1,
+    )
     assert len(frames) == 100
     assert all(a.get_velocities() is not None for a in frames)
     etot = np.array([a.info["etot_eV"] for a in frames])
@@ -499,7 +525,18 @@ def test_low_temperature_sampling_and_hiphive_fit_reproduce_the_hessian_of_emt_c
     from amlip.properties.vibrations import fit_force_constants, harmonic_modes, sample_low_temperature
 
     atoms = bulk("Cu", "fcc", a=3.5898, cubic=True).repeat((2, 2, 2))
-    ideal, snapshots = sample_low_temperature(atoms, EMT(), temperature_K=20.0, n_snapshots=8, equilibrate_fs=100.0, every_fs=20.0, timestep_fs=2.0, friction_per_fs=0.01, relax_fmax=1e-4, seed=0)
+    ideal, snapshots = sample_low_temperature(
+        atoms,
+        EMT(),
+        temperature_K=20.0,
+        n_snapshots=8,
+        equilibrate_fs=100.0,
+        every_fs=20.0,
+        timestep_fs=2.0,
+        friction_per_fs=0.01,
+        relax_fmax=1e-4,
+        seed=0,
+    )
     assert ideal.info["relax_converged"] and ideal.info["relax_fmax_eV_A"] < 1e-4
     assert len(snapshots) == 8
     assert 0.01 < np.abs(snapshots[-1].positions - ideal.positions).max() < 0.3  # 20 K: small thermal displacements
@@ -524,12 +561,17 @@ def test_low_temperature_sampling_and_hiphive_fit_reproduce_the_hessian_of_emt_c
 
 
 def test_elastic_tables_of_emt_copper_agree_across_methods(emt_copper):
-    from amlip.properties.mechanics import cubic_moduli, elastic_tensor_finite_strain
+    from amlip.properties.mechanics import compare_moduli, cubic_moduli, elastic_tables, elastic_tensor_finite_strain
     from amlip.properties.reference import load_reference_moduli
-    from amlip.properties.mechanics import compare_moduli, elastic_tables
 
     atoms, calc = emt_copper
-    settings = {"fmax_eV_A": 1e-4, "strain": 0.002, "uniaxial_strains": [-0.02, -0.01, 0.01, 0.02], "uniaxial_axes": [0, 2], "lateral_tol_GPa": 1e-3}
+    settings = {
+        "fmax_eV_A": 1e-4,
+        "strain": 0.002,
+        "uniaxial_strains": [-0.02, -0.01, 0.01, 0.02],
+        "uniaxial_axes": [0, 2],
+        "lateral_tol_GPa": 1e-3,
+    }
     moduli, tensor, pv, uniaxial = elastic_tables(atoms, calc, settings)
     assert set(moduli.status) == {"ok"}
     value = {(r.property, r.method): r.value for r in moduli.itertuples()}
@@ -541,7 +583,9 @@ def test_elastic_tables_of_emt_copper_agree_across_methods(emt_copper):
     assert value[("bulk_modulus", "birch_murnaghan")] == pytest.approx(k_cubic, rel=0.03)
     assert value[("young_modulus", "uniaxial")] == pytest.approx(cubic_moduli(c)["E_GPa"], rel=0.03)
     assert sorted(uniaxial.axis.unique()) == [0, 2] and len(pv) == 7 and "fit_GPa" in pv
-    assert np.allclose(c, elastic_tensor_finite_strain(atoms, calc, strain=0.002, relax_atoms=True, fmax=1e-4), rtol=0.02, atol=0.5)
+    assert np.allclose(
+        c, elastic_tensor_finite_strain(atoms, calc, strain=0.002, relax_atoms=True, fmax=1e-4), rtol=0.02, atol=0.5
+    )
     compared = compare_moduli(moduli, load_reference_moduli("SiO2"))
     row = compared[(compared.property == "bulk_modulus") & (compared.method == "hill")].iloc[0]
     assert row.reference == 36.9 and row.abs_error == pytest.approx(row.value - 36.9)
@@ -578,8 +622,8 @@ def test_reference_moduli_are_consistent_and_unknown_systems_are_empty():
 
 
 def test_density_table_over_independent_glasses():
-    from amlip.structures.crystals import density_g_cm3
     from amlip.properties.structure import density_table
+    from amlip.structures.crystals import density_g_cm3
 
     quartz = build_crystal("alpha_quartz")
 
@@ -638,8 +682,8 @@ def test_strain_fluctuations_of_eam_copper_in_lammps_give_its_bulk_modulus():
     from ase.calculators.calculator import Calculator, all_changes
 
     from amlip.md.lammps_engine import run_protocol_lammps, single_point
-    from amlip.properties.mechanics import elastic_tensor_finite_strain, fluctuation_moduli
     from amlip.md.protocols import Stage
+    from amlip.properties.mechanics import elastic_tensor_finite_strain, fluctuation_moduli
 
     commands = _cu_eam_commands()
 
@@ -660,7 +704,9 @@ def test_strain_fluctuations_of_eam_copper_in_lammps_give_its_bulk_modulus():
     cells = [f.cell.array for f in frames if f.info["stage"] == "production"]
     assert len(cells) == 1000
     c, hill, errors, running = fluctuation_moduli(cells, 300.0, n_blocks=5)
-    print(f"K_R {hill['K_R']:.1f} +- {errors['K_R']:.1f} GPa, K_H {hill['K_H']:.1f}, 0 K K {k0:.1f}; C11 {c[0, 0]:.0f} C12 {c[0, 1]:.0f} C44 {c[3, 3]:.0f}")
+    print(
+        f"K_R {hill['K_R']:.1f} +- {errors['K_R']:.1f} GPa, K_H {hill['K_H']:.1f}, 0 K K {k0:.1f}; C11 {c[0, 0]:.0f} C12 {c[0, 1]:.0f} C44 {c[3, 3]:.0f}"
+    )
     assert hill["K_R"] == pytest.approx(k0, rel=0.35)
     assert np.abs(c[:3, 3:]).max() < 0.1 * c[0, 0]
     assert errors["K_R"] > 0 and len(running) == 10
@@ -676,7 +722,8 @@ def _vasprun(path, symbols, cell, fractional, borns, epsilon):
     rc = "".join(f"<rc><c>{s:2s}</c><c>{kinds.index(s) + 1:4d}</c></rc>" for s in symbols)
     born = "".join("<set>" + "".join(v(r) for r in z) + "</set>" for z in borns)
     path.write_text(
-        '<?xml version="1.0" encoding="ISO-8859-1"?>\n<modeling>\n<atominfo><atoms>' f"{len(symbols)}</atoms>"
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n<modeling>\n<atominfo><atoms>'
+        f"{len(symbols)}</atoms>"
         '<array name="atoms"><dimension dim="1">ion</dimension><field type="string">element</field><field type="int">atomtype</field>'
         f"<set>{rc}</set></array></atominfo>\n<calculation><structure><crystal>"
         f'<varray name="basis">{"".join(v(r) for r in cell)}</varray></crystal>'
@@ -700,10 +747,14 @@ def test_born_charges_from_vasprun_per_atom_and_per_species(tmp_path):
     assert np.allclose(born_charges(atoms, charges), charges)
     # a bigger cell of the same glass: per-element averages, acoustic sum rule kept
     big = atoms.repeat((2, 1, 1))
-    with pytest.raises(ValueError, match=r"validate.ir.born_file.*vasprun.xml has 3 atoms.*structure has 6.*born_mapping: per_species"):
+    with pytest.raises(
+        ValueError, match=r"validate.ir.born_file.*vasprun.xml has 3 atoms.*structure has 6.*born_mapping: per_species"
+    ):
         born_charges_from_vasp(str(path), big)
     averaged, _ = born_charges_from_vasp(str(path), big, "per_species")
-    assert np.allclose(averaged[0], z_si) and np.allclose(averaged[1], (z_o1 + z_o2) / 2) and np.allclose(averaged.sum(axis=0), 0.0)
+    assert (
+        np.allclose(averaged[0], z_si) and np.allclose(averaged[1], (z_o1 + z_o2) / 2) and np.allclose(averaged.sum(axis=0), 0.0)
+    )
     with pytest.raises(FileNotFoundError, match=r"validate.ir.born_file: no file .*OUTCAR"):
         born_charges_from_vasp(str(tmp_path / "OUTCAR"), atoms)
 
@@ -717,7 +768,12 @@ def test_born_charges_from_outcar_with_its_poscar(tmp_path):
     borns = [np.diag([3.0, 3.2, 3.4]), np.diag([-1.4, -1.6, -1.8]), np.diag([-1.6, -1.6, -1.6])]
     lines = ["   number of dos      NEDOS =    301   number of ions     NIONS =      3", ""]
     lines += [" MACROSCOPIC STATIC DIELECTRIC TENSOR (including local field effects in DFT)", " ------------------------"]
-    lines += ["     2.100000     0.000000     0.000000", "     0.000000     2.100000     0.000000", "     0.000000     0.000000     2.100000", ""]
+    lines += [
+        "     2.100000     0.000000     0.000000",
+        "     0.000000     2.100000     0.000000",
+        "     0.000000     0.000000     2.100000",
+        "",
+    ]
     lines += [" BORN EFFECTIVE CHARGES (including local field effects) (in |e|, cumulative output)", " ----------------------"]
     for i, z in enumerate(borns, start=1):
         lines.append(f" ion {i:4d}")

@@ -1,19 +1,18 @@
 """Relabeling at a second level of theory as a pipeline path (label.relabel): the split into
 chunks, the accounting, the comparison of two levels by hand, and a real GFN1 -> GFN2 run."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from ase import Atoms
 from ase.units import GPa
-from conftest import copy_workflow, run_snakemake
 
 from amlip.io.frames import read_frames
-from amlip.labelers.accounting import chunk_bounds, check_accounted
+from amlip.labelers.accounting import check_accounted, chunk_bounds
 from amlip.labelers.compare import compare_levels
 from amlip.labelers.registry import make_labeler
+from conftest import copy_workflow, run_snakemake
 
 
 def test_chunk_bounds_cover_every_frame_once():
@@ -26,7 +25,9 @@ def test_chunk_bounds_cover_every_frame_once():
 
 def test_check_accounted_names_missing_and_duplicated_frames():
     frames = [Atoms("H", info={"frame_index": i}) for i in (0, 1, 1)]
-    with pytest.raises(RuntimeError, match=r"set.extxyz has 4 frames but the chunks hold 4: missing frame_index \[2\], duplicated \[1\]"):
+    with pytest.raises(
+        RuntimeError, match=r"set.extxyz has 4 frames but the chunks hold 4: missing frame_index \[2\], duplicated \[1\]"
+    ):
         check_accounted(4, frames, [3], "set.extxyz")
     check_accounted(3, frames[:2], [2], "set.extxyz")
 
@@ -59,7 +60,6 @@ def test_compare_levels_by_hand():
     assert row.stress_mae_GPa == pytest.approx(1.0)
 
 
-
 def test_compare_levels_removes_a_shift_per_element_across_compositions():
     # levels differing by exactly +1 eV per Si and +3 eV per O: Si2 (+1/atom), SiO (+2/atom),
     # O2 (+3/atom). One mean offset (2 eV/atom) would leave 667 meV/atom MAE; per-element offsets leave 0.
@@ -78,10 +78,13 @@ def test_compare_levels_removes_a_shift_per_element_across_compositions():
     _, summary = compare_levels([frame("Si2", -9.0), frame("SiO", -11.0, 0.03), frame("O2", -8.0)])
     assert summary.iloc[0].energy_mae_meV_atom == pytest.approx(4 * 30.0 / 9)
 
+
 def test_compare_levels_needs_the_old_labels():
     atoms = _relabelled(-10.0, -8.0, 0.0, 0.0)
     del atoms.info["lotold000000_energy"]
-    with pytest.raises(ValueError, match=r"frame 0 .* exactly one lot<hash>_energy from relabel\(keep_previous=True\), found \[\]"):
+    with pytest.raises(
+        ValueError, match=r"frame 0 .* exactly one lot<hash>_energy from relabel\(keep_previous=True\), found \[\]"
+    ):
         compare_levels([atoms])
 
 
@@ -92,7 +95,15 @@ def relabel_run(tmp_path_factory):
     spec = {"frames": "results/label/syn/iter_0/labelled.extxyz", "settings": {"method": "GFN2-xTB"}, "n_chunks": 2}
     (work / "relabel.yaml").write_text(yaml.safe_dump({"label": {"relabel": {"gfn2": spec}}}))
     run = run_snakemake(
-        work, env, "--cores", "2", "--configfile", "config/tests/tiny.yaml", "relabel.yaml", "--", "results/relabel/gfn2/summary.csv"
+        work,
+        env,
+        "--cores",
+        "2",
+        "--configfile",
+        "config/tests/tiny.yaml",
+        "relabel.yaml",
+        "--",
+        "results/relabel/gfn2/summary.csv",
     )
     assert run.returncode == 0, run.stderr[-5000:]
     return work, env
@@ -141,7 +152,9 @@ def test_relabel_at_the_same_level_is_refused_naming_the_file(relabel_run):
     work, env = relabel_run
     spec = {"frames": "results/label/syn/iter_0/labelled.extxyz", "settings": {"method": "GFN1-xTB"}}
     (work / "same.yaml").write_text(yaml.safe_dump({"label": {"relabel": {"same": spec}}}))
-    run = run_snakemake(work, env, "--cores", "1", "--configfile", "config/tests/tiny.yaml", "same.yaml", "--", "results/relabel/same/summary.csv")
+    run = run_snakemake(
+        work, env, "--cores", "1", "--configfile", "config/tests/tiny.yaml", "same.yaml", "--", "results/relabel/same/summary.csv"
+    )
     assert run.returncode != 0
     log = (work / "logs/relabel/same/chunk_0.log").read_text()
     assert "label.relabel.same: results/label/syn/iter_0/labelled.extxyz: frame 0 is already labelled at" in log
@@ -151,9 +164,16 @@ def test_relabel_at_the_same_level_is_refused_naming_the_file(relabel_run):
 def test_vasp_relabel_jobs_get_the_vasp_resources_in_a_dry_run(snakemake_copy, tmp_path):
     import re
 
-    spec = {"frames": "results/learn/syn/iter_2/test.extxyz", "backend": "vasp", "settings": {"functional": "vdW-DF-cx"}, "n_chunks": 3}
+    spec = {
+        "frames": "results/learn/syn/iter_2/test.extxyz",
+        "backend": "vasp",
+        "settings": {"functional": "vdW-DF-cx"},
+        "n_chunks": 3,
+    }
     (tmp_path / "vasp.yaml").write_text(yaml.safe_dump({"label": {"relabel": {"cx": spec}}}))
-    run = snakemake_copy("-n", "--cores", "64", "--configfile", str(tmp_path / "vasp.yaml"), "--", "results/relabel/cx/summary.csv")
+    run = snakemake_copy(
+        "-n", "--cores", "64", "--configfile", str(tmp_path / "vasp.yaml"), "--", "results/relabel/cx/summary.csv"
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     jobs = [j for j in re.split(r"\n(?=rule |localrule )", run.stdout) if j.startswith("rule relabel_chunk")]
     assert sorted(re.search(r"chunk_(\d)\.extxyz", j).group(1) for j in jobs) == ["0", "1", "2"]

@@ -3,11 +3,21 @@ import pytest
 from ase import Atoms
 
 from amlip.io.frames import read_frames, write_frames
-from amlip.selection.split import energies_per_atom, energy_selection_table, flat_histogram_assign, flat_histogram_split, max_force_filter, max_force_norms, random_selection, random_split, split_extxyz
-from amlip.selection.soap import farthest_point_sampling, kmeans_closest, soap_descriptors, soap_fps, soap_kmeans, soap_map_table
+from amlip.plots import plot_energy_selection, plot_soap_map
 from amlip.selection.candidates import select_diverse
 from amlip.selection.provenance import selection_info, stamp_selection
-from amlip.plots import plot_energy_selection, plot_soap_map
+from amlip.selection.soap import farthest_point_sampling, kmeans_closest, soap_descriptors, soap_fps, soap_kmeans, soap_map_table
+from amlip.selection.split import (
+    energies_per_atom,
+    energy_selection_table,
+    flat_histogram_assign,
+    flat_histogram_split,
+    max_force_filter,
+    max_force_norms,
+    random_selection,
+    random_split,
+    split_extxyz,
+)
 from amlip.structures.crystals import build_crystal
 
 
@@ -66,7 +76,11 @@ def test_kmeans_closest_one_per_group():
 
 
 def test_soap_kmeans_picks_one_frame_per_structure_family():
-    families = [build_crystal("alpha_quartz"), build_crystal("beta_cristobalite"), build_crystal("alpha_quartz").repeat((1, 1, 1))]
+    families = [
+        build_crystal("alpha_quartz"),
+        build_crystal("beta_cristobalite"),
+        build_crystal("alpha_quartz").repeat((1, 1, 1)),
+    ]
     families[2].set_cell(families[2].cell * 1.25, scale_atoms=True)  # expanded quartz: a third family
     rng = np.random.default_rng(1)
     frames = []
@@ -180,7 +194,10 @@ def test_select_diverse_names_the_config_key_for_an_unknown_method():
 def test_stamp_selection_writes_every_key_and_survives_extxyz(tmp_path):
     frames = [Atoms("H", positions=[[0, 0, 0]]) for _ in range(3)]
     info = selection_info(
-        "committee_band+soap_kmeans", 2, cluster=np.array([4, 0, 7]), pool_index=np.array([10, 11, 12]),
+        "committee_band+soap_kmeans",
+        2,
+        cluster=np.array([4, 0, 7]),
+        pool_index=np.array([10, 11, 12]),
         committee_sigma_max=np.array([0.1, 0.2, 0.3]),
     )
     assert set(info) == {"selection_method", "selection_iteration", "selection_cluster", "pool_index", "committee_sigma_max"}

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from ase import Atoms
 
+from amlip.io.extxyz_index import extract_frame_sets, extract_frames, scan_extxyz
 from amlip.io.frames import read_frames, write_frames
-from amlip.selection.split import energies_per_atom, flat_histogram_assign, flat_histogram_split
 from amlip.selection.provenance import selection_info
 from amlip.selection.soap import soap_descriptors
-from amlip.io.extxyz_index import extract_frame_sets, extract_frames, scan_extxyz
+from amlip.selection.split import energies_per_atom, flat_histogram_assign, flat_histogram_split
 from amlip.structures.crystals import build_crystal
 
 
@@ -139,7 +139,9 @@ def load_benchmark(root, name):
 
 def test_flat_histogram_benchmark_runs_at_toy_size(root, tmp_path, capsys):
     bench = load_benchmark(root, "flat_histogram_scale")
-    bench.main(["--n-frames", "300", "--n-atoms", "6", "--n-train", "40", "--n-test", "10", "--with-val", "--workdir", str(tmp_path)])
+    bench.main(
+        ["--n-frames", "300", "--n-atoms", "6", "--n-train", "40", "--n-test", "10", "--with-val", "--workdir", str(tmp_path)]
+    )
     out = capsys.readouterr().out
     assert "extracted train frames are the selected ones: True" in out
     assert "frames/s" in out and "peak RSS" in out
@@ -148,8 +150,30 @@ def test_flat_histogram_benchmark_runs_at_toy_size(root, tmp_path, capsys):
 
 def test_soap_benchmark_runs_at_toy_size(root, capsys):
     bench = load_benchmark(root, "soap_kmeans_scale")
-    bench.main(["--n-structures", "12", "--n-select", "3", "--serial-sample", "4", "--batch-size", "5", "--n-jobs", "1",
-                "--supercell", "1", "1", "1", "--r-cut", "3.5", "--n-max", "2", "--l-max", "1"])
+    bench.main(
+        [
+            "--n-structures",
+            "12",
+            "--n-select",
+            "3",
+            "--serial-sample",
+            "4",
+            "--batch-size",
+            "5",
+            "--n-jobs",
+            "1",
+            "--supercell",
+            "1",
+            "1",
+            "1",
+            "--r-cut",
+            "3.5",
+            "--n-max",
+            "2",
+            "--l-max",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
     assert "batched rows equal the single-core ones: True" in out
     assert "3 frames picked" in out

@@ -6,9 +6,9 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from conftest import copy_workflow, run_snakemake
 
 from amlip.io.frames import read_frames
+from conftest import copy_workflow, run_snakemake
 
 TARGETS = [
     "results/learn/syn/iter_2/summary.csv",
@@ -46,7 +46,10 @@ def test_decisions_stop_after_the_converged_iteration(stopped_run):
 @pytest.mark.slow
 def test_skipped_iteration_runs_no_md_labels_nothing_and_keeps_the_data_set(stopped_run):
     assert (stopped_run / "results/explore/syn/iter_2/pool.extxyz").stat().st_size == 0
-    assert "no MD: results/learn/syn/iter_1/decision.json says converged" in (stopped_run / "logs/explore/syn/iter_2.log").read_text()
+    assert (
+        "no MD: results/learn/syn/iter_1/decision.json says converged"
+        in (stopped_run / "logs/explore/syn/iter_2.log").read_text()
+    )
     assert read_frames(stopped_run / "results/label/syn/iter_2/labelled.extxyz") == []
     for split in ("train", "test", "val"):
         before = read_frames(stopped_run / f"results/learn/syn/iter_1/{split}.extxyz")

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
+from amlip.learning.explore import perturb
 from amlip.properties.structure import mean_coordination
 from amlip.structures.crystals import build_crystal, density_g_cm3
 from amlip.structures.packing import random_packing
-from amlip.learning.explore import perturb
 
 
 def test_alpha_quartz_density_and_bonds(quartz):

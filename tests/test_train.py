@@ -4,16 +4,15 @@ import shlex
 import numpy as np
 import pytest
 from ase import Atoms
+from ase.calculators.lj import LennardJones
 from ase.units import GPa
 
+from amlip.models.committee import CommitteeCalculator, committee_force_deviation
+from amlip.models.handover import needs_nequip_python, use_model_python
+from amlip.models.loading import load_model, model_family, model_file
 from amlip.models.mace import e0s_argument, mace_cli_args
 from amlip.models.metrics import error_metrics
-from ase.calculators.lj import LennardJones
-from amlip.models.committee import committee_force_deviation
 from amlip.structures.crystals import build_crystal
-from amlip.models.committee import CommitteeCalculator
-from amlip.models.loading import load_model, model_family, model_file
-from amlip.models.handover import needs_nequip_python, use_model_python
 
 
 def test_e0s_argument_uses_atomic_numbers():
@@ -25,8 +24,13 @@ def test_mace_cli_args(tmp_path):
     e0s.write_text(json.dumps({"energies_eV": {"O": -1.0}}))
     text = mace_cli_args(
         {"max_num_epochs": 3, "save_cpu": True, "swa": False, "plot": "False"},
-        name="mace", train_file="t.xyz", valid_file="v.xyz", test_file="s.xyz",
-        e0s_file=str(e0s), work_dir="out dir", seed=7,
+        name="mace",
+        train_file="t.xyz",
+        valid_file="v.xyz",
+        test_file="s.xyz",
+        e0s_file=str(e0s),
+        work_dir="out dir",
+        seed=7,
     )
     args = shlex.split(text)
     assert "--save_cpu" in args and not any(a.startswith("--swa") for a in args)
@@ -49,8 +53,6 @@ def test_error_metrics_by_hand():
 
 
 # --- one loader for every architecture, keyed by the model file suffix ------------------------
-
-
 
 
 def test_model_file_and_family_by_suffix():

@@ -51,7 +51,6 @@ def test_active_learning_iteration_depends_on_previous_committee(snakemake):
     assert "results/train/syn/iter_0/member_1/mace.model" in result.stdout
 
 
-
 def test_iteration_reads_the_previous_decision_before_exploring_and_training(snakemake):
     # explore_md of iteration 2 needs iteration 1's decision.json (pool only, no evaluations:
     # no cycle with the final test set); training iteration 2 needs member m of iteration 1
@@ -64,6 +63,7 @@ def test_iteration_reads_the_previous_decision_before_exploring_and_training(sna
     assert "results/learn/syn/iter_1/decision.json" in train and "results/train/syn/iter_1/member_1/mace.model" in train
     decide = next(j for j in jobs if j.startswith("rule decide_iteration") and "iter_1/decision.json" in j)
     assert "evaluation.csv" not in decide and "results/learn/syn/iter_0/decision.json" in decide
+
 
 def test_slurm_profile_dry_run(snakemake):
     result = snakemake("--profile", "profiles/slurm", "-n")
@@ -141,7 +141,9 @@ def test_nequip_committee_drives_the_loop_in_a_dry_run(snakemake):
 def test_eq_domain_starts_from_the_final_syn_model(snakemake):
     result = snakemake("-n", "--forceall", "results/explore/eq/iter_1/pool.extxyz", "--configfile", "config/examples/syn_eq.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
-    sample = re.search(r"rule sample_equilibrium:\n\s+input: ([^\n]+)\n\s+output: results/explore/eq/iter_0/pool.extxyz", result.stdout)
+    sample = re.search(
+        r"rule sample_equilibrium:\n\s+input: ([^\n]+)\n\s+output: results/explore/eq/iter_0/pool.extxyz", result.stdout
+    )
     assert sample and "results/learn/syn/final/choice.json" in sample.group(1)
     assert "results/train/syn/iter_2/member_0/mace.model" in sample.group(1)
     assert "output: results/explore/syn/iter_0/pool.extxyz" in result.stdout
@@ -168,13 +170,20 @@ def test_choose_by_per_domain_dehydrogenation_for_eq_density_for_syn(snakemake, 
         "        domain_settings: {eq: {choose_by: {property: dehydrogenation, max_sites: 4}}}}\n"
     )
     result = snakemake(
-        "-n", "--forceall", "results/learn/eq/final/choice.json", "results/learn/syn/final/choice.json",
-        "--configfile", "config/examples/pore_silica.yaml", str(override),
+        "-n",
+        "--forceall",
+        "results/learn/eq/final/choice.json",
+        "results/learn/syn/final/choice.json",
+        "--configfile",
+        "config/examples/pore_silica.yaml",
+        str(override),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     label = re.search(r"rule label_dehydrogenation:\n\s+input: ([^\n]+)\n\s+output: ([^\n]+)", result.stdout)
     assert label and label.group(2) == "results/learn/eq/final/dehydrogenation_reference.csv"
-    assert "results/structures/hydroxylated_pore.extxyz" in label.group(1) and "results/label/eq/isolated_atoms.json" in label.group(1)
+    assert "results/structures/hydroxylated_pore.extxyz" in label.group(
+        1
+    ) and "results/label/eq/isolated_atoms.json" in label.group(1)
     assert result.stdout.count("rule label_dehydrogenation:") == 1  # syn screens density, needs no reference
     screens = re.findall(r"rule screen_member:\n\s+input: ([^\n]+)\n\s+output: ([^\n]+)", result.stdout)
     by_output = {out: inputs for inputs, out in screens}

@@ -199,7 +199,9 @@ def _parse_comment(comment: str) -> dict | None:
     info, pairs = parsed
     if len(pairs) == len(info):  # no key twice
         pattern = re.compile(
-            r"\s*" + r"\s+".join(re.escape(key) + "=" + (_QUOTED_VALUE if quoted else _PLAIN_VALUE) for key, quoted in pairs) + r"\s*"
+            r"\s*"
+            + r"\s+".join(re.escape(key) + "=" + (_QUOTED_VALUE if quoted else _PLAIN_VALUE) for key, quoted in pairs)
+            + r"\s*"
         )
         keys = [key for key, _ in pairs]
         plain = [key not in _ASE_3X3_KEYS and key.lower() not in _ASE_UNPROCESSED for key in keys]
@@ -259,9 +261,12 @@ def _atoms_builder():
 
     args = (np.array([14, 8]), np.array([[0.0, 0, 0], [1.6, 0, 0]]), np.eye(3) * 5.0, np.array([True, False, True]))
     a, b = build(*(x.copy() for x in args)), slow(*(x.copy() for x in args))
-    same = vars(a).keys() == vars(b).keys() and a == b and all(
-        type(getattr(a, k)) is type(getattr(b, k)) for k in vars(b)
-    ) and np.array_equal(a._celldisp, b._celldisp)
+    same = (
+        vars(a).keys() == vars(b).keys()
+        and a == b
+        and all(type(getattr(a, k)) is type(getattr(b, k)) for k in vars(b))
+        and np.array_equal(a._celldisp, b._celldisp)
+    )
     return build if same else slow
 
 
@@ -459,7 +464,9 @@ class _FastReader:
             self.frame += 1
         if chunk.status == 2:
             line = bytes(chunk.data[chunk.after : chunk.data.find(b"\n", chunk.after)][:40])
-            raise ValueError(f"{self.path}: frame {self.frame} starts with {line!r}, not an atom count; is this an extended-XYZ file?")
+            raise ValueError(
+                f"{self.path}: frame {self.frame} starts with {line!r}, not an atom count; is this an extended-XYZ file?"
+            )
         if chunk.last and chunk.data[chunk.after : chunk.end].strip():
             raise ValueError(f"{self.path}: the file ends inside frame {self.frame}; truncated?")
 
@@ -472,7 +479,9 @@ class _FastReader:
             self.layout, row = layout, 0  # and the producer's next reads too
             numbers, values = np.empty(n, dtype=np.int64), np.empty(n * len(layout[3]))
             columns = np.full(1 + 3 * len(layout[3]), -1, dtype=np.int64)
-            end = self.parse(chunk.array, comment_end + 1, chunk.end, n, 0, layout[3], _Z_TABLE, layout[4], numbers, values, columns)
+            end = self.parse(
+                chunk.array, comment_end + 1, chunk.end, n, 0, layout[3], _Z_TABLE, layout[4], numbers, values, columns
+            )
             parsed = end >= 0
         if layout is None or not parsed:
             return _frame_from_ase(chunk.data[header:stop].decode())

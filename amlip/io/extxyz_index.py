@@ -50,7 +50,7 @@ class ExtxyzIndex:
 
 
 def _key_pattern(key: str) -> re.Pattern:
-    return re.compile(rb'(?:^|[ \t])' + re.escape(key.encode()) + rb'=(?:"([^"]*)"|(\S+))', re.M)
+    return re.compile(rb"(?:^|[ \t])" + re.escape(key.encode()) + rb'=(?:"([^"]*)"|(\S+))', re.M)
 
 
 def _skip_lines(buf: bytes, pos: int, k: int, hint: int) -> int:

@@ -152,7 +152,6 @@ def iter_extxyz(
         yield _finish(atoms, level_of_theory, lot_hash, where)
 
 
-
 _CP2K_STEP = re.compile(r"i\s*=\s*(\d+)")
 _CP2K_E = re.compile(r"E\s*=\s*(\S+)")
 
@@ -278,8 +277,6 @@ def iter_cp2k_md(
         yield _finish(atoms, level_of_theory, lot_hash, where)
 
 
-
-
 def _iter_vasprun(path: str) -> Iterator[Atoms]:
     """ionic steps of vasprun.xml, one at a time; each step's XML is freed after use."""
     import xml.etree.ElementTree as ET
@@ -337,12 +334,13 @@ def iter_vasp(path: str | os.PathLike, level_of_theory: Mapping) -> Iterator[Ato
         yield _finish(labelled, level_of_theory, lot_hash, f"{path}: ionic step {index}")
 
 
-
 #: formats :func:`iter_source` reads, and the keys each source mapping may carry besides them
 SOURCE_FORMATS = ("extxyz", "cp2k", "vasp")
 
 
-def iter_source(source: Mapping, level_of_theory: Mapping, base: str | os.PathLike = ".", name: str | None = None) -> Iterator[Atoms]:
+def iter_source(
+    source: Mapping, level_of_theory: Mapping, base: str | os.PathLike = ".", name: str | None = None
+) -> Iterator[Atoms]:
     """Stream one trajectory source as labelled frames with provenance.
 
     ``source``: ``format`` (extxyz, cp2k, vasp), ``path`` (extxyz, vasp) or ``pos_path`` and the

@@ -16,8 +16,16 @@ if TYPE_CHECKING:
 
 #: Columns of the per-frame comparison of two levels of theory (:func:`compare_levels`).
 COMPARISON_COLUMNS = [
-    "frame_index", "formula", "n_atoms", "old_lot_hash", "new_lot_hash", "old_energy_eV_atom", "new_energy_eV_atom",
-    "force_mae_meV_A", "force_rmse_meV_A", "stress_mae_GPa",
+    "frame_index",
+    "formula",
+    "n_atoms",
+    "old_lot_hash",
+    "new_lot_hash",
+    "old_energy_eV_atom",
+    "new_energy_eV_atom",
+    "force_mae_meV_A",
+    "force_rmse_meV_A",
+    "stress_mae_GPa",
 ]
 
 
@@ -51,10 +59,16 @@ def compare_levels(frames: Sequence[Atoms]) -> tuple["pd.DataFrame", "pd.DataFra
         old = olds[0]
         prefix, n = previous_label_prefix(old), len(atoms)
         row = dict(
-            frame_index=int(atoms.info.get("frame_index", k)), formula=atoms.get_chemical_formula(), n_atoms=n,
-            old_lot_hash=old, new_lot_hash=new,
-            old_energy_eV_atom=float(atoms.info[f"{prefix}_energy"]) / n, new_energy_eV_atom=float(atoms.info[REF_ENERGY]) / n,
-            force_mae_meV_A=np.nan, force_rmse_meV_A=np.nan, stress_mae_GPa=np.nan,
+            frame_index=int(atoms.info.get("frame_index", k)),
+            formula=atoms.get_chemical_formula(),
+            n_atoms=n,
+            old_lot_hash=old,
+            new_lot_hash=new,
+            old_energy_eV_atom=float(atoms.info[f"{prefix}_energy"]) / n,
+            new_energy_eV_atom=float(atoms.info[REF_ENERGY]) / n,
+            force_mae_meV_A=np.nan,
+            force_rmse_meV_A=np.nan,
+            stress_mae_GPa=np.nan,
         )
         if REF_FORCES in atoms.arrays and f"{prefix}_forces" in atoms.arrays:
             d = 1000.0 * (atoms.arrays[REF_FORCES] - atoms.arrays[f"{prefix}_forces"])
@@ -74,11 +88,18 @@ def compare_levels(frames: Sequence[Atoms]) -> tuple["pd.DataFrame", "pd.DataFra
         offsets, *_ = np.linalg.lstsq(fractions, diff, rcond=None)
         centred = 1000.0 * (diff - fractions @ offsets)
         d = np.concatenate(forces[(old, new)]) if (old, new) in forces else np.array([np.nan])
-        summary.append(dict(
-            old_lot_hash=old, new_lot_hash=new, n_frames=len(group),
-            energy_offset_eV_atom=float(diff.mean()), n_compositions=len(group.formula.unique()),
-            energy_mae_meV_atom=float(np.abs(centred).mean()), energy_rmse_meV_atom=float(np.sqrt((centred**2).mean())),
-            force_mae_meV_A=float(np.abs(d).mean()), force_rmse_meV_A=float(np.sqrt((d**2).mean())),
-            stress_mae_GPa=float(group.stress_mae_GPa.mean()),
-        ))
+        summary.append(
+            dict(
+                old_lot_hash=old,
+                new_lot_hash=new,
+                n_frames=len(group),
+                energy_offset_eV_atom=float(diff.mean()),
+                n_compositions=len(group.formula.unique()),
+                energy_mae_meV_atom=float(np.abs(centred).mean()),
+                energy_rmse_meV_atom=float(np.sqrt((centred**2).mean())),
+                force_mae_meV_A=float(np.abs(d).mean()),
+                force_rmse_meV_A=float(np.sqrt((d**2).mean())),
+                stress_mae_GPa=float(group.stress_mae_GPa.mean()),
+            )
+        )
     return table, pd.DataFrame(summary)

@@ -84,7 +84,14 @@ def cp2k_input(s: Mapping) -> str:
     ASE's CP2K calculator adds cell, coordinates, kinds, basis and potential names, cutoff,
     XC functional and MAX_SCF to it.
     """
-    lines = ["&FORCE_EVAL", " &DFT", "  &MGRID", f"   NGRIDS {int(s['ngrids'])}", f"   REL_CUTOFF [Ry] {float(s['rel_cutoff_Ry'])}", "  &END MGRID"]
+    lines = [
+        "&FORCE_EVAL",
+        " &DFT",
+        "  &MGRID",
+        f"   NGRIDS {int(s['ngrids'])}",
+        f"   REL_CUTOFF [Ry] {float(s['rel_cutoff_Ry'])}",
+        "  &END MGRID",
+    ]
     lines += ["  &SCF", f"   EPS_SCF {float(s['eps_scf']):.3E}"]
     if s["smearing_K"]:
         lines += [
@@ -230,7 +237,12 @@ def cp2k_md_input(
     for line in (f"PROJECT {project}", "RUN_TYPE MD", "PRINT_LEVEL LOW", f"SEED {int(seed) + 1}"):
         root.add_keyword("GLOBAL", line)
     md = "MOTION/MD"
-    for line in ("ENSEMBLE NVT", f"STEPS {int(n_steps)}", f"TIMESTEP {float(timestep_fs)}", f"TEMPERATURE {float(temperature_K)}"):
+    for line in (
+        "ENSEMBLE NVT",
+        f"STEPS {int(n_steps)}",
+        f"TIMESTEP {float(timestep_fs)}",
+        f"TEMPERATURE {float(temperature_K)}",
+    ):
         root.add_keyword(md, line)
     root.add_keyword(f"{md}/THERMOSTAT", "TYPE CSVR")
     root.add_keyword(f"{md}/THERMOSTAT/CSVR", f"TIMECON {float(thermostat_timecon_fs)}")

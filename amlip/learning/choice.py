@@ -84,7 +84,9 @@ def screen_density(
     atoms = atoms.copy()
     atoms.calc = calculator
     MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=np.random.default_rng(seed))
-    dyn = make_integrator(atoms, "npt", temperature_K, timestep_fs, taut_fs=taut_fs, taup_fs=taup_fs, bulk_modulus_GPa=bulk_modulus_GPa)
+    dyn = make_integrator(
+        atoms, "npt", temperature_K, timestep_fs, taut_fs=taut_fs, taup_fs=taup_fs, bulk_modulus_GPa=bulk_modulus_GPa
+    )
     start = density_g_cm3(atoms)
     densities = []
     for _ in range(sample_every, n_steps + 1, sample_every):
@@ -94,5 +96,5 @@ def screen_density(
         densities.append(density_g_cm3(atoms))
     if not densities:
         raise ValueError(f"n_steps {n_steps} < sample_every {sample_every}: no frame to average")
-    tail = np.array(densities[-max(1, int(round(len(densities) * average_last_fraction))):])
+    tail = np.array(densities[-max(1, int(round(len(densities) * average_last_fraction))) :])
     return {"mean": float(tail.mean()), "std": float(tail.std()), "start": float(start), "n_frames": len(tail)}

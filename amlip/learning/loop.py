@@ -76,12 +76,20 @@ def loop_decision(
     if previous is not None and previous["stop_loop"]:
         k = previous["converged_at"]
         return dict(
-            iteration=iteration, fraction_uncertain=None, converged=True, stop_loop=True, converged_at=k,
+            iteration=iteration,
+            fraction_uncertain=None,
+            converged=True,
+            stop_loop=True,
+            converged_at=k,
             decision=f"skipped: converged at iteration {k} (learn.stop_when_converged); nothing explored, labelled or trained",
         )
     if iteration == 0:
         return dict(
-            iteration=0, fraction_uncertain=None, converged=False, stop_loop=False, converged_at=None,
+            iteration=0,
+            fraction_uncertain=None,
+            converged=False,
+            stop_loop=False,
+            converged_at=None,
             decision="initial data set (no committee yet)",
         )
     sigmas = np.asarray(sigmas, dtype=float)
@@ -93,8 +101,12 @@ def loop_decision(
     elif below and iteration < max_iterations:
         text += "; the loop goes on (learn.stop_when_converged is false)"
     return dict(
-        iteration=iteration, fraction_uncertain=fraction if len(sigmas) else None, converged=converged,
-        stop_loop=stop, converged_at=iteration if below else None, decision=text,
+        iteration=iteration,
+        fraction_uncertain=fraction if len(sigmas) else None,
+        converged=converged,
+        stop_loop=stop,
+        converged_at=iteration if below else None,
+        decision=text,
     )
 
 

@@ -9,8 +9,8 @@ from typing import Sequence
 import numpy as np
 from ase import Atoms
 
-from amlip.md.integrators import make_integrator
 from amlip.md.guards import Guards, MDGuardError, check_guards
+from amlip.md.integrators import make_integrator
 from amlip.md.protocols import Stage
 from amlip.structures.crystals import density_g_cm3
 
@@ -110,6 +110,12 @@ def run_protocol(
                 eta = (now - started) / done * (total - done)
                 log.info(
                     "step %d/%d stage %s T=%.0f K (target %.0f) density=%.3f g/cm3 ETA %.0f s",
-                    done, total, stage.name, atoms.get_temperature(), target, density_g_cm3(atoms), eta,
+                    done,
+                    total,
+                    stage.name,
+                    atoms.get_temperature(),
+                    target,
+                    density_g_cm3(atoms),
+                    eta,
                 )
     return frames

@@ -36,8 +36,16 @@ FORCE_FIELD = "classical: TraPPE CO2 + UFF Lennard-Jones frozen host (not the ML
 K_TO_EV = units.kB
 # UFF (Rappé 1992): epsilon (kcal/mol), sigma = x_i / 2^(1/6) (Å).
 UFF = {
-    "H": (0.044, 2.571), "C": (0.105, 3.431), "N": (0.069, 3.261), "O": (0.060, 3.118), "Na": (0.030, 2.658),
-    "Al": (0.505, 4.008), "Si": (0.402, 3.826), "Zn": (0.124, 2.462), "Zr": (0.069, 2.783), "Cu": (0.005, 3.114),
+    "H": (0.044, 2.571),
+    "C": (0.105, 3.431),
+    "N": (0.069, 3.261),
+    "O": (0.060, 3.118),
+    "Na": (0.030, 2.658),
+    "Al": (0.505, 4.008),
+    "Si": (0.402, 3.826),
+    "Zn": (0.124, 2.462),
+    "Zr": (0.069, 2.783),
+    "Cu": (0.005, 3.114),
 }
 KCAL_MOL_TO_EV = units.kcal / units.mol
 TRAPPE_CO2 = {"C": (27.0 * K_TO_EV, 2.80, 0.70), "O": (79.0 * K_TO_EV, 3.05, -0.35)}
@@ -67,7 +75,10 @@ def _host_data(host: Atoms, path: Path, host_species: Sequence[str]) -> None:
     if len(host):
         write(str(path), host, format="lammps-data", specorder=list(host_species), atom_style="full", units="metal")
         text = path.read_text()
-        text = text.replace(f"{len(host_species)} atom types", f"{n_types} atom types\n1 bond types\n1 angle types\n2 extra bond per atom\n1 extra angle per atom\n2 extra special per atom")
+        text = text.replace(
+            f"{len(host_species)} atom types",
+            f"{n_types} atom types\n1 bond types\n1 angle types\n2 extra bond per atom\n1 extra angle per atom\n2 extra special per atom",
+        )
         path.write_text(text)
     else:
         cell = host.cell.array
@@ -78,8 +89,18 @@ def _host_data(host: Atoms, path: Path, host_species: Sequence[str]) -> None:
         )
 
 
-def gcmc_commands(host: Atoms, data_file: str, mol_file: str, pressure_bar: float, temperature_K: float, seed: int,
-                  exchange_every: int = 5, timestep_fs: float = 1.0, cutoff_A: float = 10.0, mc_moves: int = 5) -> list[str]:
+def gcmc_commands(
+    host: Atoms,
+    data_file: str,
+    mol_file: str,
+    pressure_bar: float,
+    temperature_K: float,
+    seed: int,
+    exchange_every: int = 5,
+    timestep_fs: float = 1.0,
+    cutoff_A: float = 10.0,
+    mc_moves: int = 5,
+) -> list[str]:
     """LAMMPS commands of an MD-GCMC run of CO2 in ``host`` (frozen) at ``pressure_bar`` and ``temperature_K``."""
     species = sorted(set(host.get_chemical_symbols()), key=lambda s: atomic_numbers[s])
     missing = [s for s in species if s not in UFF]
@@ -97,7 +118,10 @@ def gcmc_commands(host: Atoms, data_file: str, mol_file: str, pressure_bar: floa
         eps, sigma, _ = TRAPPE_CO2[s]
         cmds.append(f"pair_coeff {t} {t} {eps:.8f} {sigma:.4f}")
     cmds += [
-        "bond_style harmonic", "bond_coeff 1 0.0 1.16", "angle_style harmonic", "angle_coeff 1 0.0 180.0",
+        "bond_style harmonic",
+        "bond_coeff 1 0.0 1.16",
+        "angle_style harmonic",
+        "angle_coeff 1 0.0 180.0",
         "kspace_style pppm 1.0e-4",
         # the box may start without charges (no guests yet): fix the Ewald splitting instead of estimating it
         f"kspace_modify gewald {3.0 / cutoff_A:.4f}",
@@ -106,7 +130,6 @@ def gcmc_commands(host: Atoms, data_file: str, mol_file: str, pressure_bar: floa
         f"group co2 type {c_type} {o_type}",
         "neigh_modify exclude group host host every 1 delay 0 check yes" if species else "neigh_modify every 1 delay 0 check yes",
         f"timestep {timestep_fs / 1000.0:g}",
-
         # one exchange attempt and mc_moves rigid translations/rotations every exchange_every steps; fugacity = pressure
         f"fix exchange co2 gcmc {exchange_every} 1 {mc_moves} 0 {int(seed) % 900_000_000 + 1} {temperature_K:g} 0.0 1.0 mol co2 "
         f"maxangle 30 pressure {pressure_bar:g} fugacity_coeff 1 full_energy group co2",
@@ -117,8 +140,17 @@ def gcmc_commands(host: Atoms, data_file: str, mol_file: str, pressure_bar: floa
     return cmds
 
 
-def run_gcmc(host: Atoms, pressure_bar: float, temperature_K: float, n_steps: int, sample_every: int = 50,
-             seed: int = 0, exchange_every: int = 5, equilibration_fraction: float = 0.5, cutoff_A: float = 10.0) -> dict:
+def run_gcmc(
+    host: Atoms,
+    pressure_bar: float,
+    temperature_K: float,
+    n_steps: int,
+    sample_every: int = 50,
+    seed: int = 0,
+    exchange_every: int = 5,
+    equilibration_fraction: float = 0.5,
+    cutoff_A: float = 10.0,
+) -> dict:
     """One MD-GCMC run; returns mean CO2 count, its standard error, mean energy and the samples.
 
     ``host`` may be empty (an orthorhombic box with no atoms) for the ideal-gas check. Samples of the
@@ -133,7 +165,9 @@ def run_gcmc(host: Atoms, pressure_bar: float, temperature_K: float, n_steps: in
         co2_molecule_file(mol, len(species) + 1, len(species) + 2)
         lmp = open_lammps()
         try:
-            lmp.commands_list(gcmc_commands(host, str(data), str(mol), pressure_bar, temperature_K, seed, exchange_every, cutoff_A=cutoff_A))
+            lmp.commands_list(
+                gcmc_commands(host, str(data), str(mol), pressure_bar, temperature_K, seed, exchange_every, cutoff_A=cutoff_A)
+            )
             counts, energies = [], []
             for step in range(0, n_steps, sample_every):
                 lmp.command(f"run {sample_every} {'pre yes' if step == 0 else 'pre no'} post no")
@@ -163,8 +197,15 @@ def ideal_gas_molecules(pressure_bar: float, volume_A3: float, temperature_K: fl
     return pressure_bar * 1e5 * volume_A3 * 1e-30 / (units.kB * temperature_K * units._e)
 
 
-def loading_curve(host: Atoms, pressures_bar: Sequence[float], temperature_K: float, n_steps: int, sample_every: int = 50, seed: int = 0,
-                  exchange_every: int = 5) -> list[dict]:
+def loading_curve(
+    host: Atoms,
+    pressures_bar: Sequence[float],
+    temperature_K: float,
+    n_steps: int,
+    sample_every: int = 50,
+    seed: int = 0,
+    exchange_every: int = 5,
+) -> list[dict]:
     """Loading (molecules per cell and mmol/g of host) at each pressure; rows for a CSV."""
     from amlip.properties.energetics import heat_of_adsorption
 
@@ -173,15 +214,19 @@ def loading_curve(host: Atoms, pressures_bar: Sequence[float], temperature_K: fl
     for k, p in enumerate(pressures_bar):
         r = run_gcmc(host, p, temperature_K, n_steps, sample_every, seed + k, exchange_every)
         # frozen host, rigid guests: the potential energy is host-guest + guest-guest interaction only
-        q = heat_of_adsorption(r["energies_eV"][len(r["energies_eV"]) // 2 :], [0.0], [0.0], temperature_K, max(r["n_co2_mean"], 1e-9))
-        rows.append({
-            "pressure_bar": p,
-            "temperature_K": temperature_K,
-            "n_co2_per_cell": r["n_co2_mean"],
-            "n_co2_sem": r["n_co2_sem"],
-            "loading_mmol_g": r["n_co2_mean"] / host_mass_g_mol * 1000.0 if host_mass_g_mol else float("nan"),
-            "heat_of_adsorption_kJ_mol": q["Q_kJ_mol"] if r["n_co2_mean"] > 0 else float("nan"),
-            "force_field": FORCE_FIELD,
-        })
+        q = heat_of_adsorption(
+            r["energies_eV"][len(r["energies_eV"]) // 2 :], [0.0], [0.0], temperature_K, max(r["n_co2_mean"], 1e-9)
+        )
+        rows.append(
+            {
+                "pressure_bar": p,
+                "temperature_K": temperature_K,
+                "n_co2_per_cell": r["n_co2_mean"],
+                "n_co2_sem": r["n_co2_sem"],
+                "loading_mmol_g": r["n_co2_mean"] / host_mass_g_mol * 1000.0 if host_mass_g_mol else float("nan"),
+                "heat_of_adsorption_kJ_mol": q["Q_kJ_mol"] if r["n_co2_mean"] > 0 else float("nan"),
+                "force_field": FORCE_FIELD,
+            }
+        )
         log.info("GCMC %.3g bar: %.2f +- %.2f CO2 per cell", p, r["n_co2_mean"], r["n_co2_sem"])
     return rows

@@ -38,6 +38,4 @@ def check_guards(atoms: Atoms, stage_max_K: float, guards: Guards, step: int) ->
         raise MDGuardError(f"atoms closer than {guards.min_distance_A} Å at step {step} (min {d.min():.2f} Å)")
     temp = atoms.get_temperature()
     if temp > guards.max_T_factor * max(stage_max_K, 100.0):
-        raise MDGuardError(
-            f"temperature runaway at step {step}: {temp:.0f} K where the protocol peaks at {stage_max_K:.0f} K"
-        )
+        raise MDGuardError(f"temperature runaway at step {step}: {temp:.0f} K where the protocol peaks at {stage_max_K:.0f} K")

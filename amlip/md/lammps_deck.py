@@ -105,7 +105,9 @@ def lammps_deck(
     return "\n".join(lines) + "\n"
 
 
-def write_lammps_inputs(folder: str | Path, atoms: Atoms, stages: Sequence[Stage], model_file: str, pair_style: str = "mace", **deck) -> dict[str, Path]:
+def write_lammps_inputs(
+    folder: str | Path, atoms: Atoms, stages: Sequence[Stage], model_file: str, pair_style: str = "mace", **deck
+) -> dict[str, Path]:
     """Write ``in.lammps``, ``structure.data`` and ``run.sh`` (KOKKOS GPU command line) into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -134,7 +136,7 @@ def check_deck(folder: str | Path, input_name: str = "in.lammps") -> str:
     for line in (folder / input_name).read_text().splitlines():
         words = line.split()
         if words[:1] == ["pair_style"]:
-            d3 = line[line.index("dispersion/d3"):] if "dispersion/d3" in line else None
+            d3 = line[line.index("dispersion/d3") :] if "dispersion/d3" in line else None
             line = f"pair_style hybrid/overlay zero 6.0 {d3}" if d3 else "pair_style zero 6.0"
         elif words[:1] == ["pair_coeff"] and "dispersion/d3" not in words:
             line = "pair_coeff * * zero" if "dispersion/d3" in " ".join(swapped) else "pair_coeff * *"

@@ -123,7 +123,9 @@ class _ExternalForces:
             s = self.atoms.get_stress(voigt=True)  # xx yy zz yz xz xy, eV/Å^3
             virial = -self.atoms.get_volume() * s  # eV: W = -V sigma
             self.lmp.fix_external_set_energy_global(self.fix_id, energy)
-            self.lmp.fix_external_set_virial_global(self.fix_id, [virial[0], virial[1], virial[2], virial[5], virial[4], virial[3]])
+            self.lmp.fix_external_set_virial_global(
+                self.fix_id, [virial[0], virial[1], virial[2], virial[5], virial[4], virial[3]]
+            )
             self.n_calls += 1
         except BaseException as exc:  # LAMMPS would swallow it: keep it and stop after the run
             self.error = exc
@@ -157,7 +159,9 @@ def open_lammps():
     return import_lammps().lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
 
 
-def start_lammps(atoms: Atoms, calculator, data_file: Path, dispersion: Mapping | None = None, extra_commands: Sequence[str] = ()):
+def start_lammps(
+    atoms: Atoms, calculator, data_file: Path, dispersion: Mapping | None = None, extra_commands: Sequence[str] = ()
+):
     """A LAMMPS instance holding ``atoms`` with forces from ``calculator`` through ``fix external`` (id ``model``).
 
     ``calculator`` None: no model term (only D3 and the extra commands). Returns (lmp, callback).
@@ -175,7 +179,13 @@ def start_lammps(atoms: Atoms, calculator, data_file: Path, dispersion: Mapping 
         else:
             # fix external carries every force; the zero pair style only gives the neighbour skin a cutoff
             lmp.commands_list(["pair_style zero 1.0", "pair_coeff * *"])
-        lmp.commands_list(["neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes one 20000 page 200000", "thermo_modify lost error norm no"])
+        lmp.commands_list(
+            [
+                "neighbor 1.0 bin",
+                "neigh_modify every 1 delay 0 check yes one 20000 page 200000",
+                "thermo_modify lost error norm no",
+            ]
+        )
         if calculator is not None:
             lmp.commands_list(["fix model all external pf/callback 1 1", "fix_modify model energy yes virial yes"])
             lmp.set_fix_external_callback("model", ext, lmp)
@@ -294,7 +304,9 @@ def run_protocol_lammps(
                     err.frames = frames
                     raise err from exc
                 if ext.error is not None:
-                    raise RuntimeError(f"the model failed in the fix external callback near step {done + n}: {ext.error}") from ext.error
+                    raise RuntimeError(
+                        f"the model failed in the fix external callback near step {done + n}: {ext.error}"
+                    ) from ext.error
                 k += n
                 done += n
                 t_ps += n * stage.timestep_fs / 1000.0
@@ -344,8 +356,14 @@ def run_protocol_lammps(
                     eta = (now - started) / done * (total - done)
                     log.info(
                         "step %d/%d stage %s T=%.0f K (target %.0f) P=%.3f GPa density=%.3f g/cm3 ETA %.0f s",
-                        done, total, stage.name, lmp.get_thermo("temp"), target,
-                        lmp.get_thermo("press") / BAR_PER_GPA, density_g_cm3(now_atoms), eta,
+                        done,
+                        total,
+                        stage.name,
+                        lmp.get_thermo("temp"),
+                        target,
+                        lmp.get_thermo("press") / BAR_PER_GPA,
+                        density_g_cm3(now_atoms),
+                        eta,
                     )
             lmp.command("unfix integrate")
         return frames

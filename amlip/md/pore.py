@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Mapping
-
 import logging
+from typing import Mapping
 
 import numpy as np
 from ase import Atoms
@@ -14,7 +13,9 @@ from amlip.structures.pores import pore_wall
 log = logging.getLogger(__name__)
 
 
-def relax_pore(atoms: Atoms, calculator, wall=None, fmax_eV_A: float = 0.05, max_steps: int = 500, optimizer: str = "FIRE") -> tuple[Atoms, dict]:
+def relax_pore(
+    atoms: Atoms, calculator, wall=None, fmax_eV_A: float = 0.05, max_steps: int = 500, optimizer: str = "FIRE"
+) -> tuple[Atoms, dict]:
     """Relax positions at fixed cell with ``calculator`` (plus the ``wall`` calculator when given).
 
     The geometric hydroxylation leaves O-O contacts near 2 Å; this relaxation (AS: with the syn
@@ -44,7 +45,12 @@ def relax_pore(atoms: Atoms, calculator, wall=None, fmax_eV_A: float = 0.05, max
     }
     log.info(
         "relaxation (%s): E %.3f -> %.3f eV in %d steps, max force %.3f eV/Å (%s)",
-        optimizer, e_start, summary["energy_eV"], summary["steps"], summary["fmax_eV_A"], "converged" if converged else "NOT converged",
+        optimizer,
+        e_start,
+        summary["energy_eV"],
+        summary["steps"],
+        summary["fmax_eV_A"],
+        "converged" if converged else "NOT converged",
     )
     out = relaxed.copy()
     out.calc = None
@@ -85,7 +91,14 @@ def pore_md(
     cylinder = pore_wall(atoms, radius_A, **wall)
     stages = schedule(protocol, time_scale, timestep_fs)
     n_steps = sum(s.n_steps for s in stages)
-    log.info("%s x%g (%d steps) on %s with the wall at %.2f Å", protocol, time_scale, n_steps, atoms.get_chemical_formula(), cylinder.radius_A)
+    log.info(
+        "%s x%g (%d steps) on %s with the wall at %.2f Å",
+        protocol,
+        time_scale,
+        n_steps,
+        atoms.get_chemical_formula(),
+        cylinder.radius_A,
+    )
     frames = run_protocol(
         atoms,
         calculator,

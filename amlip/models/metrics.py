@@ -31,7 +31,11 @@ def error_metrics(frames: Sequence[Atoms], prefix: str) -> dict[str, float]:
     """
     if not frames:
         nan = float("nan")
-        return {f"{q}_{m}_{u}": nan for q, u in (("energy", "meV_atom"), ("force", "meV_A"), ("stress", "GPa")) for m in ("mae", "rmse")} | {"n_frames": 0}
+        return {
+            f"{q}_{m}_{u}": nan
+            for q, u in (("energy", "meV_atom"), ("force", "meV_A"), ("stress", "GPa"))
+            for m in ("mae", "rmse")
+        } | {"n_frames": 0}
     de = np.array([(a.info[f"{prefix}_energy"] - a.info[REF_ENERGY]) / len(a) for a in frames]) * 1000
     df = np.concatenate([(a.arrays[f"{prefix}_forces"] - a.arrays[REF_FORCES]).ravel() for a in frames]) * 1000
     ds = [

@@ -164,7 +164,13 @@ def dehydrogenation_errors(reference, model) -> dict[str, float]:
     }
 
 
-def pore_summary(atoms: Atoms, pore_radius_A: float, probe_radius_A: float = 1.2, grid_spacing_A: float = 0.2, formers: Sequence[str] = ("Si", "Al")) -> dict:
+def pore_summary(
+    atoms: Atoms,
+    pore_radius_A: float,
+    probe_radius_A: float = 1.2,
+    grid_spacing_A: float = 0.2,
+    formers: Sequence[str] = ("Si", "Al"),
+) -> dict:
     """Surface OH density and pore volume of a functionalized pore cell (AS validation).
 
     OH per nm^2 over the nominal cylinder wall 2 pi R c (:func:`amlip.structures.functionalize.oh_density_per_nm2`)

@@ -56,13 +56,17 @@ def elastic_tables(atoms: Atoms, calculator, settings: Mapping):
     glass.calc = calculator
     rows = []
     if settings.get("relax_cell", True):
-        converged = _attempt("relax", status, FIRE(FrechetCellFilter(glass), logfile=None).run, fmax=fmax, steps=settings.get("relax_steps", 500))
+        converged = _attempt(
+            "relax", status, FIRE(FrechetCellFilter(glass), logfile=None).run, fmax=fmax, steps=settings.get("relax_steps", 500)
+        )
         rows.append({"property": "relax_converged", "value": float(bool(converged)), "unit": "", "method": "relaxed"})
     rows.append({"property": "volume", "value": glass.get_volume(), "unit": "A3", "method": "relaxed"})
     stress = _attempt("stress", status, stress_GPa, glass)
     if stress is not None:
         rows.append({"property": "pressure", "value": float(-stress[:3].mean()), "unit": "GPa", "method": "relaxed"})
-    c = _attempt("tensor", status, elastic_tensor_finite_strain, glass, calculator, settings.get("strain", 0.005), True, fmax, steps)
+    c = _attempt(
+        "tensor", status, elastic_tensor_finite_strain, glass, calculator, settings.get("strain", 0.005), True, fmax, steps
+    )
     if c is not None and not np.all(np.isfinite(c)):
         status["tensor"] = "failed: non-finite stresses"
         c = None
@@ -74,28 +78,65 @@ def elastic_tables(atoms: Atoms, calculator, settings: Mapping):
         rows.append({"property": "min_eigenvalue", "value": float(eig.min()), "unit": "GPa", "method": "finite_strain"})
         hill = _attempt("hill", status, hill_averages, c)
         if hill:
-            names = {"K_H": ("bulk_modulus", "GPa"), "G_H": ("shear_modulus", "GPa"), "E_H": ("young_modulus", "GPa"), "nu_H": ("poisson_ratio", "")}
+            names = {
+                "K_H": ("bulk_modulus", "GPa"),
+                "G_H": ("shear_modulus", "GPa"),
+                "E_H": ("young_modulus", "GPa"),
+                "nu_H": ("poisson_ratio", ""),
+            }
             for key, value in hill.items():
                 prop, unit = names.get(key, (key, "" if key.startswith("nu") else "GPa"))
-                rows.append({"property": prop, "value": float(value), "unit": unit, "method": "hill" if key in names else "voigt_reuss"})
+                rows.append(
+                    {"property": prop, "value": float(value), "unit": unit, "method": "hill" if key in names else "voigt_reuss"}
+                )
     uniaxial_rows = []
     for axis in settings.get("uniaxial_axes", [0, 1, 2]):
         result = _attempt(
-            f"uniaxial_{axis}", status, uniaxial_moduli, glass, calculator,
-            settings.get("uniaxial_strains", [-0.03, -0.02, -0.01, 0.01, 0.02, 0.03]), axis, True, fmax,
-            settings.get("lateral_tol_GPa", 0.01), steps, settings.get("max_newton_steps", 20),
+            f"uniaxial_{axis}",
+            status,
+            uniaxial_moduli,
+            glass,
+            calculator,
+            settings.get("uniaxial_strains", [-0.03, -0.02, -0.01, 0.01, 0.02, 0.03]),
+            axis,
+            True,
+            fmax,
+            settings.get("lateral_tol_GPa", 0.01),
+            steps,
+            settings.get("max_newton_steps", 20),
         )
         if result:
             for eps, sig, lat in zip(result["strains"], result["axial_stress_GPa"], result["lateral_strain"]):
                 uniaxial_rows.append({"axis": axis, "strain": eps, "axial_stress_GPa": sig, "lateral_strain": lat})
-            rows.append({"property": "young_modulus", "value": result["E_GPa"], "unit": "GPa", "method": f"uniaxial_{'xyz'[axis]}"})
-            rows.append({"property": "poisson_ratio", "value": result["poisson_ratio"], "unit": "", "method": f"uniaxial_{'xyz'[axis]}"})
+            rows.append(
+                {"property": "young_modulus", "value": result["E_GPa"], "unit": "GPa", "method": f"uniaxial_{'xyz'[axis]}"}
+            )
+            rows.append(
+                {"property": "poisson_ratio", "value": result["poisson_ratio"], "unit": "", "method": f"uniaxial_{'xyz'[axis]}"}
+            )
     uniaxial = pd.DataFrame(uniaxial_rows, columns=["axis", "strain", "axial_stress_GPa", "lateral_strain"])
     for prop in ("young_modulus", "poisson_ratio"):
         values = [r["value"] for r in rows if r["property"] == prop and r["method"].startswith("uniaxial_")]
         if values:
-            rows.append({"property": prop, "value": float(np.mean(values)), "unit": "GPa" if prop == "young_modulus" else "", "method": "uniaxial"})
-    pv = _attempt("pv", status, pressure_volume_curve, glass, calculator, settings.get("volume_strains", [-0.03, -0.02, -0.01, 0.0, 0.01, 0.02, 0.03]), True, fmax, steps)
+            rows.append(
+                {
+                    "property": prop,
+                    "value": float(np.mean(values)),
+                    "unit": "GPa" if prop == "young_modulus" else "",
+                    "method": "uniaxial",
+                }
+            )
+    pv = _attempt(
+        "pv",
+        status,
+        pressure_volume_curve,
+        glass,
+        calculator,
+        settings.get("volume_strains", [-0.03, -0.02, -0.01, 0.0, 0.01, 0.02, 0.03]),
+        True,
+        fmax,
+        steps,
+    )
     if pv is None:
         pv = pd.DataFrame(columns=["volume_strain", "volume_A3", "pressure_GPa"])
     else:
@@ -103,9 +144,15 @@ def elastic_tables(atoms: Atoms, calculator, settings: Mapping):
         if bm:
             pv["fit_GPa"] = birch_murnaghan_pressure(pv.volume_A3, bm["V0_A3"], bm["K0_GPa"])
             rows.append({"property": "bulk_modulus", "value": float(bm["K0_GPa"]), "unit": "GPa", "method": "birch_murnaghan"})
-            rows.append({"property": "bulk_modulus_err", "value": float(bm["K0_GPa_err"]), "unit": "GPa", "method": "birch_murnaghan"})
+            rows.append(
+                {"property": "bulk_modulus_err", "value": float(bm["K0_GPa_err"]), "unit": "GPa", "method": "birch_murnaghan"}
+            )
             rows.append({"property": "V0", "value": float(bm["V0_A3"]), "unit": "A3", "method": "birch_murnaghan"})
-    rows += [{"property": name, "value": np.nan, "unit": "", "method": name, "status": msg} for name, msg in status.items() if msg != "ok"]
+    rows += [
+        {"property": name, "value": np.nan, "unit": "", "method": name, "status": msg}
+        for name, msg in status.items()
+        if msg != "ok"
+    ]
     moduli = pd.DataFrame(rows)
     moduli["status"] = moduli["status"].fillna("ok") if "status" in moduli else "ok"
     return moduli, tensor, pv, uniaxial
@@ -133,7 +180,14 @@ def elastic_fluctuation_tables(cells, temperature_K: float, n_blocks: int = 4):
     c, hill, errors, running = fluctuation_moduli(cells, temperature_K, n_blocks)
     moduli = pd.DataFrame(
         [
-            {"quantity": k, "value": v, "stderr": errors[k], "unit": "" if k == "nu_H" else "GPa", "n_samples": len(cells), "n_blocks": n_blocks}
+            {
+                "quantity": k,
+                "value": v,
+                "stderr": errors[k],
+                "unit": "" if k == "nu_H" else "GPa",
+                "n_samples": len(cells),
+                "n_blocks": n_blocks,
+            }
             for k, v in hill.items()
         ]
     )
@@ -176,7 +230,14 @@ def fit_birch_murnaghan(volumes: Sequence[float], pressures_GPa: Sequence[float]
         perr = np.sqrt(np.diag(pcov))
     else:
         raise ValueError(f"order must be 2 or 3, not {order}")
-    return {"V0_A3": popt[0], "K0_GPa": popt[1], "K0_prime": popt[2], "V0_A3_err": perr[0], "K0_GPa_err": perr[1], "K0_prime_err": perr[2]}
+    return {
+        "V0_A3": popt[0],
+        "K0_GPa": popt[1],
+        "K0_prime": popt[2],
+        "V0_A3_err": perr[0],
+        "K0_GPa_err": perr[1],
+        "K0_prime_err": perr[2],
+    }
 
 
 def bulk_modulus_from_pressure_steps(pressures_GPa: Sequence[float], volumes: Sequence[float]) -> float:
@@ -188,7 +249,9 @@ def bulk_modulus_from_pressure_steps(pressures_GPa: Sequence[float], volumes: Se
     return float(-1.0 / slope)
 
 
-def volumes_under_pressure(atoms: Atoms, calculator, pressures_GPa: Sequence[float] = (0, 1, 2, 3, 4, 5), fmax: float = 1e-4) -> np.ndarray:
+def volumes_under_pressure(
+    atoms: Atoms, calculator, pressures_GPa: Sequence[float] = (0, 1, 2, 3, 4, 5), fmax: float = 1e-4
+) -> np.ndarray:
     """Equilibrium volume (Å^3) at each hydrostatic pressure (GPa), relaxing cell and atoms at 0 K.
 
     The zero-temperature analogue of NS's 0-5 GPa NpT steps; feed the result to
@@ -232,7 +295,9 @@ def _voigt_to_matrix(e: np.ndarray) -> np.ndarray:
     return np.array([[e[0], e[5] / 2, e[4] / 2], [e[5] / 2, e[1], e[3] / 2], [e[4] / 2, e[3] / 2, e[2]]])
 
 
-def elastic_tensor_finite_strain(atoms: Atoms, calculator, strain: float = 0.005, relax_atoms: bool = False, fmax: float = 1e-3, max_steps: int = 500) -> np.ndarray:
+def elastic_tensor_finite_strain(
+    atoms: Atoms, calculator, strain: float = 0.005, relax_atoms: bool = False, fmax: float = 1e-3, max_steps: int = 500
+) -> np.ndarray:
     """Zero-temperature elastic tensor C (6x6, GPa) by central differences of the stress.
 
     Each of the six Voigt strains is applied as +/- ``strain``; with ``relax_atoms`` the atoms
@@ -299,17 +364,30 @@ def uniaxial_moduli(
                 jac[:, q] = (lateral_stress(eps, lat + d)[0] - residual) / h
             lat = lat - np.linalg.solve(jac, residual)
         else:
-            raise RuntimeError(f"lateral stresses did not relax below {tol_GPa} GPa at strain {eps} in {max_iterations} Newton steps")
+            raise RuntimeError(
+                f"lateral stresses did not relax below {tol_GPa} GPa at strain {eps} in {max_iterations} Newton steps"
+            )
         sigma.append(full[axis])
         lateral_strain.append(lat.mean())
     eps_arr = np.asarray(strains, dtype=float)
     young = float(eps_arr @ np.asarray(sigma) / (eps_arr @ eps_arr))
     nu = float(-(eps_arr @ np.asarray(lateral_strain)) / (eps_arr @ eps_arr))
-    return {"E_GPa": young, "poisson_ratio": nu, "strains": list(eps_arr), "axial_stress_GPa": sigma, "lateral_strain": lateral_strain}
+    return {
+        "E_GPa": young,
+        "poisson_ratio": nu,
+        "strains": list(eps_arr),
+        "axial_stress_GPa": sigma,
+        "lateral_strain": lateral_strain,
+    }
 
 
 def pressure_volume_curve(
-    atoms: Atoms, calculator, volume_strains: Sequence[float] = (-0.03, -0.02, -0.01, 0.0, 0.01, 0.02, 0.03), relax_atoms: bool = True, fmax: float = 1e-3, max_steps: int = 500
+    atoms: Atoms,
+    calculator,
+    volume_strains: Sequence[float] = (-0.03, -0.02, -0.01, 0.0, 0.01, 0.02, 0.03),
+    relax_atoms: bool = True,
+    fmax: float = 1e-3,
+    max_steps: int = 500,
 ):
     """Pressure (GPa) at fixed volumes V = V_ref (1 + volume_strain), atoms relaxed at each (0 K analogue of ZIF's NVT P(V) runs).
 
@@ -351,7 +429,9 @@ def strains_from_cells(cells: Sequence[np.ndarray], reference_cell: np.ndarray |
     return np.stack([e[:, 0, 0], e[:, 1, 1], e[:, 2, 2], 2 * e[:, 1, 2], 2 * e[:, 0, 2], 2 * e[:, 0, 1]], axis=1)
 
 
-def elastic_tensor_from_fluctuations(cells: Sequence[np.ndarray], temperature_K: float, reference_cell: np.ndarray | None = None) -> np.ndarray:
+def elastic_tensor_from_fluctuations(
+    cells: Sequence[np.ndarray], temperature_K: float, reference_cell: np.ndarray | None = None
+) -> np.ndarray:
     """Elastic tensor C (6x6, GPa) from cell fluctuations in N-sigma-T MD (ZIF).
 
     Strain-fluctuation formula (Parrinello and Rahman, J. Chem. Phys. 76 (1982) 2662):
@@ -377,8 +457,12 @@ def hill_averages(c: np.ndarray) -> dict[str, float]:
     g_r = 15 / (4 * (s[0, 0] + s[1, 1] + s[2, 2]) - 4 * (s[0, 1] + s[1, 2] + s[0, 2]) + 3 * (s[3, 3] + s[4, 4] + s[5, 5]))
     k_h, g_h = (k_v + k_r) / 2, (g_v + g_r) / 2
     return {
-        "K_V": k_v, "K_R": k_r, "K_H": k_h,
-        "G_V": g_v, "G_R": g_r, "G_H": g_h,
+        "K_V": k_v,
+        "K_R": k_r,
+        "K_H": k_h,
+        "G_V": g_v,
+        "G_R": g_r,
+        "G_H": g_h,
         "E_H": 9 * k_h * g_h / (3 * k_h + g_h),
         "nu_H": (3 * k_h - 2 * g_h) / (2 * (3 * k_h + g_h)),
     }
@@ -397,7 +481,9 @@ def fluctuation_moduli(cells: Sequence[np.ndarray], temperature_K: float, n_bloc
 
     h = np.asarray(cells, dtype=float)
     if len(h) < 20 * n_blocks:
-        raise ValueError(f"{len(h)} cells for {n_blocks} blocks: each block needs at least 20; sample more cells or use fewer blocks")
+        raise ValueError(
+            f"{len(h)} cells for {n_blocks} blocks: each block needs at least 20; sample more cells or use fewer blocks"
+        )
     tensor = elastic_tensor_from_fluctuations(h, temperature_K)
     hill = hill_averages(tensor)
     blocks = [hill_averages(elastic_tensor_from_fluctuations(b, temperature_K)) for b in np.array_split(h, n_blocks)]

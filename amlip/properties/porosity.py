@@ -47,7 +47,10 @@ def pore_table(frames: Sequence[Atoms], settings: Mapping):
             row = {"pore_volume_A3": zeo["pore_volume_A3"], "accessible_surface_A2": zeo["accessible_surface_A2"]}
         else:
             grid = pore_volume_grid(atoms, probe, opts.get("grid_spacing_A", 0.2), opts.get("radii"))
-            row = {"pore_volume_A3": grid["pore_volume_A3"], "accessible_surface_A2": accessible_surface_area(atoms, probe, radii=opts.get("radii"))}
+            row = {
+                "pore_volume_A3": grid["pore_volume_A3"],
+                "accessible_surface_A2": accessible_surface_area(atoms, probe, radii=opts.get("radii")),
+            }
         row["pore_fraction"] = row["pore_volume_A3"] / atoms.get_volume()
         rows.append({"frame": k, "probe_radius_A": probe, **row})
     return pd.DataFrame(rows)
@@ -72,7 +75,9 @@ def _periodic_images(atoms: Atoms, symbol: str) -> np.ndarray:
     return (pos[None, :, :] + shifts[:, None, :]).reshape(-1, 3)
 
 
-def blocked_points(atoms: Atoms, points: np.ndarray, probe_radius: float, radii: dict[str, float], tol: float = 0.0) -> np.ndarray:
+def blocked_points(
+    atoms: Atoms, points: np.ndarray, probe_radius: float, radii: dict[str, float], tol: float = 0.0
+) -> np.ndarray:
     """True for points closer than r_i + probe (minus ``tol``) to some atom i."""
     from scipy.spatial import cKDTree
 
@@ -83,7 +88,9 @@ def blocked_points(atoms: Atoms, points: np.ndarray, probe_radius: float, radii:
     return blocked
 
 
-def pore_volume_grid(atoms: Atoms, probe_radius: float = 1.2, spacing: float = 0.2, radii: Mapping[str, float] | None = None) -> dict[str, float]:
+def pore_volume_grid(
+    atoms: Atoms, probe_radius: float = 1.2, spacing: float = 0.2, radii: Mapping[str, float] | None = None
+) -> dict[str, float]:
     """Probe-centre pore volume on a regular grid of about ``spacing`` Å.
 
     Returns ``pore_volume_A3``, ``pore_fraction`` (of the cell) and ``pore_volume_cm3_g``.
@@ -113,7 +120,9 @@ def fibonacci_sphere(n: int) -> np.ndarray:
     return np.stack([rho * np.cos(phi), rho * np.sin(phi), z], axis=1)
 
 
-def accessible_surface_area(atoms: Atoms, probe_radius: float = 1.2, n_points: int = 500, radii: Mapping[str, float] | None = None) -> float:
+def accessible_surface_area(
+    atoms: Atoms, probe_radius: float = 1.2, n_points: int = 500, radii: Mapping[str, float] | None = None
+) -> float:
     """Probe-accessible surface area (Å^2), with ``n_points`` points on each atom's R_i sphere."""
     radii_by_element = atomic_radii(atoms, radii)
     unit = fibonacci_sphere(n_points)
@@ -137,7 +146,9 @@ def _zeo_report(cif: str, rad: str, probe_radius: float, n_samples: int) -> str:
     return text.decode() if isinstance(text, bytes) else str(text)
 
 
-def zeo_pore_properties(atoms: Atoms, probe_radius: float = 1.2, n_samples: int = 5000, radii: Mapping[str, float] | None = None) -> dict[str, float]:
+def zeo_pore_properties(
+    atoms: Atoms, probe_radius: float = 1.2, n_samples: int = 5000, radii: Mapping[str, float] | None = None
+) -> dict[str, float]:
     """Pore volume and surface with Zeo++ through pyzeo (``pip install pyzeo==0.2.0``).
 
     Returns AV_A^3 / NAV_A^3 (channel and pocket probe-centre volume), pore_volume_A3 = AV + NAV,

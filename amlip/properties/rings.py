@@ -56,9 +56,7 @@ def former_graph(
     by_bridge: dict[int, list[tuple[int, np.ndarray]]] = {}
     for b, f, s in zip(i[is_bridge], j[is_bridge], shift[is_bridge]):
         by_bridge.setdefault(int(b), []).append((int(f), s))
-    graph: dict[int, list[tuple[int, tuple[int, int, int]]]] = {
-        int(k): [] for k in np.flatnonzero(np.isin(symbols, formers))
-    }
+    graph: dict[int, list[tuple[int, tuple[int, int, int]]]] = {int(k): [] for k in np.flatnonzero(np.isin(symbols, formers))}
     for members in by_bridge.values():
         for p, (fa, sa) in enumerate(members):
             for q, (fb, sb) in enumerate(members):

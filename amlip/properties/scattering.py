@@ -53,7 +53,9 @@ def xray_pdf_table(frames: Sequence[Atoms], settings: Mapping):
     if r_max > half:
         log.warning("xray_pdf.r_max_A=%.2f exceeds half the cell (%.2f Å): clipped", r_max, half)
         r_max = half
-    return xray_pdf(selected, q_max=opts.get("q_max_inv_A", 25.0), r_max=r_max, dr=opts.get("dr_A", 0.01), lorch=opts.get("lorch", True))
+    return xray_pdf(
+        selected, q_max=opts.get("q_max_inv_A", 25.0), r_max=r_max, dr=opts.get("dr_A", 0.01), lorch=opts.get("lorch", True)
+    )
 
 
 def neutron_sq_table(frames: Sequence[Atoms], settings: Mapping):
@@ -154,7 +156,9 @@ def partial_structure_factors(
     return out
 
 
-def total_structure_factor(partial_sq: Mapping[tuple[str, str], np.ndarray], weights: Mapping[tuple[str, str], float]) -> np.ndarray:
+def total_structure_factor(
+    partial_sq: Mapping[tuple[str, str], np.ndarray], weights: Mapping[tuple[str, str], float]
+) -> np.ndarray:
     """S(Q) = 1 + sum_ab w_ab (S_ab(Q) - 1)."""
     return 1.0 + sum(weights[p] * (s - 1.0) for p, s in partial_sq.items())
 
@@ -241,7 +245,9 @@ def xray_pdf(
     return table
 
 
-def xray_pdf_pdffit2(atoms: Atoms, q_max: float = 25.0, r_max: float = 10.0, dr: float = 0.01, uiso: float = 0.001, qdamp: float = 0.0):
+def xray_pdf_pdffit2(
+    atoms: Atoms, q_max: float = 25.0, r_max: float = 10.0, dr: float = 0.01, uiso: float = 0.001, qdamp: float = 0.0
+):
     """X-ray G(r) (1/Å^2) of one periodic frame computed by diffpy.pdffit2; returns (r in Å, G).
 
     ``uiso`` (Å^2) is the isotropic displacement given to every atom (AS: a tiny value, so the
@@ -261,9 +267,7 @@ def xray_pdf_pdffit2(atoms: Atoms, q_max: float = 25.0, r_max: float = 10.0, dr:
     redirect_stdout(open(os.devnull, "w"))
     lattice = Lattice(*atoms.cell.cellpar())
     frac = atoms.get_scaled_positions(wrap=True)
-    structure = Structure(
-        [Atom(s, xyz, Uisoequiv=uiso) for s, xyz in zip(atoms.get_chemical_symbols(), frac)], lattice=lattice
-    )
+    structure = Structure([Atom(s, xyz, Uisoequiv=uiso) for s, xyz in zip(atoms.get_chemical_symbols(), frac)], lattice=lattice)
     pf = PdfFit()
     pf.add_structure(structure)
     pf.alloc("X", q_max, qdamp, dr, r_max, int(round((r_max - dr) / dr)) + 1)

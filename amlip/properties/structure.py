@@ -19,7 +19,6 @@ from ase.neighborlist import neighbor_list
 from amlip.structures.crystals import density_g_cm3
 
 
-
 def mean_density(frames: Sequence[Atoms]) -> tuple[float, float]:
     """Mean and standard deviation (g/cm3) of the density over frames."""
     d = np.array([density_g_cm3(a) for a in frames])
@@ -74,7 +73,9 @@ def partial_rdf(frames: Sequence[Atoms], a: str, b: str, r_max: float = 6.0, n_b
     return 0.5 * (edges[1:] + edges[:-1]), g
 
 
-def all_partial_rdfs(frames: Sequence[Atoms], r_max: float, dr: float = 0.01) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
+def all_partial_rdfs(
+    frames: Sequence[Atoms], r_max: float, dr: float = 0.01
+) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
     """Every partial g_ab(r) (a <= b) averaged over frames, on bins of width ``dr`` (Å) up to ``r_max``.
 
     Same normalisation as :func:`partial_rdf` (g -> 1 for an uncorrelated liquid),
@@ -178,7 +179,9 @@ def bond_angles(atoms: Atoms, apex: str, ends: str, cutoff: float) -> np.ndarray
     return np.array(angles)
 
 
-def angle_distribution(frames: Sequence[Atoms], apex: str, ends: str, cutoff: float, n_bins: int = 90) -> tuple[np.ndarray, np.ndarray]:
+def angle_distribution(
+    frames: Sequence[Atoms], apex: str, ends: str, cutoff: float, n_bins: int = 90
+) -> tuple[np.ndarray, np.ndarray]:
     """Normalised bond-angle distribution over frames: (bin centres in degrees, probability density)."""
     angles = np.concatenate([bond_angles(a, apex, ends, cutoff) for a in frames]) if frames else np.array([])
     hist, edges = np.histogram(angles, bins=n_bins, range=(0.0, 180.0), density=len(angles) > 0)
@@ -208,7 +211,15 @@ def qn_table(frames: Sequence[Atoms], cutoff: float = 2.0, former: str = "Si", o
         raise ValueError("qn_table needs at least one frame")
     per_frame = np.array([[qn_fractions(a, cutoff, former, oxygen)[n] for n in range(5)] for a in frames])
     mean = per_frame.mean(axis=0)
-    return pd.DataFrame({"n": np.arange(5), "species": [f"Q{n}" for n in range(5)], "fraction": mean, "std": per_frame.std(axis=0), "percent": 100 * mean})
+    return pd.DataFrame(
+        {
+            "n": np.arange(5),
+            "species": [f"Q{n}" for n in range(5)],
+            "fraction": mean,
+            "std": per_frame.std(axis=0),
+            "percent": 100 * mean,
+        }
+    )
 
 
 def structure_properties(frames: Sequence[Atoms], settings: dict):
@@ -237,9 +248,21 @@ def structure_properties(frames: Sequence[Atoms], settings: dict):
     coordination = np.mean([mean_coordination(a, former, oxygen, cutoff) for a in tail])
     rows = [
         {"property": "density", "value": rho, "std": rho_std, "unit": "g/cm3", "reference": ref},
-        {"property": f"{former}-{oxygen} first peak", "value": float(r[np.argmax(g)]), "std": np.nan, "unit": "A", "reference": np.nan},
+        {
+            "property": f"{former}-{oxygen} first peak",
+            "value": float(r[np.argmax(g)]),
+            "std": np.nan,
+            "unit": "A",
+            "reference": np.nan,
+        },
         {"property": f"{former} coordination", "value": float(coordination), "std": np.nan, "unit": "", "reference": np.nan},
-        {"property": f"{former}-{oxygen}-{former} mean angle", "value": float(angles.mean()) if len(angles) else np.nan, "std": float(angles.std()) if len(angles) else np.nan, "unit": "deg", "reference": np.nan},
+        {
+            "property": f"{former}-{oxygen}-{former} mean angle",
+            "value": float(angles.mean()) if len(angles) else np.nan,
+            "std": float(angles.std()) if len(angles) else np.nan,
+            "unit": "deg",
+            "reference": np.nan,
+        },
     ] + [{"property": f"Q{n}", "value": float(qn[n]), "std": np.nan, "unit": "fraction", "reference": np.nan} for n in range(5)]
     properties = pd.DataFrame(rows)
     properties["abs_error"] = properties.value - properties.reference
@@ -279,7 +302,6 @@ def pmf_table(frames: Sequence[Atoms], settings: Mapping):
     """
     import pandas as pd
 
-
     opts = settings.get("pmf", {})
     r_max = opts.get("r_max_A", settings.get("rdf_r_max_A", 6.0))
     r, partials = all_partial_rdfs(tail(frames, settings), r_max, r_max / opts.get("bins", settings.get("rdf_bins", 120)))
@@ -306,9 +328,25 @@ def density_table(trajectories: Sequence[Sequence[Atoms]], settings: Mapping, re
     rows = []
     for k, frames in enumerate(trajectories):
         stats = density_statistics([frames], fraction)
-        rows.append({"glass": f"glass_{k}", "value": stats["mean"], "std": stats["std"], "sem": stats["sem"], "n_frames_averaged": stats["n_frames_averaged"]})
+        rows.append(
+            {
+                "glass": f"glass_{k}",
+                "value": stats["mean"],
+                "std": stats["std"],
+                "sem": stats["sem"],
+                "n_frames_averaged": stats["n_frames_averaged"],
+            }
+        )
     overall = density_statistics(trajectories, fraction)
-    rows.append({"glass": "mean", "value": overall["mean"], "std": overall["std"], "sem": overall["sem"], "n_frames_averaged": overall["n_frames_averaged"]})
+    rows.append(
+        {
+            "glass": "mean",
+            "value": overall["mean"],
+            "std": overall["std"],
+            "sem": overall["sem"],
+            "n_frames_averaged": overall["n_frames_averaged"],
+        }
+    )
     table = pd.DataFrame(rows)
     comparison = compare_with_reference(dict(zip(table.glass, table.value)), {g: reference_g_cm3 for g in table.glass})
     table = table.merge(comparison.drop(columns="value").rename(columns={"key": "glass"}), on="glass")

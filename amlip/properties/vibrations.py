@@ -125,7 +125,9 @@ def shift_off_cell_boundary(atoms: Atoms) -> np.ndarray:
     return shift @ atoms.cell.array
 
 
-def fit_force_constants(ideal: Atoms, snapshots: Sequence[Atoms], cutoff: float = 4.0, fit_method: str = "least-squares", seed: int = 0):
+def fit_force_constants(
+    ideal: Atoms, snapshots: Sequence[Atoms], cutoff: float = 4.0, fit_method: str = "least-squares", seed: int = 0
+):
     """Second-order force constants (eV/Å^2, shape (N, N, 3, 3)) fitted with hiphive on MD snapshots.
 
     ``ideal`` is the reference structure (the relaxed glass; for crystals a supercell built with
@@ -162,7 +164,11 @@ def fit_force_constants(ideal: Atoms, snapshots: Sequence[Atoms], cutoff: float 
     opt.train()
     fcp = ForceConstantPotential(cs, opt.parameters)
     fc2 = fcp.get_force_constants(reference).get_fc_array(order=2)
-    info = {"n_parameters": int(cs.n_dofs), "rmse_test_eV_A": float(opt.rmse_test), "r2_test": float(opt.summary.get("R2_test", np.nan))}
+    info = {
+        "n_parameters": int(cs.n_dofs),
+        "rmse_test_eV_A": float(opt.rmse_test),
+        "r2_test": float(opt.summary.get("R2_test", np.nan)),
+    }
     return fc2, info
 
 
@@ -257,7 +263,9 @@ def born_charges_from_vasp(path: str, atoms: Atoms, mapping: str = "per_atom") -
     borns = np.asarray(borns, dtype=float)
     symbols = [str(s).strip() for s in symbols]
     if borns.shape != (len(symbols), 3, 3):
-        raise ValueError(f"{key}: {path} holds Born charges of shape {borns.shape} for {len(symbols)} atoms (is it a LEPSILON run?)")
+        raise ValueError(
+            f"{key}: {path} holds Born charges of shape {borns.shape} for {len(symbols)} atoms (is it a LEPSILON run?)"
+        )
     own = atoms.get_chemical_symbols()
     if mapping == "per_atom":
         if len(symbols) != len(atoms) or symbols != own:
@@ -287,7 +295,9 @@ def ir_intensities(masses: Sequence[float], eigenvectors: np.ndarray, zstar: np.
     return np.sum(np.abs(dipole) ** 2, axis=0)
 
 
-def broadened_spectrum(centres_cm1: np.ndarray, weights: np.ndarray, grid_cm1: np.ndarray, fwhm_cm1: float = 30.0, shape: str = "lorentzian") -> np.ndarray:
+def broadened_spectrum(
+    centres_cm1: np.ndarray, weights: np.ndarray, grid_cm1: np.ndarray, fwhm_cm1: float = 30.0, shape: str = "lorentzian"
+) -> np.ndarray:
     """Sum of unit-area Lorentzian or Gaussian peaks of full width ``fwhm_cm1`` at ``centres_cm1``."""
     x = grid_cm1[:, None] - np.asarray(centres_cm1)[None, :]
     if shape == "lorentzian":
@@ -301,7 +311,9 @@ def broadened_spectrum(centres_cm1: np.ndarray, weights: np.ndarray, grid_cm1: n
     return peaks @ np.asarray(weights)
 
 
-def ir_spectrum(atoms: Atoms, fc2: np.ndarray, charges, fwhm_cm1: float = 30.0, grid_cm1: np.ndarray | None = None, use_phonopy: bool = True):
+def ir_spectrum(
+    atoms: Atoms, fc2: np.ndarray, charges, fwhm_cm1: float = 30.0, grid_cm1: np.ndarray | None = None, use_phonopy: bool = True
+):
     """IR spectrum of a structure from its force constants and Born charges (AS).
 
     Returns (modes DataFrame: frequency_cm1, intensity; spectrum DataFrame: frequency_cm1, intensity).
@@ -362,7 +374,13 @@ def run_vdos_md(
     started = last = time.perf_counter()
     if n_nvt:
         make_integrator(md, "nvt", temperature_K, timestep_fs, rng=rng, friction_per_fs=friction_per_fs).run(n_nvt)
-        log.info("NVT %d steps at %.0f K done (T=%.0f K, %.0f s)", n_nvt, temperature_K, md.get_temperature(), time.perf_counter() - started)
+        log.info(
+            "NVT %d steps at %.0f K done (T=%.0f K, %.0f s)",
+            n_nvt,
+            temperature_K,
+            md.get_temperature(),
+            time.perf_counter() - started,
+        )
     frames: list[Atoms] = []
     dyn = make_integrator(md, "nve", temperature_K, timestep_fs)
     for step in range(1, n_nve + 1):
@@ -371,16 +389,34 @@ def run_vdos_md(
             frame = md.copy()
             frame.calc = None
             epot = float(md.get_potential_energy())
-            frame.info.update(time_fs=step * timestep_fs, T_K=float(md.get_temperature()), epot_eV=epot, etot_eV=epot + float(md.get_kinetic_energy()))
+            frame.info.update(
+                time_fs=step * timestep_fs,
+                T_K=float(md.get_temperature()),
+                epot_eV=epot,
+                etot_eV=epot + float(md.get_kinetic_energy()),
+            )
             frames.append(frame)
         now = time.perf_counter()
         if now - last > progress_every_s:
             last = now
-            log.info("NVE step %d/%d T=%.0f K ETA %.0f s", step, n_nve, md.get_temperature(), (now - started) / (n_nvt + step) * (n_nve - step))
+            log.info(
+                "NVE step %d/%d T=%.0f K ETA %.0f s",
+                step,
+                n_nve,
+                md.get_temperature(),
+                (now - started) / (n_nvt + step) * (n_nve - step),
+            )
     return frames
 
 
-def spectrum_peaks(frequency_cm1, intensity, n_peaks: int = 5, min_separation_cm1: float = 50.0, min_cm1: float = 20.0, min_prominence_fraction: float = 0.01):
+def spectrum_peaks(
+    frequency_cm1,
+    intensity,
+    n_peaks: int = 5,
+    min_separation_cm1: float = 50.0,
+    min_cm1: float = 20.0,
+    min_prominence_fraction: float = 0.01,
+):
     """The ``n_peaks`` most prominent maxima of a spectrum above ``min_cm1`` (1/cm), at least ``min_separation_cm1`` apart.
 
     Maxima less prominent than ``min_prominence_fraction`` of the highest intensity are noise and left out.
@@ -397,7 +433,9 @@ def spectrum_peaks(frequency_cm1, intensity, n_peaks: int = 5, min_separation_cm
     if len(x) < 3 or not np.any(y > 0):
         return pd.DataFrame({"frequency_cm1": [], "intensity": [], "prominence": []})
     step = float(np.median(np.diff(x)))
-    idx, props = find_peaks(y, distance=max(1, int(round(min_separation_cm1 / step))), prominence=min_prominence_fraction * y.max())
+    idx, props = find_peaks(
+        y, distance=max(1, int(round(min_separation_cm1 / step))), prominence=min_prominence_fraction * y.max()
+    )
     order = np.argsort(props["prominences"])[::-1][:n_peaks]
     table = pd.DataFrame({"frequency_cm1": x[idx[order]], "intensity": y[idx[order]], "prominence": props["prominences"][order]})
     return table.sort_values("frequency_cm1", ignore_index=True)

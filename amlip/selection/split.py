@@ -113,8 +113,6 @@ def energies_per_atom(frames: Sequence[Atoms], key: str = REF_ENERGY) -> np.ndar
     return np.array([a.info[key] / len(a) for a in frames])
 
 
-
-
 def max_force_norms(frames: Iterable[Atoms], key: str = REF_FORCES) -> np.ndarray:
     """Largest per-atom force norm (eV/Å) of each frame; ``frames`` may be a stream."""
     out = []
@@ -194,11 +192,7 @@ def split_extxyz(
     )
 
 
-
-
-def energy_selection_histogram(
-    energies: Sequence[float], selections: Mapping[str, Sequence[int]], n_bins: int = 40
-):
+def energy_selection_histogram(energies: Sequence[float], selections: Mapping[str, Sequence[int]], n_bins: int = 40):
     """Counts per energy bin (eV/atom) of the pool and of each selection (ZIF Fig. 3a numbers).
 
     Returns a DataFrame with ``bin_low_eV_atom``, ``bin_high_eV_atom``, ``pool`` and one
@@ -226,7 +220,9 @@ def energy_selection_table(labelled_path: str | os.PathLike, split_table, seed: 
     """
     index = scan_extxyz(labelled_path)
     if len(index) != len(split_table):
-        raise ValueError(f"{labelled_path} holds {len(index)} frames but its split table {len(split_table)} rows; rerun the split")
+        raise ValueError(
+            f"{labelled_path} holds {len(index)} frames but its split table {len(split_table)} rows; rerun the split"
+        )
     kept = np.flatnonzero(split_table["split"].to_numpy() != "dropped")
     train = np.flatnonzero(split_table["split"].to_numpy()[kept] == "train")
     energies = index.energies_per_atom[kept]

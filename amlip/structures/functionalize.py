@@ -29,7 +29,7 @@ import numpy as np
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
-from amlip.properties.porosity import blocked_points, fibonacci_sphere, atomic_radii
+from amlip.properties.porosity import atomic_radii, blocked_points, fibonacci_sphere
 from amlip.structures.pores import distance_to_axis
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,9 @@ def _neighbours(atoms: Atoms, cutoff_A: float) -> list[list[int]]:
     return out
 
 
-def bonds(atoms: Atoms, formers: Sequence[str] = ("Si", "Al"), oxygen: str = "O", bond_cutoff_A: float = 2.0, oh_cutoff_A: float = 1.2):
+def bonds(
+    atoms: Atoms, formers: Sequence[str] = ("Si", "Al"), oxygen: str = "O", bond_cutoff_A: float = 2.0, oh_cutoff_A: float = 1.2
+):
     """Per atom: the formers bonded to each O (within ``bond_cutoff_A``), the O bonded to each former, the H on each O."""
     symbols = np.array(atoms.get_chemical_symbols())
     i, j, d = neighbor_list("ijd", atoms, max(bond_cutoff_A, oh_cutoff_A))
@@ -130,7 +132,9 @@ def _add_oh(atoms: Atoms, t: int, direction: np.ndarray, max_angle_deg: float = 
     return o
 
 
-def saturate(atoms: Atoms, formers: Sequence[str] = ("Si",), oxygen: str = "O", coordination: int = 4, bond_cutoff_A: float = 2.0) -> tuple[Atoms, dict]:
+def saturate(
+    atoms: Atoms, formers: Sequence[str] = ("Si",), oxygen: str = "O", coordination: int = 4, bond_cutoff_A: float = 2.0
+) -> tuple[Atoms, dict]:
     """Saturate under-coordinated formers with OH and dangling O with H.
 
     A former with fewer than ``coordination`` O within ``bond_cutoff_A`` (3-fold Si) gets one OH
@@ -142,7 +146,11 @@ def saturate(atoms: Atoms, formers: Sequence[str] = ("Si",), oxygen: str = "O", 
     n_oh = 0
     for t, oxygens in o_of_t.items():
         for _ in range(max(0, coordination - len(oxygens))):
-            current = oxygens + [k for k in range(len(atoms), len(out)) if out.symbols[k] == oxygen and out.get_distance(t, k, mic=True) < bond_cutoff_A]
+            current = oxygens + [
+                k
+                for k in range(len(atoms), len(out))
+                if out.symbols[k] == oxygen and out.get_distance(t, k, mic=True) < bond_cutoff_A
+            ]
             _add_oh(out, t, _vacancy_direction(out, t, current))
             n_oh += 1
     n_h = 0
@@ -224,7 +232,9 @@ def hydroxylate_bridging(
     return out, n_split
 
 
-def find_water(atoms: Atoms, formers: Sequence[str] = ("Si", "Al"), oxygen: str = "O", bond_cutoff_A: float = 2.0, oh_cutoff_A: float = 1.2) -> list[tuple[int, int, int]]:
+def find_water(
+    atoms: Atoms, formers: Sequence[str] = ("Si", "Al"), oxygen: str = "O", bond_cutoff_A: float = 2.0, oh_cutoff_A: float = 1.2
+) -> list[tuple[int, int, int]]:
     """H2O molecules by connectivity: an O with exactly two H within ``oh_cutoff_A`` and no former within ``bond_cutoff_A``.
 
     Returns ``(o, h1, h2)`` index triples. Each H is assigned to its nearest O first, so an H
@@ -275,7 +285,11 @@ def functionalize(
     t_of_o, _, h_of_o = bonds(saturated, formers, oxygen, bond_cutoff_A)
     bridging = [o for o in found if len(t_of_o[o]) == 2 and not h_of_o[o]]
     out, n_split = hydroxylate_bridging(saturated, bridging, probes, formers, oxygen, bond_cutoff_A)
-    counts |= {"accessible_O": int(len(found)), "bridging_split": n_split, "n_OH": count_hydroxyls(out, formers, oxygen, bond_cutoff_A)}
+    counts |= {
+        "accessible_O": int(len(found)),
+        "bridging_split": n_split,
+        "n_OH": count_hydroxyls(out, formers, oxygen, bond_cutoff_A),
+    }
     out.info.update({f"functionalize_{k}": v for k, v in counts.items()})
     return out, counts
 
@@ -286,7 +300,9 @@ def count_hydroxyls(atoms: Atoms, formers: Sequence[str] = ("Si", "Al"), oxygen:
     return int(sum(len(h_of_o[o]) for o in t_of_o if t_of_o[o]))
 
 
-def oh_density_per_nm2(atoms: Atoms, pore_radius_A: float, formers: Sequence[str] = ("Si", "Al"), oxygen: str = "O", bond_cutoff_A: float = 2.0) -> dict[str, float]:
+def oh_density_per_nm2(
+    atoms: Atoms, pore_radius_A: float, formers: Sequence[str] = ("Si", "Al"), oxygen: str = "O", bond_cutoff_A: float = 2.0
+) -> dict[str, float]:
     """Surface OH density (OH/nm^2) over the nominal pore wall area 2 pi R c of the cylinder (AS)."""
     n_oh = count_hydroxyls(atoms, formers, oxygen, bond_cutoff_A)
     area = 2 * np.pi * pore_radius_A * atoms.cell.array[2, 2]

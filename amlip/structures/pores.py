@@ -110,11 +110,15 @@ def pore_packing(
         cell=cell,
         allowed=lambda pos: distance_to_axis(pos, cell)[0].min() >= radius_A,
     )
-    atoms.info.update(source="pore_packing", pore_radius_A=float(radius_A), solid_density_g_cm3=float(solid_density_g_cm3(atoms, radius_A)))
+    atoms.info.update(
+        source="pore_packing", pore_radius_A=float(radius_A), solid_density_g_cm3=float(solid_density_g_cm3(atoms, radius_A))
+    )
     return atoms
 
 
-def carve_pore(atoms: Atoms, radius_A: float, formers: Sequence[str] = ("Si", "Al"), oxygen: str = "O", bond_cutoff_A: float = 2.0) -> Atoms:
+def carve_pore(
+    atoms: Atoms, radius_A: float, formers: Sequence[str] = ("Si", "Al"), oxygen: str = "O", bond_cutoff_A: float = 2.0
+) -> Atoms:
     """Cut a cylindrical pore along z (axis at the a-b face centre) out of a crystal supercell.
 
     Removes every former within ``radius_A`` of the axis, then every oxygen left without a former
@@ -125,7 +129,9 @@ def carve_pore(atoms: Atoms, radius_A: float, formers: Sequence[str] = ("Si", "A
 
     rho, _ = distance_to_axis(atoms.positions, atoms.cell.array)
     if radius_A >= max_pore_radius_A(atoms.cell.array):
-        raise ValueError(f"pore radius_A={radius_A} exceeds {max_pore_radius_A(atoms.cell.array):.2f} Å allowed by the cell; use a larger supercell")
+        raise ValueError(
+            f"pore radius_A={radius_A} exceeds {max_pore_radius_A(atoms.cell.array):.2f} Å allowed by the cell; use a larger supercell"
+        )
     symbols = np.array(atoms.get_chemical_symbols())
     keep = ~(np.isin(symbols, list(formers)) & (rho < radius_A))
     out = atoms[keep]
@@ -155,7 +161,9 @@ class CylinderWall:
 
     STYLES = ("lj93", "lj126")
 
-    def __init__(self, radius_A: float, epsilon_eV: float = 0.1, sigma_A: float = 2.0, cutoff_A: float | None = None, style: str = "lj93"):
+    def __init__(
+        self, radius_A: float, epsilon_eV: float = 0.1, sigma_A: float = 2.0, cutoff_A: float | None = None, style: str = "lj93"
+    ):
         if style not in self.STYLES:
             raise ValueError(f"wall style '{style}': use one of {self.STYLES}")
         if radius_A <= 0 or epsilon_eV <= 0 or sigma_A <= 0:
@@ -192,7 +200,9 @@ class CylinderWall:
         """An ASE calculator for the wall alone (energy, forces, stress), to sum with a model."""
         return CylinderWallCalculator(self)
 
-    def lammps_commands(self, cell: np.ndarray, region_id: str = "pore", fix_id: str = "pore_wall", group: str = "all") -> list[str]:
+    def lammps_commands(
+        self, cell: np.ndarray, region_id: str = "pore", fix_id: str = "pore_wall", group: str = "all"
+    ) -> list[str]:
         """LAMMPS commands that apply the same wall (metal units: eV, Å) in a cell like ``cell``.
 
         LAMMPS regions do not see periodic images: the cylinder is placed on the home axis, which is
@@ -213,7 +223,13 @@ class CylinderWall:
         ]
 
     def as_dict(self) -> dict:
-        return {"radius_A": self.radius_A, "epsilon_eV": self.epsilon_eV, "sigma_A": self.sigma_A, "cutoff_A": self.cutoff_A, "style": self.style}
+        return {
+            "radius_A": self.radius_A,
+            "epsilon_eV": self.epsilon_eV,
+            "sigma_A": self.sigma_A,
+            "cutoff_A": self.cutoff_A,
+            "style": self.style,
+        }
 
 
 class CylinderWallCalculator(Calculator):
@@ -231,7 +247,14 @@ class CylinderWallCalculator(Calculator):
         self.results = {"energy": energy, "free_energy": energy, "forces": forces, "stress": full_3x3_to_voigt_6_stress(stress)}
 
 
-def pore_wall(atoms: Atoms, radius_A: float, style: str = "lj93", epsilon_eV: float = 0.1, sigma_A: float = 2.0, cutoff_A: float | None = None):
+def pore_wall(
+    atoms: Atoms,
+    radius_A: float,
+    style: str = "lj93",
+    epsilon_eV: float = 0.1,
+    sigma_A: float = 2.0,
+    cutoff_A: float | None = None,
+):
     """The cylinder wall of a pore cell, placed one wall cutoff inside its surface (AS pores).
 
     The surface is the nominal ``radius_A`` or, when OH groups or atoms already reach closer to the

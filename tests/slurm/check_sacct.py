@@ -52,7 +52,7 @@ def parse_log(text: str):
         elif m := re.match(r"jobid: (\S+)$", stripped):
             jobid = m.group(1)
         elif stripped.startswith("resources:") and rule and jobid is not None:
-            items = (item.split("=", 1) for item in stripped[len("resources:"):].split(", ") if "=" in item)
+            items = (item.split("=", 1) for item in stripped[len("resources:") :].split(", ") if "=" in item)
             block = (rule, {k.strip(): v.strip() for k, v in items})
             if in_group and collecting is not None:
                 collecting[1].append(block)
@@ -61,9 +61,7 @@ def parse_log(text: str):
             rule = jobid = None
         elif m := re.search(r"^Job (\S+) has been submitted with SLURM jobid (\d+)", stripped):
             if m.group(1) in singles:
-                submissions.append(
-                    {"slurm_id": m.group(2), "group": None, "members": [singles[m.group(1)]]}
-                )
+                submissions.append({"slurm_id": m.group(2), "group": None, "members": [singles[m.group(1)]]})
             elif groups:
                 name, members = groups.pop(0)
                 if collecting is not None and collecting[0] == name and collecting[1] is members:
@@ -75,9 +73,10 @@ def parse_log(text: str):
 
 def sacct_rows():
     out = subprocess.run(
-        ["sacct", "-X", "-a", "--parsable2", "--noheader", "-S", "2000-01-01T00:00:00",
-         f"--format={FIELDS}"],
-        check=True, capture_output=True, text=True,
+        ["sacct", "-X", "-a", "--parsable2", "--noheader", "-S", "2000-01-01T00:00:00", f"--format={FIELDS}"],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     names = FIELDS.split(",")
     return {row[0]: dict(zip(names, row)) for row in (line.split("|") for line in out.splitlines()) if row[0]}
@@ -143,8 +142,11 @@ def main() -> int:
         }
         if got != expected:
             bad.append(f"job {s['slurm_id']} ({rule}): expected {expected}, sacct {got}")
-    check(not bad, "single-rule jobs: comment names the rule; partition, mem, CPUs, time limit "
-          "as Snakemake requested" + ("".join(f"\n     {b}" for b in bad)))
+    check(
+        not bad,
+        "single-rule jobs: comment names the rule; partition, mem, CPUs, time limit "
+        "as Snakemake requested" + ("".join(f"\n     {b}" for b in bad)),
+    )
     for rule in GPU_RULES:
         jobs = per_rule.get(rule, [])
         check(
@@ -156,10 +158,8 @@ def main() -> int:
     groups = [s for s in submissions if s["group"]]
     chunks = [m for s in groups for m in s["members"] if m[0] == "label_chunk"]
     alone = [s for s in submissions if not s["group"] and s["members"][0][0] in ("label_chunk", "merge_labels")]
-    check(groups and not alone,
-          f"label_chunk/merge_labels only in group jobs ({len(groups)} group jobs, {len(alone)} alone)")
-    check(0 < len(groups) < len(chunks),
-          f"{len(chunks)} label chunks ran in {len(groups)} SLURM jobs")
+    check(groups and not alone, f"label_chunk/merge_labels only in group jobs ({len(groups)} group jobs, {len(alone)} alone)")
+    check(0 < len(groups) < len(chunks), f"{len(chunks)} label chunks ran in {len(groups)} SLURM jobs")
     for s in groups:
         row = rows.get(s["slurm_id"], {})
         rules = Counter(rule for rule, _ in s["members"])
@@ -174,9 +174,13 @@ def main() -> int:
     for s in submissions:
         row = rows.get(s["slurm_id"])
         if row:
-            print("  " + "|".join(row[k] for k in (
-                "JobIDRaw", "Comment", "State", "Partition", "Account", "ReqMem", "ReqCPUS",
-                "Timelimit", "Elapsed")))
+            print(
+                "  "
+                + "|".join(
+                    row[k]
+                    for k in ("JobIDRaw", "Comment", "State", "Partition", "Account", "ReqMem", "ReqCPUS", "Timelimit", "Elapsed")
+                )
+            )
     failed = results.count(False)
     print(f"sacct checks: {len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0

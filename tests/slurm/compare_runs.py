@@ -96,9 +96,7 @@ def main(run_a: Path, run_b: Path) -> int:
         for rel in sorted(only):
             print(f"FAIL only in {where}: {rel}")
             failures += 1
-    required = {
-        p.relative_to(run_a).as_posix() for pattern in REQUIRED for p in run_a.glob(pattern)
-    }
+    required = {p.relative_to(run_a).as_posix() for pattern in REQUIRED for p in run_a.glob(pattern)}
     if not required:
         print("FAIL no deterministic outputs found to compare")
         failures += 1
