@@ -24,7 +24,7 @@ export PATH := $(abspath $(BIN)):$(PATH):$(abspath $(NEQUIP_VENV)/bin)
 export OMP_NUM_THREADS ?= 1
 export MPLBACKEND := Agg
 
-.PHONY: install run test test-slurm report clean system-deps
+.PHONY: install run lint test test-fast test-slurm report clean system-deps
 
 $(SYSTEM_STAMP):
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -55,9 +55,20 @@ run: install
 	$(BIN)/snakemake --cores 1 --configfile config/config.yaml --report report.html
 	@echo "Report: $(abspath report.html) (figures and tables under $(abspath results/report))"
 
-test: install
+# Lint and format checks (ruff for Python, snakefmt for the Snakefile and rules/), pinned in requirements.txt.
+LINT_PATHS := amlip scripts tests benchmarks
+lint: install
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/snakefmt --check Snakefile rules
+
+test: lint
 	$(BIN)/python -m pytest -ra tests
 	$(NEQUIP_VENV)/bin/python -m pytest -ra tests/test_nequip.py
+
+# Unit tests only (no Snakemake runs, no end-to-end runs, no DFT codes): about a minute, for inner loops.
+test-fast: install
+	$(BIN)/python -m pytest -ra -m "not slow and not workflow" tests
 
 # A real one-node SLURM cluster (root, Debian): the tiny config through profiles/slurm, sacct checks,
 # kill-and-resume. CI runs it after `make test`.
