@@ -9,14 +9,17 @@ from ase import Atoms
 
 from amlip.labelers.base import Labeler, split_settings, timeout_setting
 
+#: The xtb settings and their defaults (config/schema.yaml label.xtb holds the same).
+XTB_DEFAULTS = {"method": "GFN1-xTB", "accuracy": 1.0, "electronic_temperature_K": 300.0, "max_iterations": 250}
+
 
 def build(settings: Mapping) -> Labeler:
+    """The xtb labeler for ``label.xtb`` settings (merged over :data:`XTB_DEFAULTS`)."""
     try:
         from tblite.ase import TBLite
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("label.backend 'xtb' needs tblite: pip install tblite==0.8.0") from exc
-    defaults = {"method": "GFN1-xTB", "accuracy": 1.0, "electronic_temperature_K": 300.0, "max_iterations": 250}
-    s, run = split_settings(settings, defaults, "xtb")
+    s, run = split_settings(settings, XTB_DEFAULTS, "xtb")
     record = {
         "code": "tblite",
         "version": importlib.metadata.version("tblite"),

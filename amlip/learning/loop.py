@@ -139,25 +139,21 @@ def domain_settings(config: dict, domain: str) -> dict:
     backend's settings block (e.g. VASP ``accuracy: high``, a tighter xTB ``accuracy``), which
     changes the level of theory and hence the ``lot_hash`` of that domain's frames;
     ``choose_by`` replaces ``learn.choose_by`` whole (AS: syn by density, eq by dehydrogenation
-    energies). Returns a flat dict of the band keys plus ``md``, ``label`` and ``choose_by`` dicts.
+    energies). ``config`` is validated by the schema (every default filled) and checked by
+    :func:`amlip.config.check_config` (the band edges are ordered). Returns a flat dict of the
+    band keys plus ``md``, ``label`` and ``choose_by`` dicts.
     """
     learn = config["learn"]
-    override = dict((learn.get("domain_settings") or {}).get(domain) or {})
+    override = dict(learn["domain_settings"].get(domain) or {})
     backend = config["label"]["backend"]
-    settings = {key: learn[key] for key in DOMAIN_LEARN_KEYS if key != "stop_when_converged"}
-    settings["stop_when_converged"] = bool(learn.get("stop_when_converged", True))
+    settings = {key: learn[key] for key in DOMAIN_LEARN_KEYS}
     settings["md"] = {**config["explore"]["md"], **override.pop("md", {})}
-    settings["label"] = {**config["label"].get(backend, {}), **override.pop("label", {})}
-    settings["choose_by"] = dict(override.pop("choose_by", None) or learn.get("choose_by") or {"property": "none"})
+    settings["label"] = {**config["label"][backend], **override.pop("label", {})}
+    settings["choose_by"] = dict(override.pop("choose_by", None) or learn["choose_by"])
     unknown = set(override) - set(DOMAIN_LEARN_KEYS)
     if unknown:
         raise ValueError(
             f"learn.domain_settings.{domain} has unknown keys {sorted(unknown)}: use {list(DOMAIN_LEARN_KEYS)}, md, label, choose_by"
         )
     settings.update(override)
-    if settings["sigma_low_eV_A"] >= settings["sigma_high_eV_A"]:
-        raise ValueError(
-            f"learn band of domain {domain}: sigma_low_eV_A {settings['sigma_low_eV_A']} must be below "
-            f"sigma_high_eV_A {settings['sigma_high_eV_A']}"
-        )
     return settings
