@@ -6,13 +6,13 @@
 
 rule run_aimd:
     input:
-        "results/structures/{name}.extxyz",
+        "results/structures/{structure}.extxyz",
     output:
-        directory("results/aimd/{domain}/run_{name}"),
+        protected(directory("results/aimd/{domain}/run_{structure}")),
     log:
-        "logs/aimd/{domain}/run_{name}.log",
+        "logs/aimd/{domain}/run_{structure}.log",
     benchmark:
-        "results/benchmarks/aimd/{domain}/run_{name}.tsv"
+        "results/benchmarks/aimd/{domain}/run_{structure}.tsv"
     conda:
         f"../envs/{AIMD_BACKEND}.yaml"
     threads: LABEL_RESOURCES[AIMD_BACKEND]["threads"]
@@ -22,20 +22,31 @@ rule run_aimd:
     params:
         backend=AIMD_BACKEND,
         settings=aimd_settings,
-        md={k: AIMD[k] for k in ("n_steps", "temperature_K", "timestep_fs", "thermostat_timecon_fs", "sample_every")},
-        seed=lambda wildcards: config["seed"] + AIMD["structures"].index(wildcards.name),
+        n_steps=AIMD["n_steps"],
+        temperature_K=AIMD["temperature_K"],
+        timestep_fs=AIMD["timestep_fs"],
+        thermostat_timecon_fs=AIMD["thermostat_timecon_fs"],
+        sample_every=AIMD["sample_every"],
+        seed=lambda wildcards: config["seed"] + AIMD["structures"].index(wildcards.structure),
     script:
         "../scripts/run_aimd.py"
 
 
 rule import_aimd:
     input:
-        runs=lambda wildcards: expand("results/aimd/{domain}/run_{name}", domain=wildcards.domain, name=AIMD["structures"]),
+        runs=lambda wildcards: expand(
+            "results/aimd/{domain}/run_{structure}", domain=wildcards.domain, structure=AIMD["structures"]
+        ),
         files=aimd_import_files,
     output:
         frames="results/aimd/{domain}/imported.extxyz",
         table="results/aimd/{domain}/imported.csv",
-        plot="results/aimd/{domain}/imported_energy.png",
+        plot=report(
+            "results/aimd/{domain}/imported_energy.png",
+            category="Labels",
+            subcategory="{domain}",
+            caption="../report/aimd_import.rst",
+        ),
     log:
         "logs/aimd/{domain}/import.log",
     conda:

@@ -4,13 +4,17 @@ import shlex
 
 from snakemake.utils import validate
 
+from amlip.config import check_config, screen_structure_name, starting_structure_names
+from amlip.learning.loop import domain_settings
+from amlip.models.loading import model_file
+from amlip.models.mace import mace_cli_args
 from amlip.models.nequip import PRESETS as NEQUIP_PRESETS
 from amlip.models.nequip import nequip_commands
-from amlip.learning.loop import domain_settings
-from amlip.models.mace import mace_cli_args
-from amlip.models.loading import model_file
 
+# The schema checks every key and fills every default (the only defaults there are); check_config
+# the relations between keys. Both before any job.
 validate(config, "../config/schema.yaml")
+check_config(config)
 
 
 report: "../report/workflow.rst"
@@ -20,23 +24,18 @@ DOMAINS = config["learn"]["domains"]
 N_ITER = config["learn"]["n_iterations"]
 N_MODELS = config["train"]["n_models"]
 CRYSTALS = list(config["structures"]["crystals"])
-N_RANDOM = config["structures"]["random"].get("n_structures", 1)
+N_RANDOM = config["structures"]["random"]["n_structures"]
 BACKEND = config["label"]["backend"]
 # Committee architecture: model file name, the env its scripts need, the NequIP interpreter for local runs.
 ARCHITECTURE = config["train"]["architecture"]
-MODEL_FILE = model_file(ARCHITECTURE, compiled=config["train"]["nequip"].get("compile", True))
+MODEL_FILE = model_file(ARCHITECTURE, compiled=config["train"]["nequip"]["compile"])
 # What train_nequip writes: the committee file, or a compiled model on request beside a MACE committee.
 NEQUIP_MEMBER_FILE = MODEL_FILE if ARCHITECTURE != "mace" else "model.nequip.pt2"
-if ARCHITECTURE != "mace" and not config["train"]["nequip"]["preset"].endswith(ARCHITECTURE):
-    raise ValueError(
-        f"train.architecture is {ARCHITECTURE} but train.nequip.preset is {config['train']['nequip']['preset']}: "
-        f"use zif_{ARCHITECTURE} or tiny_{ARCHITECTURE}"
-    )
 MODEL_ENV = "../envs/mace.yaml" if ARCHITECTURE == "mace" else "../envs/nequip.yaml"
-NEQUIP_PYTHON = config["train"]["nequip"].get("python", ".venv-nequip/bin/python")
+NEQUIP_PYTHON = config["train"]["nequip"]["python"]
 # Active-learning settings per domain (learn.domain_settings over the global values).
 DOMAIN_SETTINGS = {d: domain_settings(config, d) for d in DOMAINS}
-COST = {"n_calls": 300, "warmup": 6, **(config["train"].get("cost") or {})}
+COST = config["train"]["cost"]
 # Per-chunk job size of each labeler (runtime in minutes); DFT codes get a node's worth of cores.
 LABEL_RESOURCES = {
     "xtb": dict(threads=1, mem_mb=2000, runtime=60),
@@ -45,9 +44,14 @@ LABEL_RESOURCES = {
     "vasp": dict(threads=32, mem_mb=64000, runtime=1440),
     "espresso": dict(threads=16, mem_mb=32000, runtime=1440),
 }
-PRODUCE_DOMAIN = config["produce"]["melt_quench"].get("domain", "syn")
-if PRODUCE_DOMAIN not in DOMAINS:
-    raise ValueError(f"config produce.melt_quench.domain='{PRODUCE_DOMAIN}' is not in learn.domains={DOMAINS}")
+PRODUCE_DOMAIN = config["produce"]["melt_quench"]["domain"]
+# The pore protocol (rules/pore.smk) with a `pore:` block, else off (the pore rules are then never
+# requested; their model paths name the produce domain).
+PORE = config.get("pore")
+PORE_DOMAIN = PORE["domain"] if PORE else PRODUCE_DOMAIN
+VDOS, IR = config["validate"]["vdos"], config["validate"]["ir"]
+# The dtype every MD job runs the chosen model in (MACE; NequIP models keep their own).
+MODEL_DTYPE = config["train"]["mace"]["default_dtype"]
 
 
 wildcard_constraints:
@@ -56,22 +60,20 @@ wildcard_constraints:
     m=r"\d+",
     c=r"\d+",
     k=r"\d+",
-    name=r"[A-Za-z0-9_]+",
+    crystal=r"[A-Za-z0-9_]+",
+    structure=r"[A-Za-z0-9_]+",
+    relabel_set=r"[A-Za-z0-9_]+",
     split="train|test|val",
 
 
 def starting_structures(wildcards=None):
     """Every starting structure: random packings and crystals (and a hydroxylated pore cell with a `pore:` block)."""
-    return (
-        expand("results/structures/random_{k}.extxyz", k=range(N_RANDOM))
-        + expand("results/structures/crystal_{name}.extxyz", name=CRYSTALS)
-        + (["results/structures/hydroxylated_pore.extxyz"] if config.get("pore") else [])
-    )
+    return expand("results/structures/{structure}.extxyz", structure=starting_structure_names(config))
 
 
 def crystal_cif(wildcards):
     """The CIF behind a crystal, when the config names one (else the crystal is built in code)."""
-    cif = config["structures"]["crystals"][wildcards.name].get("cif")
+    cif = config["structures"]["crystals"][wildcards.crystal].get("cif")
     return [cif] if cif else []
 
 
@@ -92,39 +94,42 @@ def max_frames(i, domain="syn"):
     n_structures = len(starting_structures())
     if int(i) == 0 and domain == "eq" and eq_from_syn():
         md = DOMAIN_SETTINGS["eq"]["md"]
-        return n_structures * len(md.get("temperatures_K", [300])) * (md.get("n_steps", 200) // md.get("sample_every", 10))
+        return n_structures * len(md["temperatures_K"]) * (md["n_steps"] // md["sample_every"])
     if int(i) == 0:
         return n_structures * config["explore"]["initial"]["n_per_structure"]
     return DOMAIN_SETTINGS[domain]["max_new_frames"]
 
 
-RELABEL = config["label"].get("relabel") or {}
+RELABEL = config["label"]["relabel"]
 
 
-def relabel_spec(name):
-    """label.relabel.<name> with its backend (default label.backend), settings merged over that
-    backend's label block, and n_chunks."""
-    if name not in RELABEL:
-        raise ValueError(f"results/relabel/{name}/ needs a label.relabel.{name} block (have {sorted(RELABEL)})")
-    spec = RELABEL[name]
-    backend = spec.get("backend", BACKEND)
+def relabel_spec(relabel_set):
+    """label.relabel.<relabel_set> with its backend (label.backend unless it names one), settings
+    merged over that backend's label block, and n_chunks."""
+    if relabel_set not in RELABEL:
+        raise ValueError(f"results/relabel/{relabel_set}/ needs a label.relabel.{relabel_set} block (have {sorted(RELABEL)})")
+    spec = RELABEL[relabel_set]
+    backend = spec["backend"] if "backend" in spec else BACKEND
     return {
         "frames": spec["frames"],
         "backend": backend,
-        "settings": {**config["label"].get(backend, {}), **spec.get("settings", {})},
-        "n_chunks": spec.get("n_chunks", 1),
+        "settings": {**config["label"][backend], **spec["settings"]},
+        "n_chunks": spec["n_chunks"],
     }
 
 
-def relabel_chunks(wildcards):
-    return expand(
-        "results/relabel/{name}/chunk_{c}.extxyz", name=wildcards.name, c=range(relabel_spec(wildcards.name)["n_chunks"])
-    )
+def relabel_chunks(wildcards, pattern="results/relabel/{relabel_set}/chunk_{c}.extxyz"):
+    """The chunk files of a relabel set (``pattern``: the labelled frames, or their failed lists)."""
+    return expand(pattern, relabel_set=wildcards.relabel_set, c=range(relabel_spec(wildcards.relabel_set)["n_chunks"]))
+
+
+def relabel_failed(wildcards):
+    return relabel_chunks(wildcards, "results/relabel/{relabel_set}/chunk_{c}_failed.csv")
 
 
 def relabel_resource(key):
     """A relabel_chunk job's threads, mem_mb or runtime: those of its backend's label jobs."""
-    return lambda wildcards: LABEL_RESOURCES[relabel_spec(wildcards.name)["backend"]][key]
+    return lambda wildcards: LABEL_RESOURCES[relabel_spec(wildcards.relabel_set)["backend"]][key]
 
 
 def label_settings(wildcards):
@@ -132,18 +137,14 @@ def label_settings(wildcards):
     return DOMAIN_SETTINGS[wildcards.domain]["label"]
 
 
-def label_chunks(wildcards):
+def label_chunks(wildcards, pattern="results/label/{domain}/iter_{i}/chunk_{c}.extxyz"):
+    """The chunk files of iteration i (``pattern``: the labelled frames, or their failed lists)."""
     n = math.ceil(max_frames(wildcards.i, wildcards.domain) / config["label"]["chunk_size"])
-    return expand(
-        "results/label/{domain}/iter_{i}/chunk_{c}.extxyz",
-        domain=wildcards.domain,
-        i=wildcards.i,
-        c=range(n),
-    )
+    return expand(pattern, domain=wildcards.domain, i=wildcards.i, c=range(n))
 
 
 def failed_chunks(wildcards):
-    return [p.replace(".extxyz", "_failed.csv") for p in label_chunks(wildcards)]
+    return label_chunks(wildcards, "results/label/{domain}/iter_{i}/chunk_{c}_failed.csv")
 
 
 def committee(domain, i):
@@ -206,41 +207,35 @@ def choose_by(domain):
 
 def screenings(wildcards):
     """Per-member property screenings of the final committee when the domain's choose_by names a property."""
-    if choose_by(wildcards.domain).get("property", "none") == "none":
+    if choose_by(wildcards.domain)["property"] == "none":
         return []
     return expand("results/learn/{domain}/final/screen_member_{m}.csv", domain=wildcards.domain, m=range(N_MODELS))
 
 
-def screen_structure_name(domain):
-    """The screening structure under results/structures/: choose_by.structure, else random_0 for
-    density and hydroxylated_pore for dehydrogenation."""
-    c = choose_by(domain)
-    return c.get("structure", "hydroxylated_pore" if c.get("property") == "dehydrogenation" else "random_0")
-
-
 def screen_structure(wildcards):
-    return f"results/structures/{screen_structure_name(wildcards.domain)}.extxyz"
+    """The screening structure under results/structures/ (amlip.config.screen_structure_name)."""
+    return f"results/structures/{screen_structure_name(choose_by(wildcards.domain))}.extxyz"
 
 
 def screen_reference(wildcards):
     """The reference labeler's dehydrogenation energies when the domain chooses its model by them."""
-    if choose_by(wildcards.domain).get("property") != "dehydrogenation":
+    if choose_by(wildcards.domain)["property"] != "dehydrogenation":
         return {}
     return {"reference": f"results/learn/{wildcards.domain}/final/dehydrogenation_reference.csv"}
 
 
-for _domain in DOMAINS:
-    _c = choose_by(_domain)
-    if _c.get("property", "none") == "none":
-        continue
-    _known = [os.path.basename(p)[: -len(".extxyz")] for p in starting_structures()]
-    if screen_structure_name(_domain) not in _known:
-        raise ValueError(
-            f"the choose_by of domain {_domain} screens on structure '{screen_structure_name(_domain)}', not among {_known}"
-            + (" (hydroxylated_pore needs a pore: block)" if screen_structure_name(_domain) == "hydroxylated_pore" else "")
-        )
-    if _c["property"] == "dehydrogenation" and "H" not in config["elements"]:
-        raise ValueError(f"the choose_by of domain {_domain} is dehydrogenation but config elements {config['elements']} lack H")
+# The keys of choose_by that screening a member reads, per property.
+SCREENING_KEYS = {
+    "density": ("property", "reference_g_cm3", "temperature_K", "n_steps", "timestep_fs", "sample_every", "average_last_fraction")
+    + ("taut_fs", "taup_fs", "bulk_modulus_GPa"),
+    "dehydrogenation": ("property", "max_sites"),
+}
+
+
+def screening_settings(wildcards):
+    """The choose_by settings a screen_member job of the domain reads (its property's keys only)."""
+    c = choose_by(wildcards.domain)
+    return {key: c[key] for key in SCREENING_KEYS[c["property"]]}
 
 
 def final_targets():
@@ -274,15 +269,15 @@ def final_targets():
         ],
         ext=["csv", "png"],
     )
-    if config.get("pore"):
+    if PORE:
         targets += ["results/pore/validate/summary.csv", "results/pore/validate/dehydrogenation.png"]
-    targets += expand("results/relabel/{name}/summary.csv", name=list(RELABEL))
+    targets += expand("results/relabel/{relabel_set}/summary.csv", relabel_set=list(RELABEL))
     return targets
 
 
 def glass_trajectories(wildcards=None):
     """Trajectories of the produce.melt_quench.n_glasses independent glasses: glass 0 at the top level, glass k >= 1 in glass_{k}/."""
-    n = config["produce"]["melt_quench"].get("n_glasses", 1)
+    n = config["produce"]["melt_quench"]["n_glasses"]
     return ["results/produce/melt_quench/trajectory.extxyz"] + expand(
         "results/produce/melt_quench/glass_{g}/trajectory.extxyz", g=range(1, n)
     )
@@ -299,17 +294,17 @@ def mace_arguments(wildcards, input, output):
         e0s_file=input.e0s,
         work_dir=os.path.dirname(output.model),
         seed=config["seed"] + int(wildcards.m),
-        finetune=config["train"].get("finetune"),
+        finetune=config["train"]["finetune"],
     )
 
 
 def finetune_inputs(wildcards):
     """The foundation model and replay set when fine-tuning (train.finetune), else nothing."""
-    finetune = config["train"].get("finetune") or {}
-    if not finetune.get("foundation_model"):
+    finetune = config["train"]["finetune"]
+    if not finetune["foundation_model"]:
         return {}
     files = {"foundation_model": finetune["foundation_model"]}
-    if finetune.get("replay_file"):
+    if finetune["replay_file"]:
         files["replay"] = finetune["replay_file"]
     return files
 
@@ -317,7 +312,7 @@ def finetune_inputs(wildcards):
 def nequip_settings(wildcards):
     """train.nequip.preset (zif_nequip, zif_allegro, tiny_nequip, tiny_allegro) with train.nequip.overrides on top."""
     block = config["train"]["nequip"]
-    return {**NEQUIP_PRESETS[block["preset"]], **block.get("overrides", {})}
+    return {**NEQUIP_PRESETS[block["preset"]], **block["overrides"]}
 
 
 def nequip_command_line(wildcards, input, output):
@@ -325,7 +320,7 @@ def nequip_command_line(wildcards, input, output):
     member = os.path.dirname(output.model)
     run_dir = os.path.join(member, "nequip", "run")
     compiled = os.path.join(member, "model.nequip.pt2")
-    train, compile_ = nequip_commands(input.config, run_dir, compiled, device=config["train"]["nequip"].get("device", "cpu"))
+    train, compile_ = nequip_commands(input.config, run_dir, compiled, device=config["train"]["nequip"]["device"])
     if output.model == compiled:
         return f"{train} && {compile_}"
     # train.nequip.compile: false: the best checkpoint is the member (eager ASE calculator).
@@ -333,12 +328,8 @@ def nequip_command_line(wildcards, input, output):
 
 
 # AIMD as exploration (rules/aimd.smk): its frames join iteration 0 of the domains in aimd.domains.
-AIMD = {"domains": [], "backend": BACKEND, "settings": {}, "structures": [], "import": [], **(config.get("aimd") or {})}
+AIMD = config["aimd"]
 AIMD_BACKEND = AIMD["backend"]
-for _key, _names, _known in (("domains", AIMD["domains"], DOMAINS), ("structures", AIMD["structures"], None)):
-    _known = _known or [os.path.basename(p)[: -len(".extxyz")] for p in starting_structures()]
-    if set(_names) - set(_known):
-        raise ValueError(f"config aimd.{_key} names {sorted(set(_names) - set(_known))}, not among {_known}")
 
 
 def aimd_settings(wildcards):
@@ -357,3 +348,14 @@ def aimd_frames_of(wildcards):
     if int(wildcards.i) == 0 and wildcards.domain in AIMD["domains"]:
         return [f"results/aimd/{wildcards.domain}/imported.extxyz"]
     return []
+
+
+def pore_setting(key):
+    """A key of the pore block as a param function (evaluated only when a pore job runs)."""
+    return lambda wildcards: PORE[key]
+
+
+def validate_keys(*keys):
+    """The keys of the validate block a job reads, as the settings dict of its table function: changing
+    another key reruns nothing of this job."""
+    return {key: config["validate"][key] for key in keys}

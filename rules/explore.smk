@@ -20,7 +20,10 @@ rule explore_initial:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=config["explore"]["initial"],
+        n_per_structure=config["explore"]["initial"]["n_per_structure"],
+        rattle_std_A=config["explore"]["initial"]["rattle_std_A"],
+        max_strain=config["explore"]["initial"]["max_strain"],
+        scale_range=config["explore"]["initial"]["scale_range"],
         seed=config["seed"],
     script:
         "../scripts/explore_initial.py"
@@ -46,8 +49,10 @@ rule explore_md:
         mem_mb=4000,
         runtime=60,
     params:
-        settings=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["md"],
+        # the domain's explore.md block (learn.domain_settings.<domain>.md over explore.md): every key is read
+        md=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["md"],
         seed=lambda wildcards: config["seed"] + 1000 * int(wildcards.i),
+        iteration=lambda wildcards: int(wildcards.i),
         nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/explore_md.py"
@@ -76,8 +81,9 @@ if eq_from_syn():
             mem_mb=4000,
             runtime=60,
         params:
-            settings=DOMAIN_SETTINGS["eq"]["md"],
+            md=DOMAIN_SETTINGS["eq"]["md"],
             seed=config["seed"] + 500,
+            iteration=0,
             nequip_python=NEQUIP_PYTHON,
         script:
             "../scripts/explore_md.py"

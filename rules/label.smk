@@ -35,7 +35,7 @@ rule merge_labels:
         # iteration 0 of a domain in aimd.domains: AIMD and imported trajectories (rules/aimd.smk)
         aimd=aimd_frames_of,
     output:
-        labelled="results/label/{domain}/iter_{i}/labelled.extxyz",
+        labelled=protected("results/label/{domain}/iter_{i}/labelled.extxyz"),
         failed="results/label/{domain}/iter_{i}/failed.csv",
     log:
         "logs/label/{domain}/iter_{i}/merge.log",
@@ -72,30 +72,30 @@ rule label_isolated_atoms:
         "../scripts/label_isolated_atoms.py"
 
 
-# Relabeling at a second level of theory (AS compares functionals): label.relabel.<name> names a
+# Relabeling at a second level of theory (AS compares functionals): label.relabel.<relabel_set> names a
 # labelled frame file (any pipeline output or an outside file), a backend and its settings; the
 # old labels stay under lot<hash>_* keys, and the merge compares the two levels.
 rule relabel_chunk:
     input:
-        frames=lambda wildcards: relabel_spec(wildcards.name)["frames"],
+        frames=lambda wildcards: relabel_spec(wildcards.relabel_set)["frames"],
     output:
-        labelled=protected("results/relabel/{name}/chunk_{c}.extxyz"),
-        failed="results/relabel/{name}/chunk_{c}_failed.csv",
+        labelled=protected("results/relabel/{relabel_set}/chunk_{c}.extxyz"),
+        failed="results/relabel/{relabel_set}/chunk_{c}_failed.csv",
     log:
-        "logs/relabel/{name}/chunk_{c}.log",
+        "logs/relabel/{relabel_set}/chunk_{c}.log",
     benchmark:
-        "results/benchmarks/relabel/{name}/chunk_{c}.tsv"
+        "results/benchmarks/relabel/{relabel_set}/chunk_{c}.tsv"
     conda:
         # one env per backend as for label_chunk; "../envs/..." is relative to this file
-        lambda wildcards: f"../envs/{relabel_spec(wildcards.name)['backend']}.yaml"
+        lambda wildcards: f"../envs/{relabel_spec(wildcards.relabel_set)['backend']}.yaml"
     threads: relabel_resource("threads")
     resources:
         mem_mb=relabel_resource("mem_mb"),
         runtime=relabel_resource("runtime"),
     params:
-        backend=lambda wildcards: relabel_spec(wildcards.name)["backend"],
-        settings=lambda wildcards: relabel_spec(wildcards.name)["settings"],
-        n_chunks=lambda wildcards: relabel_spec(wildcards.name)["n_chunks"],
+        backend=lambda wildcards: relabel_spec(wildcards.relabel_set)["backend"],
+        settings=lambda wildcards: relabel_spec(wildcards.relabel_set)["settings"],
+        n_chunks=lambda wildcards: relabel_spec(wildcards.relabel_set)["n_chunks"],
     script:
         "../scripts/relabel_chunk.py"
 
@@ -103,16 +103,21 @@ rule relabel_chunk:
 rule merge_relabel:
     input:
         chunks=relabel_chunks,
-        failed=lambda wildcards: [p.replace(".extxyz", "_failed.csv") for p in relabel_chunks(wildcards)],
-        frames=lambda wildcards: relabel_spec(wildcards.name)["frames"],
+        failed=relabel_failed,
+        frames=lambda wildcards: relabel_spec(wildcards.relabel_set)["frames"],
     output:
-        labelled="results/relabel/{name}/labelled.extxyz",
-        failed="results/relabel/{name}/failed.csv",
-        comparison="results/relabel/{name}/comparison.csv",
-        summary="results/relabel/{name}/summary.csv",
-        figure=report("results/relabel/{name}/parity.png", category="Labels", caption="../report/relabel.rst"),
+        labelled=protected("results/relabel/{relabel_set}/labelled.extxyz"),
+        failed="results/relabel/{relabel_set}/failed.csv",
+        comparison="results/relabel/{relabel_set}/comparison.csv",
+        summary="results/relabel/{relabel_set}/summary.csv",
+        figure=report(
+            "results/relabel/{relabel_set}/parity.png",
+            category="Labels",
+            subcategory="relabel {relabel_set}",
+            caption="../report/relabel.rst",
+        ),
     log:
-        "logs/relabel/{name}/merge.log",
+        "logs/relabel/{relabel_set}/merge.log",
     conda:
         "../envs/amlip.yaml"
     threads: 1

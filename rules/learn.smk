@@ -87,7 +87,7 @@ rule label_dehydrogenation:
         structure=screen_structure,
         e0s="results/label/{domain}/isolated_atoms.json",
     output:
-        "results/learn/{domain}/final/dehydrogenation_reference.csv",
+        protected("results/learn/{domain}/final/dehydrogenation_reference.csv"),
     log:
         "logs/learn/{domain}/label_dehydrogenation.log",
     benchmark:
@@ -101,7 +101,7 @@ rule label_dehydrogenation:
     params:
         backend=BACKEND,
         settings=label_settings,
-        choose_by=lambda wildcards: choose_by(wildcards.domain),
+        max_sites=lambda wildcards: choose_by(wildcards.domain)["max_sites"],
     script:
         "../scripts/label_dehydrogenation.py"
 
@@ -124,8 +124,8 @@ rule screen_member:
         mem_mb=4000,
         runtime=30,
     params:
-        choose_by=lambda wildcards: choose_by(wildcards.domain),
-        dtype=config["train"]["mace"].get("default_dtype", "float64"),
+        screening=screening_settings,
+        dtype=MODEL_DTYPE,
         seed=config["seed"],
         nequip_python=NEQUIP_PYTHON,
     script:
@@ -149,6 +149,6 @@ rule choose_model:
         mem_mb=1000,
         runtime=5,
     params:
-        tie_tolerance=lambda wildcards: choose_by(wildcards.domain).get("tie_tolerance", 0.0),
+        tie_tolerance=lambda wildcards: choose_by(wildcards.domain)["tie_tolerance"],
     script:
         "../scripts/choose_model.py"

@@ -3,12 +3,6 @@
 # Active only when the config has a `pore:` block (config/examples/pore_silica.yaml); otherwise the
 # rules exist but nothing requests them.
 
-PORE = config.get("pore") or {}
-PORE_DOMAIN = PORE.get("domain", "syn")
-if PORE and PORE_DOMAIN not in DOMAINS:
-    raise ValueError(f"config pore.domain='{PORE_DOMAIN}' is not in learn.domains={DOMAINS}")
-PORE_DTYPE = config["train"]["mace"].get("default_dtype", "float64")
-
 
 rule build_pore:
     output:
@@ -22,7 +16,11 @@ rule build_pore:
         mem_mb=1000,
         runtime=10,
     params:
-        settings=PORE,
+        units=pore_setting("units"),
+        density_g_cm3=pore_setting("density_g_cm3"),
+        radius_A=pore_setting("radius_A"),
+        height_A=pore_setting("height_A"),
+        min_distance_A=pore_setting("min_distance_A"),
         seed=config["seed"],
     script:
         "../scripts/build_pore.py"
@@ -49,10 +47,11 @@ rule melt_quench_pore:
         runtime=240,
         gpu=0,
     params:
-        settings=PORE,
-        md=PORE.get("melt_quench", {}),
+        radius_A=pore_setting("radius_A"),
+        wall=pore_setting("wall"),
+        md=pore_setting("melt_quench"),
         seed=config["seed"],
-        dtype=PORE_DTYPE,
+        dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/melt_quench_pore.py"
@@ -73,7 +72,9 @@ rule functionalize_pore:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=PORE,
+        radius_A=pore_setting("radius_A"),
+        probe_radius_A=pore_setting("probe_radius_A"),
+        bond_cutoff_A=pore_setting("bond_cutoff_A"),
     script:
         "../scripts/functionalize_pore.py"
 
@@ -98,8 +99,10 @@ rule relax_pore:
         runtime=60,
         gpu=0,
     params:
-        settings=PORE,
-        dtype=PORE_DTYPE,
+        radius_A=pore_setting("radius_A"),
+        wall=pore_setting("wall"),
+        relax=pore_setting("relax"),
+        dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/relax_pore.py"
@@ -123,7 +126,7 @@ rule remove_water:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=PORE,
+        bond_cutoff_A=pore_setting("bond_cutoff_A"),
     script:
         "../scripts/remove_water.py"
 
@@ -150,10 +153,11 @@ rule anneal_pore:
         runtime=480,
         gpu=0,
     params:
-        settings=PORE,
-        md=PORE.get("anneal", {}),
+        radius_A=pore_setting("radius_A"),
+        wall=pore_setting("wall"),
+        md=pore_setting("anneal"),
         seed=config["seed"] + 1,
-        dtype=PORE_DTYPE,
+        dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/anneal_pore.py"
@@ -171,7 +175,12 @@ rule validate_pore:
         water="results/pore/validate/water.csv",
         sites="results/pore/validate/dehydrogenation_sites.csv",
         table="results/pore/validate/dehydrogenation.csv",
-        figure="results/pore/validate/dehydrogenation.png",
+        figure=report(
+            "results/pore/validate/dehydrogenation.png",
+            category="Pores",
+            subcategory="pore",
+            caption="../report/dehydrogenation.rst",
+        ),
     log:
         "logs/pore/validate_pore.log",
     benchmark:
@@ -184,8 +193,9 @@ rule validate_pore:
         runtime=60,
         gpu=0,
     params:
-        settings=PORE,
-        dtype=PORE_DTYPE,
+        radius_A=pore_setting("radius_A"),
+        validate=pore_setting("validate"),
+        dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/validate_pore.py"

@@ -1,5 +1,10 @@
 # Stage 7: production MD with the final model: melt-quench of a random precursor packing.
 
+# The keys of produce.melt_quench a melt-quench job reads (domain and n_glasses shape the DAG, not a job).
+MELT_QUENCH_KEYS = ("protocol", "time_scale", "timestep_fs", "sample_every", "friction_per_fs", "taut_fs", "taup_fs")
+MELT_QUENCH_KEYS += ("bulk_modulus_GPa", "guards", "engine")
+MELT_QUENCH = {key: config["produce"]["melt_quench"][key] for key in MELT_QUENCH_KEYS}
+
 
 rule melt_quench:
     input:
@@ -22,10 +27,10 @@ rule melt_quench:
         runtime=240,
         gpu=0,
     params:
-        settings=config["produce"]["melt_quench"],
+        md=MELT_QUENCH,
         seed=config["seed"],
-        dtype=config["train"]["mace"].get("default_dtype", "float64"),
-        dispersion=config["produce"].get("dispersion", {}),
+        dtype=MODEL_DTYPE,
+        dispersion=config["produce"]["dispersion"],
         nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/melt_quench.py"
@@ -56,10 +61,10 @@ rule melt_quench_glass:
         runtime=240,
         gpu=0,
     params:
-        settings=config["produce"]["melt_quench"],
+        md=MELT_QUENCH,
         seed=lambda wc: config["seed"] + int(wc.g),
-        dtype=config["train"]["mace"].get("default_dtype", "float64"),
-        dispersion=config["produce"].get("dispersion", {}),
+        dtype=MODEL_DTYPE,
+        dispersion=config["produce"]["dispersion"],
         nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/melt_quench.py"
@@ -84,9 +89,13 @@ rule write_lammps_inputs:
         mem_mb=1000,
         runtime=10,
     params:
-        settings=config["produce"]["melt_quench"],
-        cluster=config["produce"].get("lammps_cluster", {}),
-        dispersion=config["produce"].get("dispersion", {}),
+        md={
+            key: MELT_QUENCH[key]
+            for key in ("protocol", "time_scale", "timestep_fs", "sample_every", "taut_fs", "taup_fs", "guards")
+        },
+        pair_style=config["produce"]["lammps_cluster"]["pair_style"],
+        model_file=config["produce"]["lammps_cluster"]["model_file"],
+        dispersion=config["produce"]["dispersion"],
         seed=config["seed"],
     script:
         "../scripts/write_lammps_inputs.py"
@@ -96,10 +105,10 @@ rule write_lammps_inputs:
 # produce.gcmc.host for a MOF). Classical force field (TraPPE CO2 + UFF host), see amlip/md/gcmc.py. Not in `all`.
 rule adsorb_gcmc:
     input:
-        host=config["produce"].get("gcmc", {}).get("host") or "results/produce/melt_quench/trajectory.extxyz",
+        host=config["produce"]["gcmc"]["host"] or "results/produce/melt_quench/trajectory.extxyz",
     output:
         csv="results/produce/gcmc/loading.csv",
-        png="results/produce/gcmc/loading.png",
+        png=report("results/produce/gcmc/loading.png", category="Production", subcategory="GCMC", caption="../report/gcmc.rst"),
     log:
         "logs/produce/adsorb_gcmc.log",
     benchmark:
@@ -111,7 +120,11 @@ rule adsorb_gcmc:
         mem_mb=2000,
         runtime=240,
     params:
-        settings=config["produce"].get("gcmc", {}),
+        pressures_bar=config["produce"]["gcmc"]["pressures_bar"],
+        temperature_K=config["produce"]["gcmc"]["temperature_K"],
+        n_steps=config["produce"]["gcmc"]["n_steps"],
+        sample_every=config["produce"]["gcmc"]["sample_every"],
+        exchange_every=config["produce"]["gcmc"]["exchange_every"],
         seed=config["seed"],
     script:
         "../scripts/run_gcmc.py"

@@ -7,7 +7,9 @@ rule report_accuracy:
         evaluations=[p for d in DOMAINS for p in evaluations(d, N_ITER)],
         choices=expand("results/learn/{domain}/final/choice.json", domain=DOMAINS),
     output:
-        table=report("results/report/accuracy.csv", category="Accuracy", caption="../report/accuracy.rst"),
+        table=report(
+            "results/report/accuracy.csv", category="Learning", subcategory="final committees", caption="../report/accuracy.rst"
+        ),
         markdown="results/report/accuracy.md",
     log:
         "logs/report/accuracy.log",
@@ -17,6 +19,9 @@ rule report_accuracy:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        # the domain of each choice file, in the order of input.choices
+        domains=DOMAINS,
     script:
         "../scripts/report_accuracy.py"
 
@@ -31,7 +36,9 @@ rule plot_parity:
             m=range(N_MODELS),
         ),
     output:
-        figure=report("results/report/parity.png", category="Accuracy", caption="../report/parity.rst"),
+        figure=report(
+            "results/report/parity.png", category="Learning", subcategory=PRODUCE_DOMAIN, caption="../report/parity.rst"
+        ),
         data="results/report/parity.csv",
     log:
         "logs/report/parity.log",
@@ -52,7 +59,12 @@ rule plot_learning_curve:
         ],
         evaluations=[p for d in DOMAINS for i in range(N_ITER + 1) for p in evaluations(d, i)],
     output:
-        figure=report("results/report/learning_curve.png", category="Active learning", caption="../report/learning_curve.rst"),
+        figure=report(
+            "results/report/learning_curve.png",
+            category="Learning",
+            subcategory="all domains",
+            caption="../report/learning_curve.rst",
+        ),
         data="results/report/learning_curve.csv",
     log:
         "logs/report/learning_curve.log",
@@ -73,9 +85,11 @@ rule plot_structure:
         angles="results/validate/melt_quench/angles.csv",
         thermo="results/produce/melt_quench/thermo.csv",
     output:
-        density=report("results/report/density.png", category="Validation", caption="../report/density.rst"),
-        rdf=report("results/report/rdf.png", category="Validation", caption="../report/rdf.rst"),
-        angles=report("results/report/angles.png", category="Validation", caption="../report/angles.rst"),
+        density=report(
+            "results/report/density.png", category="Validation", subcategory="glass 0", caption="../report/density.rst"
+        ),
+        rdf=report("results/report/rdf.png", category="Validation", subcategory="glass 0", caption="../report/rdf.rst"),
+        angles=report("results/report/angles.png", category="Validation", subcategory="glass 0", caption="../report/angles.rst"),
     log:
         "logs/report/structure.log",
     conda:

@@ -24,8 +24,8 @@ rule select_candidates:
         low=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_low_eV_A"],
         high=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_high_eV_A"],
         max_new_frames=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["max_new_frames"],
-        method=config["select"].get("method", "soap_kmeans"),
-        soap=config["select"].get("soap", {}),
+        method=config["select"]["method"],
+        soap=config["select"]["soap"],
         seed=config["seed"],
         iteration=lambda wildcards: int(wildcards.i),
     script:
@@ -53,7 +53,7 @@ rule split_dataset:
         test_fraction=config["select"]["test_fraction"],
         seed=lambda wildcards: config["seed"] + int(wildcards.i),
         iteration=lambda wildcards: int(wildcards.i),
-        max_force_eV_A=lambda wildcards: config["select"].get("max_force_eV_A", {}).get(wildcards.domain),
+        max_force_eV_A=lambda wildcards: config["select"]["max_force_eV_A"].get(wildcards.domain),
     script:
         "../scripts/split_dataset.py"
 
@@ -66,6 +66,7 @@ rule plot_selection:
         figure=report(
             "results/select/{domain}/iter_{i}/soap_map.png",
             category="Selection",
+            subcategory="{domain}",
             caption="../report/soap_map.rst",
             labels={"domain": "{domain}", "iteration": "{i}", "figure": "SOAP map"},
         ),
@@ -81,8 +82,8 @@ rule plot_selection:
         mem_mb=4000,
         runtime=30,
     params:
-        method=config["select"].get("map_method", "pca"),
-        soap=config["select"].get("soap", {}),
+        method=config["select"]["map_method"],
+        soap=config["select"]["soap"],
         seed=config["seed"],
     script:
         "../scripts/plot_selection.py"
@@ -96,6 +97,7 @@ rule plot_energy_selection:
         figure=report(
             "results/select/{domain}/iter_{i}/energy_selection.png",
             category="Selection",
+            subcategory="{domain}",
             caption="../report/energy_selection.rst",
             labels={"domain": "{domain}", "iteration": "{i}", "figure": "energy histogram"},
         ),

@@ -13,7 +13,9 @@ rule build_random_structure:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=config["structures"]["random"],
+        units=config["structures"]["random"]["units"],
+        density_g_cm3=config["structures"]["random"]["density_g_cm3"],
+        min_distance_A=config["structures"]["random"]["min_distance_A"],
         seed=lambda wildcards: config["seed"] + int(wildcards.k),
     script:
         "../scripts/build_random_structure.py"
@@ -23,9 +25,9 @@ rule build_crystal:
     input:
         cif=crystal_cif,
     output:
-        "results/structures/crystal_{name}.extxyz",
+        "results/structures/crystal_{crystal}.extxyz",
     log:
-        "logs/structures/crystal_{name}.log",
+        "logs/structures/crystal_{crystal}.log",
     conda:
         "../envs/amlip.yaml"
     threads: 1
@@ -33,7 +35,7 @@ rule build_crystal:
         mem_mb=1000,
         runtime=5,
     params:
-        supercell=lambda wildcards: config["structures"]["crystals"][wildcards.name].get("supercell", [1, 1, 1]),
+        supercell=lambda wildcards: config["structures"]["crystals"][wildcards.crystal]["supercell"],
     script:
         "../scripts/build_crystal.py"
 
@@ -52,7 +54,9 @@ rule build_hydroxylated_pore:
         mem_mb=1000,
         runtime=5,
     params:
-        settings=(config.get("pore") or {}).get("starting_cell", {}),
-        probe_radius_A=(config.get("pore") or {}).get("probe_radius_A", 1.4),
+        crystal=lambda wildcards: PORE["starting_cell"]["crystal"],
+        supercell=lambda wildcards: PORE["starting_cell"]["supercell"],
+        radius_A=lambda wildcards: PORE["starting_cell"]["radius_A"],
+        probe_radius_A=lambda wildcards: PORE["probe_radius_A"],
     script:
         "../scripts/build_hydroxylated_pore.py"

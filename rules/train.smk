@@ -51,7 +51,7 @@ rule evaluate_model:
         mem_mb=4000,
         runtime=30,
     params:
-        dtype=config["train"]["mace"].get("default_dtype", "float64"),
+        dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
         # the final committee's speed (ZIF): earlier iterations have the same architecture
         cost=lambda wildcards: COST if int(wildcards.i) == N_ITER else {},
@@ -83,9 +83,10 @@ rule write_nequip_config:
         settings=nequip_settings,
         model=ARCHITECTURE if ARCHITECTURE != "mace" else config["train"]["nequip"]["architecture"],
         seed=lambda wildcards: config["seed"] + int(wildcards.m),
-        work_dir=lambda wildcards: f"results/train/{wildcards.domain}/iter_{wildcards.i}/member_{wildcards.m}/nequip/run",
-        compiled=lambda wildcards: f"results/train/{wildcards.domain}/iter_{wildcards.i}/member_{wildcards.m}/model.nequip.pt2",
-        device=config["train"]["nequip"].get("device", "cpu"),
+        # beside the config; the compiled model beside the member's other files (nequip_command_line)
+        work_dir=lambda wildcards, output: os.path.join(os.path.dirname(output.config), "run"),
+        compiled=lambda wildcards, output: os.path.join(os.path.dirname(os.path.dirname(output.config)), "model.nequip.pt2"),
+        device=config["train"]["nequip"]["device"],
     script:
         "../scripts/write_nequip_config.py"
 

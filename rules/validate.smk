@@ -4,6 +4,7 @@
 # (ZIF), each a CSV with its figure beside it.
 # Properties that need the chosen model (validate.vdos, validate.ir, validate.elastic, validate.elastic_fluctuation) run it on the last
 # frame of glass 0; the density is averaged over produce.melt_quench.n_glasses independent glasses.
+# Each rule passes only the validate keys its job reads, so changing one setting reruns only that job.
 
 
 rule validate_structure:
@@ -22,7 +23,9 @@ rule validate_structure:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=config["validate"],
+        settings=validate_keys(
+            "former", "oxygen", "bond_cutoff_A", "average_last_fraction", "rdf_r_max_A", "rdf_bins", "reference_density_g_cm3"
+        ),
     script:
         "../scripts/validate_structure.py"
 
@@ -32,7 +35,12 @@ rule validate_xray_pdf:
         trajectory="results/produce/melt_quench/trajectory.extxyz",
     output:
         table="results/validate/melt_quench/xray_pdf.csv",
-        figure="results/validate/melt_quench/xray_pdf.png",
+        figure=report(
+            "results/validate/melt_quench/xray_pdf.png",
+            category="Validation",
+            subcategory="glass 0",
+            caption="../report/xray_pdf.rst",
+        ),
     log:
         "logs/validate/melt_quench_xray_pdf.log",
     conda:
@@ -42,7 +50,7 @@ rule validate_xray_pdf:
         mem_mb=2000,
         runtime=15,
     params:
-        settings=config["validate"],
+        settings=validate_keys("average_last_fraction", "xray_pdf"),
     script:
         "../scripts/validate_xray_pdf.py"
 
@@ -52,7 +60,12 @@ rule validate_neutron_sq:
         trajectory="results/produce/melt_quench/trajectory.extxyz",
     output:
         table="results/validate/melt_quench/neutron_sq.csv",
-        figure="results/validate/melt_quench/neutron_sq.png",
+        figure=report(
+            "results/validate/melt_quench/neutron_sq.png",
+            category="Validation",
+            subcategory="glass 0",
+            caption="../report/neutron_sq.rst",
+        ),
     log:
         "logs/validate/melt_quench_neutron_sq.log",
     conda:
@@ -62,7 +75,7 @@ rule validate_neutron_sq:
         mem_mb=2000,
         runtime=15,
     params:
-        settings=config["validate"],
+        settings=validate_keys("average_last_fraction", "neutron_sq"),
     script:
         "../scripts/validate_neutron_sq.py"
 
@@ -72,7 +85,9 @@ rule validate_rings:
         trajectory="results/produce/melt_quench/trajectory.extxyz",
     output:
         table="results/validate/melt_quench/rings.csv",
-        figure="results/validate/melt_quench/rings.png",
+        figure=report(
+            "results/validate/melt_quench/rings.png", category="Validation", subcategory="glass 0", caption="../report/rings.rst"
+        ),
     log:
         "logs/validate/melt_quench_rings.log",
     conda:
@@ -82,7 +97,7 @@ rule validate_rings:
         mem_mb=2000,
         runtime=30,
     params:
-        settings=config["validate"],
+        settings=validate_keys("average_last_fraction", "rings"),
     script:
         "../scripts/validate_rings.py"
 
@@ -92,7 +107,9 @@ rule validate_qn:
         trajectory="results/produce/melt_quench/trajectory.extxyz",
     output:
         table="results/validate/melt_quench/qn.csv",
-        figure="results/validate/melt_quench/qn.png",
+        figure=report(
+            "results/validate/melt_quench/qn.png", category="Validation", subcategory="glass 0", caption="../report/qn.rst"
+        ),
     log:
         "logs/validate/melt_quench_qn.log",
     conda:
@@ -102,7 +119,7 @@ rule validate_qn:
         mem_mb=1000,
         runtime=10,
     params:
-        settings=config["validate"],
+        settings=validate_keys("average_last_fraction", "former", "oxygen", "bond_cutoff_A"),
     script:
         "../scripts/validate_qn.py"
 
@@ -112,7 +129,9 @@ rule validate_pmf:
         trajectory="results/produce/melt_quench/trajectory.extxyz",
     output:
         table="results/validate/melt_quench/pmf.csv",
-        figure="results/validate/melt_quench/pmf.png",
+        figure=report(
+            "results/validate/melt_quench/pmf.png", category="Validation", subcategory="glass 0", caption="../report/pmf.rst"
+        ),
     log:
         "logs/validate/melt_quench_pmf.log",
     conda:
@@ -122,19 +141,21 @@ rule validate_pmf:
         mem_mb=1000,
         runtime=10,
     params:
-        settings=config["validate"],
+        settings=validate_keys("average_last_fraction", "pmf"),
     script:
         "../scripts/validate_pmf.py"
 
 
-rule validate_pores:
+rule validate_porosity:
     input:
         trajectory="results/produce/melt_quench/trajectory.extxyz",
     output:
         table="results/validate/melt_quench/pores.csv",
-        figure="results/validate/melt_quench/pores.png",
+        figure=report(
+            "results/validate/melt_quench/pores.png", category="Validation", subcategory="glass 0", caption="../report/pores.rst"
+        ),
     log:
-        "logs/validate/melt_quench_pores.log",
+        "logs/validate/melt_quench_porosity.log",
     conda:
         "../envs/amlip.yaml"
     threads: 1
@@ -142,9 +163,9 @@ rule validate_pores:
         mem_mb=2000,
         runtime=15,
     params:
-        settings=config["validate"],
+        settings=validate_keys("average_last_fraction", "pores"),
     script:
-        "../scripts/validate_pores.py"
+        "../scripts/validate_porosity.py"
 
 
 rule validate_density:
@@ -153,7 +174,12 @@ rule validate_density:
         reference="resources/reference/glass_densities.csv",
     output:
         table="results/validate/melt_quench/density.csv",
-        figure="results/validate/melt_quench/density.png",
+        figure=report(
+            "results/validate/melt_quench/density.png",
+            category="Validation",
+            subcategory="all glasses",
+            caption="../report/glass_density.rst",
+        ),
     log:
         "logs/validate/melt_quench_density.log",
     conda:
@@ -163,7 +189,8 @@ rule validate_density:
         mem_mb=1000,
         runtime=10,
     params:
-        settings=config["validate"],
+        average_last_fraction=config["validate"]["average_last_fraction"],
+        reference_system=config["validate"]["density"]["reference_system"],
     script:
         "../scripts/validate_density.py"
 
@@ -189,9 +216,9 @@ rule md_vdos:
         runtime=120,
         gpu=0,
     params:
-        settings=config["validate"].get("vdos", {}),
+        md={key: VDOS[key] for key in ("temperature_K", "nvt_ps", "nve_ps", "timestep_fs", "sample_every_fs", "friction_per_fs")},
         seed=config["seed"],
-        dtype=config["train"]["mace"].get("default_dtype", "float64"),
+        dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/md_vdos.py"
@@ -203,7 +230,9 @@ rule validate_vdos:
     output:
         table="results/validate/melt_quench/vdos.csv",
         peaks="results/validate/melt_quench/vdos_peaks.csv",
-        figure="results/validate/melt_quench/vdos.png",
+        figure=report(
+            "results/validate/melt_quench/vdos.png", category="Validation", subcategory="glass 0", caption="../report/vdos.rst"
+        ),
     log:
         "logs/validate/melt_quench_vdos.log",
     conda:
@@ -213,7 +242,8 @@ rule validate_vdos:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=config["validate"].get("vdos", {}),
+        sample_every_fs=VDOS["sample_every_fs"],
+        plot_max_cm1=VDOS["plot_max_cm1"],
     script:
         "../scripts/validate_vdos.py"
 
@@ -238,7 +268,12 @@ rule sample_low_temperature:
         runtime=120,
         gpu=0,
     params:
-        settings=config["validate"].get("ir", {}),
+        md={
+            key: IR[key]
+            for key in ("temperature_K", "n_snapshots", "equilibrate_fs", "every_fs", "timestep_fs", "friction_per_fs")
+        },
+        relax_fmax_eV_A=IR["relax_fmax_eV_A"],
+        relax_steps=IR["relax_steps"],
         seed=config["seed"],
         dtype="float64",
         nequip_python=NEQUIP_PYTHON,
@@ -264,7 +299,8 @@ rule fit_force_constants:
         mem_mb=8000,
         runtime=120,
     params:
-        settings=config["validate"].get("ir", {}),
+        cutoff_A=IR["cutoff_A"],
+        fit_method=IR["fit_method"],
         seed=config["seed"],
     script:
         "../scripts/fit_force_constants.py"
@@ -279,7 +315,9 @@ rule validate_ir:
         table="results/validate/melt_quench/ir.csv",
         modes="results/validate/melt_quench/ir_modes.csv",
         peaks="results/validate/melt_quench/ir_peaks.csv",
-        figure="results/validate/melt_quench/ir.png",
+        figure=report(
+            "results/validate/melt_quench/ir.png", category="Validation", subcategory="glass 0", caption="../report/ir.rst"
+        ),
     log:
         "logs/validate/melt_quench_ir.log",
     conda:
@@ -289,7 +327,11 @@ rule validate_ir:
         mem_mb=2000,
         runtime=10,
     params:
-        settings=config["validate"].get("ir", {}),
+        born_charges=IR["born_charges"],
+        born_file=IR.get("born_file"),
+        born_mapping=IR["born_mapping"],
+        fwhm_cm1=IR["fwhm_cm1"],
+        max_cm1=IR["max_cm1"],
     script:
         "../scripts/validate_ir.py"
 
@@ -305,7 +347,12 @@ rule validate_elastic:
         tensor="results/validate/melt_quench/elastic_tensor.csv",
         pv="results/validate/melt_quench/elastic_pv.csv",
         uniaxial="results/validate/melt_quench/elastic_uniaxial.csv",
-        figure="results/validate/melt_quench/elastic.png",
+        figure=report(
+            "results/validate/melt_quench/elastic.png",
+            category="Validation",
+            subcategory="glass 0",
+            caption="../report/elastic.rst",
+        ),
     log:
         "logs/validate/melt_quench_elastic.log",
     benchmark:
@@ -318,7 +365,8 @@ rule validate_elastic:
         runtime=120,
         gpu=0,
     params:
-        settings=config["validate"].get("elastic", {}),
+        # every key of validate.elastic is read
+        settings=config["validate"]["elastic"],
         dtype="float64",
         nequip_python=NEQUIP_PYTHON,
     script:
@@ -335,7 +383,12 @@ rule validate_elastic_fluctuation:
         table="results/validate/melt_quench/elastic_fluctuation.csv",
         tensor="results/validate/melt_quench/elastic_fluctuation_tensor.csv",
         running="results/validate/melt_quench/elastic_fluctuation_running.csv",
-        figure="results/validate/melt_quench/elastic_fluctuation.png",
+        figure=report(
+            "results/validate/melt_quench/elastic_fluctuation.png",
+            category="Validation",
+            subcategory="glass 0",
+            caption="../report/elastic_fluctuation.rst",
+        ),
     log:
         "logs/validate/melt_quench_elastic_fluctuation.log",
     benchmark:
@@ -348,10 +401,11 @@ rule validate_elastic_fluctuation:
         runtime=120,
         gpu=0,
     params:
-        settings=config["validate"].get("elastic_fluctuation", {}),
-        guards=config["produce"]["melt_quench"].get("guards", {}),
+        # every key of validate.elastic_fluctuation is read
+        settings=config["validate"]["elastic_fluctuation"],
+        guards={key: MELT_QUENCH["guards"][key] for key in ("max_T_factor", "min_distance_A", "check_every")},
         seed=config["seed"],
-        dtype=config["train"]["mace"].get("default_dtype", "float64"),
+        dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/validate_elastic_fluctuation.py"

@@ -42,5 +42,5 @@ def chosen_model(snakemake) -> str:
 
     with open(snakemake.input.choice) as fh:
         model = json.load(fh)["model"]
-    use_model_python(model, getattr(snakemake.params, "nequip_python", None))
+    use_model_python(model, snakemake.params.nequip_python)
     return model

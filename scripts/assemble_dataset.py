@@ -1,17 +1,21 @@
+"""Rule assemble_dataset: iteration i's data set, iteration i-1's plus the new split labels, one level of theory."""
+
 from _common import setup
-
-log = setup(snakemake)
-
 from amlip.io.frames import iter_frames, write_frames
 from amlip.io.lot import e0s_reference, merge_labelled
 
-# every frame must share the level of theory of the isolated-atom energies it will be trained with
-reference = e0s_reference(snakemake.input.e0s)
-for split in ("train", "test", "val"):
-    sources = {}
-    previous = f"previous_{split}"
-    if previous in snakemake.input.keys():
-        sources[snakemake.input[previous]] = list(iter_frames(snakemake.input[previous]))
-    sources[snakemake.input[split]] = list(iter_frames(snakemake.input[split]))
-    n = write_frames(snakemake.output[split], merge_labelled(sources, reference))
-    log.info("%s: %d frames", split, n)
+
+def main(new: dict, previous: dict, e0s: str, outputs, log) -> None:
+    """``previous`` (split -> file of iteration i-1, empty for iteration 0) and ``new`` (split -> the split's new
+    frames) merged into ``outputs``; every frame must share the level of theory of the isolated-atom energies ``e0s``."""
+    reference = e0s_reference(e0s)
+    for split in ("train", "test", "val"):
+        sources = {path: list(iter_frames(path)) for path in ([previous[split]] if split in previous else []) + [new[split]]}
+        n = write_frames(outputs[split], merge_labelled(sources, reference))
+        log.info("%s: %d frames", split, n)
+
+
+if __name__ == "__main__":
+    i = snakemake.input
+    previous = {split: i[f"previous_{split}"] for split in ("train", "test", "val") if f"previous_{split}" in i.keys()}
+    main({split: i[split] for split in ("train", "test", "val")}, previous, i.e0s, snakemake.output, setup(snakemake))

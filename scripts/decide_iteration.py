@@ -2,27 +2,32 @@
 
 import json
 
-from _common import setup
-
-log = setup(snakemake)
-
 import numpy as np
 
+from _common import setup
 from amlip.io.frames import iter_frames
 from amlip.learning.loop import loop_decision, read_loop_decision
 from amlip.models.committee import SIGMA_KEY
 
-p = snakemake.params
-i = int(snakemake.wildcards.i)
-previous = read_loop_decision(snakemake.input.decision) if "decision" in snakemake.input.keys() else None
-sigmas = []
-for k, atoms in enumerate(iter_frames(snakemake.input.pool)):
-    if i > 0 and SIGMA_KEY not in atoms.info:
-        raise ValueError(f"frame {k} of {snakemake.input.pool} has no {SIGMA_KEY}: explore_md writes it on every frame")
-    sigmas.append(atoms.info.get(SIGMA_KEY, np.nan))
-decision = loop_decision(
-    sigmas, p.low, p.converged_fraction, i, p.n_iterations, previous=previous, stop_when_converged=p.stop_when_converged
-)
-with open(snakemake.output[0], "w") as fh:
-    json.dump(decision, fh, indent=1)
-log.info("iteration %d (%d explored frames): %s", i, len(sigmas), decision["decision"])
+
+def main(pool: str, output: str, iteration: int, low, converged_fraction, stop_when_converged, n_iterations, log, decision=None):
+    """The decision of ``iteration`` from the sigma_max of its pool (eV/Å) against ``low`` and
+    ``converged_fraction``; ``decision`` is iteration i-1's (a stopped loop stays stopped)."""
+    previous = read_loop_decision(decision) if decision is not None else None
+    sigmas = []
+    for k, atoms in enumerate(iter_frames(pool)):
+        if iteration > 0 and SIGMA_KEY not in atoms.info:
+            raise ValueError(f"frame {k} of {pool} has no {SIGMA_KEY}: explore_md writes it on every frame")
+        sigmas.append(atoms.info[SIGMA_KEY] if SIGMA_KEY in atoms.info else np.nan)
+    result = loop_decision(
+        sigmas, low, converged_fraction, iteration, n_iterations, previous=previous, stop_when_converged=stop_when_converged
+    )
+    with open(output, "w") as fh:
+        json.dump(result, fh, indent=1)
+    log.info("iteration %d (%d explored frames): %s", iteration, len(sigmas), result["decision"])
+
+
+if __name__ == "__main__":
+    i = snakemake.input
+    decision = i.decision if "decision" in i.keys() else None
+    main(i.pool, snakemake.output[0], int(snakemake.wildcards.i), **snakemake.params, log=setup(snakemake), decision=decision)

@@ -1,46 +1,64 @@
 """Rule evaluate_model: E/F/S errors of one member (MACE or NequIP/Allegro) on every split; for
 the final committee also the cost per atom per call (ZIF) on the first test frame."""
 
-from _common import setup
-from amlip.models.handover import use_model_python
-
-use_model_python(snakemake.input.model, snakemake.params.nequip_python)
-log = setup(snakemake)
-
 import numpy as np
 import pandas as pd
 
+from _common import setup
 from amlip.io.frames import read_frames, write_frames
+from amlip.models.handover import use_model_python
 from amlip.models.loading import load_model, model_family
 from amlip.models.metrics import cost_per_atom_per_call, error_metrics, predict
 
-calculator = load_model(snakemake.input.model, dtype=snakemake.params.dtype)
-prefix = f"{model_family(snakemake.input.model)}{snakemake.wildcards.m}"
-rows, test_frames = [], []
-for split in ("train", "val", "test", "final_test"):
-    frames = read_frames(snakemake.input[split])
-    predict(frames, calculator, prefix)
-    rows.append({"split": split} | error_metrics(frames, prefix))
-    if split == "test":
-        write_frames(snakemake.output.predictions, frames)
-        test_frames = frames
-table = pd.DataFrame(rows)
-table.insert(0, "member", int(snakemake.wildcards.m))
-table.insert(0, "iteration", int(snakemake.wildcards.i))
-table.insert(0, "domain", snakemake.wildcards.domain)
-cost = snakemake.params.cost
-if cost and test_frames:
-    frame = test_frames[0]
-    seconds = cost_per_atom_per_call(calculator, frame, n_calls=cost["n_calls"], warmup=cost["warmup"])
-    log.info(
-        "cost %.1f µs/atom/call on %d atoms (%d calls after %d warm-up)",
-        seconds * 1e6,
-        len(frame),
-        cost["n_calls"],
-        cost["warmup"],
+
+def main(
+    model: str, splits: dict, table: str, predictions: str, domain: str, iteration: int, member: int, dtype: str, cost: dict, log
+):
+    """Errors of ``model`` on ``splits`` (train, val, test, final_test files) into ``table``, its test predictions
+    into ``predictions``; ``cost`` (n_calls, warmup; empty: not timed) adds the cost per atom per call (µs)."""
+    calculator = load_model(model, dtype=dtype)
+    prefix = f"{model_family(model)}{member}"
+    rows, test_frames = [], []
+    for split, path in splits.items():
+        frames = read_frames(path)
+        predict(frames, calculator, prefix)
+        rows.append({"split": split} | error_metrics(frames, prefix))
+        if split == "test":
+            write_frames(predictions, frames)
+            test_frames = frames
+    result = pd.DataFrame(rows)
+    result.insert(0, "member", member)
+    result.insert(0, "iteration", iteration)
+    result.insert(0, "domain", domain)
+    if cost and test_frames:
+        frame = test_frames[0]
+        seconds = cost_per_atom_per_call(calculator, frame, n_calls=cost["n_calls"], warmup=cost["warmup"])
+        log.info(
+            "cost %.1f µs/atom/call on %d atoms (%d calls after %d warm-up)",
+            seconds * 1e6,
+            len(frame),
+            cost["n_calls"],
+            cost["warmup"],
+        )
+        result["cost_us_per_atom_call"], result["cost_n_atoms"] = seconds * 1e6, len(frame)
+    else:
+        result["cost_us_per_atom_call"], result["cost_n_atoms"] = np.nan, 0
+    result.to_csv(table, index=False)
+    log.info("\n%s", result.to_string())
+
+
+if __name__ == "__main__":
+    i, p, w = snakemake.input, snakemake.params, snakemake.wildcards
+    use_model_python(i.model, p.nequip_python)
+    splits = {split: i[split] for split in ("train", "val", "test", "final_test")}
+    main(
+        i.model,
+        splits,
+        **snakemake.output,
+        domain=w.domain,
+        iteration=int(w.i),
+        member=int(w.m),
+        dtype=p.dtype,
+        cost=p.cost,
+        log=setup(snakemake),
     )
-    table["cost_us_per_atom_call"], table["cost_n_atoms"] = seconds * 1e6, len(frame)
-else:
-    table["cost_us_per_atom_call"], table["cost_n_atoms"] = np.nan, 0
-table.to_csv(snakemake.output.table, index=False)
-log.info("\n%s", table.to_string())

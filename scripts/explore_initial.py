@@ -1,21 +1,23 @@
+"""Rule explore_initial: iteration 0's pool, perturbed copies of every starting structure."""
+
 from _common import setup
-
-log = setup(snakemake)
-
 from amlip.io.frames import read_frames, write_frames
 from amlip.learning.explore import perturb
 
-s = snakemake.params.settings
-structures = [read_frames(path)[0] for path in snakemake.input]
-frames = perturb(
-    structures,
-    s.get("n_per_structure", 10),
-    rattle_std_A=s.get("rattle_std_A", 0.05),
-    max_strain=s.get("max_strain", 0.03),
-    scale_range=tuple(s.get("scale_range", (0.95, 1.05))),
-    seed=snakemake.params.seed,
-)
-for atoms in frames:
-    atoms.info["iteration"] = 0
-write_frames(snakemake.output[0], frames)
-log.info("%d perturbed frames from %d structures", len(frames), len(structures))
+
+def main(
+    structures: list, output: str, n_per_structure: int, rattle_std_A: float, max_strain: float, scale_range: list, seed: int, log
+):
+    """``n_per_structure`` rattled (Å), strained and volume-scaled copies of each structure file."""
+    starts = [read_frames(path)[0] for path in structures]
+    frames = perturb(
+        starts, n_per_structure, rattle_std_A=rattle_std_A, max_strain=max_strain, scale_range=tuple(scale_range), seed=seed
+    )
+    for atoms in frames:
+        atoms.info["iteration"] = 0
+    write_frames(output, frames)
+    log.info("%d perturbed frames from %d structures", len(frames), len(starts))
+
+
+if __name__ == "__main__":
+    main(list(snakemake.input), snakemake.output[0], **snakemake.params, log=setup(snakemake))

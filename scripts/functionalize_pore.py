@@ -1,18 +1,21 @@
-from _common import setup
-
-log = setup(snakemake)
+"""Rule functionalize_pore: the quenched pore saturated and its accessible bridging O hydroxylated (AS)."""
 
 import pandas as pd
 
+from _common import setup
 from amlip.io.frames import read_frames, write_frames
 from amlip.structures.functionalize import functionalize
 
-s = snakemake.params.settings
-quenched = read_frames(snakemake.input.trajectory)[-1]
-out, counts = functionalize(
-    quenched, pore_radius_A=s["radius_A"], probe_radius_A=s.get("probe_radius_A", 1.4), bond_cutoff_A=s.get("bond_cutoff_A", 2.0)
-)
-out.info["pore_radius_A"] = s["radius_A"]
-write_frames(snakemake.output.structure, [out])
-pd.DataFrame([counts]).to_csv(snakemake.output.counts, index=False)
-log.info("functionalized %s -> %s: %s", quenched.get_chemical_formula(), out.get_chemical_formula(), counts)
+
+def main(trajectory: str, structure: str, counts: str, radius_A: float, probe_radius_A: float, bond_cutoff_A: float, log) -> None:
+    """The last frame of ``trajectory`` functionalized (pore ``radius_A``, probe ``probe_radius_A``, bonds ``bond_cutoff_A``, Å)."""
+    quenched = read_frames(trajectory)[-1]
+    out, added = functionalize(quenched, pore_radius_A=radius_A, probe_radius_A=probe_radius_A, bond_cutoff_A=bond_cutoff_A)
+    out.info["pore_radius_A"] = radius_A
+    write_frames(structure, [out])
+    pd.DataFrame([added]).to_csv(counts, index=False)
+    log.info("functionalized %s -> %s: %s", quenched.get_chemical_formula(), out.get_chemical_formula(), added)
+
+
+if __name__ == "__main__":
+    main(**snakemake.input, **snakemake.output, **snakemake.params, log=setup(snakemake))

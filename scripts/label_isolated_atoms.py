@@ -1,15 +1,21 @@
-from _common import setup
-
-log = setup(snakemake)
+"""Rule label_isolated_atoms: the energy of each isolated atom (E0s) at a domain's level of theory."""
 
 import json
 
+from _common import setup
 from amlip.labelers.base import isolated_atom_energies
 from amlip.labelers.registry import make_labeler
 
-labeler = make_labeler(snakemake.params.backend, snakemake.params.settings)
-energies = isolated_atom_energies(snakemake.params.elements, labeler)
-record = {"energies_eV": energies, "level_of_theory": labeler.level_of_theory, "lot_hash": labeler.lot_hash}
-with open(snakemake.output[0], "w") as fh:
-    json.dump(record, fh, indent=2)
-log.info("isolated-atom energies: %s", energies)
+
+def main(output: str, backend: str, settings: dict, elements: list, log) -> None:
+    """E0 (eV) of every element with ``backend`` (``settings``), with the level-of-theory record, as JSON."""
+    labeler = make_labeler(backend, settings)
+    energies = isolated_atom_energies(elements, labeler)
+    record = {"energies_eV": energies, "level_of_theory": labeler.level_of_theory, "lot_hash": labeler.lot_hash}
+    with open(output, "w") as fh:
+        json.dump(record, fh, indent=2)
+    log.info("isolated-atom energies: %s", energies)
+
+
+if __name__ == "__main__":
+    main(snakemake.output[0], **snakemake.params, log=setup(snakemake))

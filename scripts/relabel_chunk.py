@@ -1,39 +1,42 @@
-"""Rule relabel_chunk: chunk c of label.relabel.<name>'s frames at a second level of theory."""
-
-from _common import setup
-
-log = setup(snakemake)
+"""Rule relabel_chunk: chunk c of label.relabel.<relabel_set>'s frames at a second level of theory."""
 
 from itertools import islice
 
 import pandas as pd
 
+from _common import setup
 from amlip.io.frames import iter_frames, write_frames
 from amlip.labelers.accounting import chunk_bounds
 from amlip.labelers.base import FAILED_COLUMNS, relabel
 from amlip.labelers.registry import make_labeler
 
-p = snakemake.params
-n_frames = sum(1 for _ in iter_frames(snakemake.input.frames))
-first, last = chunk_bounds(n_frames, p.n_chunks, int(snakemake.wildcards.c))
-frames = list(islice(iter_frames(snakemake.input.frames), first, last))
-labeler = make_labeler(p.backend, p.settings)
-log.info(
-    "relabel %s chunk %s/%d: frames %d..%d of %d from %s at %s (%s)",
-    snakemake.wildcards.name,
-    snakemake.wildcards.c,
-    p.n_chunks,
-    first,
-    last - 1,
-    n_frames,
-    snakemake.input.frames,
-    labeler.lot_hash,
-    labeler.level_of_theory,
-)
-try:
-    outcome = relabel(frames, labeler, keep_previous=True, first_index=first)
-except ValueError as error:
-    raise ValueError(f"label.relabel.{snakemake.wildcards.name}: {snakemake.input.frames}: {error}") from error
-write_frames(snakemake.output.labelled, outcome.labelled)
-pd.DataFrame(outcome.failed, columns=FAILED_COLUMNS).to_csv(snakemake.output.failed, index=False)
-log.info("relabelled %d, failed %d", len(outcome.labelled), len(outcome.failed))
+
+def main(frames: str, labelled: str, failed: str, relabel_set: str, chunk: int, backend: str, settings: dict, n_chunks: int, log):
+    """Chunk ``chunk`` of ``n_chunks`` of ``frames`` relabelled with ``backend``; the old labels kept under lot<hash>_*."""
+    n_frames = sum(1 for _ in iter_frames(frames))
+    first, last = chunk_bounds(n_frames, n_chunks, chunk)
+    todo = list(islice(iter_frames(frames), first, last))
+    labeler = make_labeler(backend, settings)
+    log.info(
+        "relabel %s chunk %d/%d: frames %d..%d of %d from %s at %s (%s)",
+        relabel_set, chunk, n_chunks, first, last - 1, n_frames, frames, labeler.lot_hash, labeler.level_of_theory,
+    )  # fmt: skip
+    try:
+        outcome = relabel(todo, labeler, keep_previous=True, first_index=first)
+    except ValueError as error:
+        raise ValueError(f"label.relabel.{relabel_set}: {frames}: {error}") from error
+    write_frames(labelled, outcome.labelled)
+    pd.DataFrame(outcome.failed, columns=FAILED_COLUMNS).to_csv(failed, index=False)
+    log.info("relabelled %d, failed %d", len(outcome.labelled), len(outcome.failed))
+
+
+if __name__ == "__main__":
+    w = snakemake.wildcards
+    main(
+        snakemake.input.frames,
+        **snakemake.output,
+        relabel_set=w.relabel_set,
+        chunk=int(w.c),
+        **snakemake.params,
+        log=setup(snakemake),
+    )

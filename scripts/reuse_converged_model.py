@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(previous, output)
     print(
-        f"{decision_path}: {decision.get('decision', 'stopped')}; copied {previous} to {output}",
+        f"{decision_path}: {decision['decision'] if 'decision' in decision else 'stopped'}; copied {previous} to {output}",
         file=sys.stderr,
     )
     print("reused")

@@ -1,17 +1,24 @@
-from _common import setup
-
-log = setup(snakemake)
+"""Rule run_aimd: NVT AIMD with the reference method from one starting structure (exploration)."""
 
 import shutil
 from pathlib import Path
 
+from _common import setup
 from amlip.io.frames import read_frames
 from amlip.labelers.aimd import run_aimd
 
-(atoms,) = read_frames(snakemake.input[0])[-1:]
-out = Path(snakemake.output[0])
-shutil.rmtree(out, ignore_errors=True)  # a rerun must not import an older run's files
-p = snakemake.params
-log.info("AIMD (%s) from %s: %s, seed %d", p.backend, snakemake.input[0], p.md, p.seed)
-manifest = run_aimd(atoms, out, p.backend, p.settings, seed=p.seed, log=log, **p.md)
-log.info("wrote %s (%s, lot_hash %s, %.0f s)", out / "run.json", manifest["format"], manifest["lot_hash"], manifest["wall_s"])
+
+def main(structure: str, output: str, backend: str, settings: dict, md: dict, seed: int, log) -> None:
+    """AIMD (``md``: n_steps, temperature_K, timestep_fs, thermostat_timecon_fs, sample_every) in the folder ``output``."""
+    atoms = read_frames(structure)[-1]
+    out = Path(output)
+    shutil.rmtree(out, ignore_errors=True)  # a rerun must not import an older run's files
+    log.info("AIMD (%s) from %s: %s, seed %d", backend, structure, md, seed)
+    manifest = run_aimd(atoms, out, backend, settings, seed=seed, log=log, **md)
+    log.info("wrote %s (%s, lot_hash %s, %.0f s)", out / "run.json", manifest["format"], manifest["lot_hash"], manifest["wall_s"])
+
+
+if __name__ == "__main__":
+    p = snakemake.params
+    md = {k: p[k] for k in ("n_steps", "temperature_K", "timestep_fs", "thermostat_timecon_fs", "sample_every")}
+    main(snakemake.input[0], snakemake.output[0], p.backend, p.settings, md, p.seed, setup(snakemake))

@@ -1,68 +1,45 @@
 """Rule screen_member: one final committee member's property against its reference (AS model choice):
 density from short NpT MD, or dehydrogenation energies against the reference labeler's."""
 
-from _common import setup
-from amlip.models.handover import use_model_python
-
-use_model_python(snakemake.input.model, snakemake.params.nequip_python)
-log = setup(snakemake)
-
 import pandas as pd
 
+from _common import setup
 from amlip.io.frames import read_frames
 from amlip.learning.choice import screen_dehydrogenation, screen_density
+from amlip.models.handover import use_model_python
 from amlip.models.loading import load_model
 
-c = snakemake.params.choose_by
-domain = snakemake.wildcards.domain
-atoms = read_frames(snakemake.input.structure)[0]
-calculator = load_model(snakemake.input.model, dtype=snakemake.params.dtype)
-row = {"member": int(snakemake.wildcards.m), "model": snakemake.input.model}
-if c["property"] == "density":
-    if "reference_g_cm3" not in c:
-        raise ValueError(f"the choose_by of domain {domain} screens density but sets no reference_g_cm3")
-    density = screen_density(
-        atoms,
-        calculator,
-        temperature_K=c["temperature_K"],
-        n_steps=c["n_steps"],
-        timestep_fs=c["timestep_fs"],
-        sample_every=c["sample_every"],
-        average_last_fraction=c["average_last_fraction"],
-        taut_fs=c["taut_fs"],
-        taup_fs=c["taup_fs"],
-        bulk_modulus_GPa=c["bulk_modulus_GPa"],
-        seed=snakemake.params.seed,
+
+def main(model: str, structure: str, output: str, member: int, screening: dict, dtype: str, seed: int, log, reference=None):
+    """The property of ``screening`` (density: g/cm3 from NpT MD; dehydrogenation: eV against the ``reference``
+    labeler's table) of ``model`` on ``structure``, as one row with the error."""
+    atoms = read_frames(structure)[0]
+    calculator = load_model(model, dtype=dtype)
+    row = {"member": member, "model": model}
+    if screening["property"] == "density":
+        md = {k: v for k, v in screening.items() if k not in ("property", "reference_g_cm3")}
+        density = screen_density(atoms, calculator, **md, seed=seed)
+        row |= {"property": "density_g_cm3", "value": density["mean"], "std": density["std"], "start": density["start"]}
+        row |= {"reference": float(screening["reference_g_cm3"]), "n_frames": density["n_frames"]}
+        row["abs_error"] = abs(row["value"] - row["reference"])
+    else:
+        errors = screen_dehydrogenation(atoms, calculator, pd.read_csv(reference), max_sites=screening["max_sites"])
+        row |= {"property": "dehydrogenation_eV", "value": errors["model_mean_eV"], "reference": errors["reference_mean_eV"]}
+        row |= {"abs_error": errors["mae_eV"], "max_abs_error": errors["max_abs_error_eV"], "n_sites": errors["n_sites"]}
+    pd.DataFrame([row]).to_csv(output, index=False)
+    log.info(
+        "member %d: %s %.4f vs reference %.4f, error %.4f",
+        member,
+        row["property"],
+        row["value"],
+        row["reference"],
+        row["abs_error"],
     )
-    row |= {
-        "property": "density_g_cm3",
-        "value": density["mean"],
-        "std": density["std"],
-        "start": density["start"],
-        "reference": float(c["reference_g_cm3"]),
-        "n_frames": density["n_frames"],
-    }
-    row["abs_error"] = abs(row["value"] - row["reference"])
-elif c["property"] == "dehydrogenation":
-    errors = screen_dehydrogenation(atoms, calculator, pd.read_csv(snakemake.input.reference), max_sites=c.get("max_sites", 6))
-    row |= {
-        "property": "dehydrogenation_eV",
-        "value": errors["model_mean_eV"],
-        "reference": errors["reference_mean_eV"],
-        "abs_error": errors["mae_eV"],
-        "max_abs_error": errors["max_abs_error_eV"],
-        "n_sites": errors["n_sites"],
-    }
-else:
-    raise ValueError(
-        f"the choose_by of domain {domain} has property '{c['property']}' with no screening: use density, dehydrogenation or none"
-    )
-pd.DataFrame([row]).to_csv(snakemake.output[0], index=False)
-log.info(
-    "member %d: %s %.4f vs reference %.4f, error %.4f",
-    row["member"],
-    row["property"],
-    row["value"],
-    row["reference"],
-    row["abs_error"],
-)
+
+
+if __name__ == "__main__":
+    i, p = snakemake.input, snakemake.params
+    use_model_python(i.model, p.nequip_python)
+    reference = i.reference if "reference" in i.keys() else None
+    member = int(snakemake.wildcards.m)
+    main(i.model, i.structure, snakemake.output[0], member, p.screening, p.dtype, p.seed, setup(snakemake), reference)

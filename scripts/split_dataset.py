@@ -1,27 +1,22 @@
+"""Rule split_dataset: flat-histogram train/test/validation split (ZIF) of an iteration's labels."""
+
 from _common import setup
-
-log = setup(snakemake)
-
 from amlip.selection.split import split_extxyz
 
-p = snakemake.params
-table = split_extxyz(
-    snakemake.input[0],
-    {name: snakemake.output[name] for name in ("train", "test", "val")},
-    p.train_fraction,
-    p.test_fraction,
-    seed=p.seed,
-    iteration=p.iteration,
-    max_force_eV_A=p.max_force_eV_A,
-)
-table.to_csv(snakemake.output.table, index=False)
-counts = table.split.value_counts()
-log.info(
-    "flat histogram over %d frames (force bound %s eV/A, %d dropped): %d train, %d test, %d validation",
-    len(table),
-    p.max_force_eV_A,
-    counts.get("dropped", 0),
-    counts.get("train", 0),
-    counts.get("test", 0),
-    counts.get("val", 0),
-)
+
+def main(labelled: str, outputs, train_fraction, test_fraction, seed, iteration, max_force_eV_A, log) -> None:
+    """Split ``labelled`` into ``outputs`` train/test/val (and the per-frame table), after the force bound (eV/Å) if any."""
+    splits = {name: outputs[name] for name in ("train", "test", "val")}
+    table = split_extxyz(
+        labelled, splits, train_fraction, test_fraction, seed=seed, iteration=iteration, max_force_eV_A=max_force_eV_A
+    )
+    table.to_csv(outputs.table, index=False)
+    counts = table.split.value_counts().reindex(["dropped", "train", "test", "val"], fill_value=0)
+    log.info(
+        "flat histogram over %d frames (force bound %s eV/A, %d dropped): %d train, %d test, %d validation",
+        len(table), max_force_eV_A, counts["dropped"], counts["train"], counts["test"], counts["val"],
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(snakemake.input[0], snakemake.output, **snakemake.params, log=setup(snakemake))

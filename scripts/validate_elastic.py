@@ -1,23 +1,29 @@
+"""Rule validate_elastic: 0 K elastic moduli of the last glass frame (finite strain + Hill, uniaxial, P(V)) against experiment."""
+
 from _common import chosen_model, setup
-
-model = chosen_model(snakemake)
-log = setup(snakemake)
-
 from amlip.io.frames import read_frames
 from amlip.models.loading import load_model
 from amlip.plots import plot_elastic
 from amlip.properties.mechanics import compare_moduli, elastic_tables
 from amlip.properties.reference import load_reference_moduli
 
-s = snakemake.params.settings
-glass = read_frames(snakemake.input.trajectory)[-1]
-log.info("0 K elastic moduli of the last glass frame (%d atoms) with %s", len(glass), model)
-moduli, tensor, pv, uniaxial = elastic_tables(glass, load_model(model, dtype=snakemake.params.dtype), s)
-reference = load_reference_moduli(s.get("reference_system", "SiO2"), snakemake.input.reference)
-moduli = compare_moduli(moduli, reference)
-moduli.to_csv(snakemake.output.table, index=False)
-tensor.to_csv(snakemake.output.tensor, index=False)
-pv.to_csv(snakemake.output.pv, index=False)
-uniaxial.to_csv(snakemake.output.uniaxial, index=False)
-plot_elastic(pv, uniaxial, snakemake.output.figure)
-log.info("\n%s", moduli[["property", "value", "unit", "method", "reference", "rel_error_percent", "status"]].to_string())
+
+def main(model: str, trajectory: str, reference: str, outputs, settings: dict, dtype: str, log) -> None:
+    """The moduli (GPa) of the last frame of ``trajectory`` with ``model`` (``settings``: validate.elastic), compared
+    with the ``reference`` table's row ``settings['reference_system']``."""
+    glass = read_frames(trajectory)[-1]
+    log.info("0 K elastic moduli of the last glass frame (%d atoms) with %s", len(glass), model)
+    moduli, tensor, pv, uniaxial = elastic_tables(glass, load_model(model, dtype=dtype), settings)
+    moduli = compare_moduli(moduli, load_reference_moduli(settings["reference_system"], reference))
+    moduli.to_csv(outputs.table, index=False)
+    tensor.to_csv(outputs.tensor, index=False)
+    pv.to_csv(outputs.pv, index=False)
+    uniaxial.to_csv(outputs.uniaxial, index=False)
+    plot_elastic(pv, uniaxial, outputs.figure)
+    log.info("\n%s", moduli[["property", "value", "unit", "method", "reference", "rel_error_percent", "status"]].to_string())
+
+
+if __name__ == "__main__":
+    i, p = snakemake.input, snakemake.params
+    model = chosen_model(snakemake)
+    main(model, i.trajectory, i.reference, snakemake.output, p.settings, p.dtype, setup(snakemake))

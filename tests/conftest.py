@@ -15,6 +15,16 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 SHIPPED = ["Snakefile", "rules", "scripts", "config", "envs", "report", "resources", "amlip", "profiles"]
 
 
+def workflow_env(work: Path) -> dict:
+    """The environment Snakemake runs in for a copy of the workflow in ``work``."""
+    return {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "OMP_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "HOME": str(work),
+    }
+
+
 def copy_workflow(work: Path) -> dict:
     """Copy what a user's checkout holds into ``work``; return the environment to run Snakemake in."""
     for name in SHIPPED:
@@ -23,12 +33,7 @@ def copy_workflow(work: Path) -> dict:
             shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(src, work / name)
-    return {
-        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-        "OMP_NUM_THREADS": "1",
-        "MPLBACKEND": "Agg",
-        "HOME": str(work),
-    }
+    return workflow_env(work)
 
 
 def run_snakemake(work: Path, env: dict, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:

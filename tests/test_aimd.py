@@ -2,10 +2,10 @@
 importers, merge into iteration 0 under the level-of-theory guard, config validation."""
 
 import json
+import logging
 import runpy
 import shutil
 import sys
-import types
 from pathlib import Path
 
 import ase.io
@@ -81,17 +81,22 @@ def _merge(tmp_path, chunks, aimd):
     failed = tmp_path / "chunk_failed.csv"
     failed.write_text("frame_index,formula,error,reason,wall_s,lot_hash\n")
     out = {"labelled": str(tmp_path / "labelled.extxyz"), "failed": str(tmp_path / "failed.csv")}
-    snakemake = types.SimpleNamespace(
-        input=types.SimpleNamespace(chunks=[str(paths[c]) for c in chunks], failed=[str(failed)], frames=str(paths["pool"]),
-                                    aimd=[str(paths["aimd"])]),  # fmt: skip
-        output=types.SimpleNamespace(**out), params=types.SimpleNamespace(max_failed_fraction=0.2),
-        log=[str(tmp_path / "merge.log")], rule="merge_labels",
-    )  # fmt: skip
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        runpy.run_path(str(ROOT / "scripts/merge_labels.py"), init_globals={"snakemake": snakemake})
+        main = runpy.run_path(str(ROOT / "scripts/merge_labels.py"))["main"]
     finally:
         sys.path.remove(str(ROOT / "scripts"))
+    chunk_files = [str(paths[c]) for c in chunks]
+    main(
+        chunk_files,
+        [str(failed)],
+        str(paths["pool"]),
+        [str(paths["aimd"])],
+        out["labelled"],
+        out["failed"],
+        0.2,
+        logging.getLogger("test"),
+    )
     return read_frames(out["labelled"])
 
 

@@ -1,5 +1,6 @@
 """One settings boundary: the schema's defaults are the only defaults, and config.yaml is them."""
 
+import ast
 import copy
 import re
 from pathlib import Path
@@ -167,3 +168,41 @@ def test_labeler_presets_in_code_equal_the_schema_defaults():
         physics = {key: value for key, value in label[backend].items() if key not in RUN_SETTINGS}
         assert physics == preset, backend
 
+
+LITERAL_GET = re.compile(r"""\.get\(\s*[^(),]+,\s*(?:-?\d|["'\[{(]|True\b|False\b|None\b)""")
+
+
+def literal_get_calls(path: Path, root: Path = ROOT) -> list[str]:
+    """`.get(key, <literal>)` calls of a script (AST) or rule file (text, comments left out), as 'file:line'."""
+    if path.suffix == ".py":
+        found = []
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get"
+                and len(node.args) > 1
+            ):
+                default = node.args[1]
+                if isinstance(default, (ast.Constant, ast.List, ast.Dict, ast.Tuple, ast.Set)) or (
+                    isinstance(default, ast.UnaryOp) and isinstance(default.operand, ast.Constant)
+                ):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+        return found
+    lines = path.read_text().splitlines()
+    return [f"{path.relative_to(root)}:{k}" for k, line in enumerate(lines, 1) if LITERAL_GET.search(line.split("#")[0])]
+
+
+def test_no_get_with_a_literal_default_in_scripts_or_rules():
+    """Defaults live in the schema only: rules and scripts read the validated config as it is."""
+    files = sorted((ROOT / "scripts").glob("*.py")) + sorted((ROOT / "rules").glob("*.smk")) + [ROOT / "Snakefile"]
+    assert len(files) > 50
+    assert [hit for path in files for hit in literal_get_calls(path)] == []
+
+
+def test_the_literal_get_finder_finds_them(tmp_path):
+    script, rules = tmp_path / "s.py", tmp_path / "r.smk"
+    script.write_text('a = s.get("x", 1.0)\nb = s.get("x")\nc = s.get("y", [300])\nd = s.get("z", other)\n')
+    rules.write_text('    params:\n        x=config["a"].get("b", {}),\n        y=config["a"].get("b"),  # .get("c", 1)\n')
+    assert literal_get_calls(script, tmp_path) == ["s.py:1", "s.py:3"]
+    assert literal_get_calls(rules, tmp_path) == ["r.smk:2"]

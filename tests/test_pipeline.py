@@ -1,13 +1,14 @@
 """One end-to-end run of the real pipeline on config/tests/tiny.yaml, outputs checked by content."""
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from amlip.io.frames import read_frames
-from conftest import copy_workflow, run_snakemake
+from conftest import copy_workflow, run_snakemake, workflow_env
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +170,46 @@ def test_elastic_fluctuation_outputs(tiny_run):
     running = pd.read_csv(out / "elastic_fluctuation_running.csv")
     assert running.n_samples.is_monotonic_increasing and running.n_samples.iloc[-1] == 101
     assert (out / "elastic_fluctuation.png").stat().st_size > 5000
+
+
+@pytest.mark.slow
+def test_report_holds_every_figure_under_its_stage(tiny_run):
+    html = (tiny_run / "report.html").read_text(errors="replace")
+    for figure in (
+        "xray_pdf.png",
+        "neutron_sq.png",
+        "rings.png",
+        "qn.png",
+        "pmf.png",
+        "pores.png",
+        "vdos.png",
+        "ir.png",
+        "elastic.png",
+    ):
+        assert figure in html, f"{figure} is not in report.html"
+    for category in ("Validation", "Selection", "Learning", "Labels"):
+        assert category in html
+    assert "imported_energy.png" in html and "glass 0" in html
+
+
+def dry_run_jobs(work, *configs):
+    """The rules a dry run would run (rule all, the target, left out) and the dry run's output."""
+    run = run_snakemake(work, workflow_env(work), "-n", "--configfile", "config/tests/tiny.yaml", *configs, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rules = sorted(set(re.findall(r"^rule (\w+):", run.stdout, flags=re.M)) - {"all"})
+    return rules, run.stdout
+
+
+@pytest.mark.slow
+def test_a_changed_setting_reruns_only_the_jobs_that_read_it(tiny_run, tmp_path):
+    """Rules pass narrow params: after the tiny run, changing validate.rings.max_size reruns the rings job and
+    nothing else (Snakemake reruns a job whose params changed); an unchanged config reruns nothing."""
+    assert dry_run_jobs(tiny_run)[0] == []
+    rings = tmp_path / "rings.yaml"
+    rings.write_text("validate: {rings: {max_size: 10}}\n")
+    jobs, out = dry_run_jobs(tiny_run, str(rings))
+    assert jobs == ["validate_rings"]
+    assert "params" in out.split("Reasons:")[-1]
+    xray = tmp_path / "xray.yaml"
+    xray.write_text("validate: {xray_pdf: {q_max_inv_A: 20.0}}\n")
+    assert dry_run_jobs(tiny_run, str(xray))[0] == ["validate_xray_pdf"]

@@ -193,7 +193,7 @@ def test_choose_by_per_domain_dehydrogenation_for_eq_density_for_syn(snakemake, 
     # without a pore block there is no hydroxylated structure to screen on: the run stops before any job
     bare = snakemake("-n", "--configfile", str(override))
     assert bare.returncode != 0
-    assert "the choose_by of domain eq screens on structure 'hydroxylated_pore'" in bare.stdout + bare.stderr
+    assert "learn.domain_settings.eq.choose_by screens on structure 'hydroxylated_pore'" in bare.stdout + bare.stderr
 
 
 def test_pore_rules_only_with_a_pore_block(snakemake):
@@ -208,3 +208,36 @@ def test_pore_rules_only_with_a_pore_block(snakemake):
     # Water is removed twice: after the relaxation and after the anneal.
     assert "results/pore/relaxed_dry.extxyz" in result.stdout and "results/pore/annealed_dry.extxyz" in result.stdout
     assert "results/structures/hydroxylated_pore.extxyz" in result.stdout
+
+
+def report_calls(text: str) -> list[str]:
+    """The text of every report(...) call of a rule file (balanced parentheses)."""
+    calls = []
+    for start in (m.start() for m in re.finditer(r"\breport\(", text)):
+        depth, k = 0, start + len("report")
+        while True:
+            depth += {"(": 1, ")": -1}.get(text[k], 0)
+            k += 1
+            if depth == 0:
+                break
+        calls.append(text[start:k])
+    return calls
+
+
+def test_every_figure_is_in_the_report_with_a_category_and_a_caption():
+    figures, reported = [], []
+    for smk in sorted((ROOT / "rules").glob("*.smk")):
+        text = smk.read_text()
+        for name, block in rules_by_file()[smk.stem].items():
+            output = re.search(r"\n    output:\n((?:        .*\n|            .*\n)+)", block)
+            if output:
+                figures += [(name, path) for path in re.findall(r'"([^"]+\.png)"', output.group(1))]
+        for call in report_calls(text):
+            caption = re.search(r'caption="\.\./(report/[\w.]+\.rst)"', call)
+            assert caption and (ROOT / caption.group(1)).read_text().strip(), f"{smk.name}: {call[:80]} has no caption file"
+            assert re.search(r'category="[^"]+"', call) and "subcategory=" in call, (
+                f"{smk.name}: {call[:80]} lacks a (sub)category"
+            )
+            reported += re.findall(r'"([^"]+\.png)"', call)
+    assert len(figures) >= 20
+    assert [(rule, path) for rule, path in figures if path not in reported] == []
