@@ -216,7 +216,7 @@ _LAYOUTS: dict[str, tuple | None] = {}
 def _layout(spec: str) -> tuple | None:
     """(ASE array names, column counts, kinds, integer-column mask, placement) of a Properties value
     whose first column is species and the rest real or integer; None for any other layout. The
-    placement tells the kernels where each value column goes (see :func:`_parse_atoms_py`)."""
+    placement tells the kernels where each value column goes (see :func:`amlip.io.extxyz_kernels._parse_atoms_py`)."""
     if spec not in _LAYOUTS:
         fields = spec.split(":")
         layout = None
@@ -328,7 +328,7 @@ def _fast_frame(info: dict, layout: tuple, numbers: np.ndarray, values: np.ndarr
 
 class _Chunk:
     """One read of the file and the kernel's output for it: ``data[:end]`` (then :data:`_SENTINEL`),
-    the frame table (rows of :func:`_parse_frames_py`), the atoms of all its frames stacked in
+    the frame table (rows of :func:`amlip.io.extxyz_kernels._parse_frames_py`), the atoms of all its frames stacked in
     ``numbers``/``values``, the layout they were parsed with, and where the kernel stopped."""
 
     def __init__(self, size: int):

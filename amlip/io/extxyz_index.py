@@ -172,7 +172,7 @@ def extract_frame_sets(
 ) -> dict[str, int]:
     """Second pass: copy frames of ``index.path`` into several files in one read of the source.
 
-    ``sets`` maps an output path to ``(indices, info)``; ``info`` (from :func:`selection_info`,
+    ``sets`` maps an output path to ``(indices, info)``; ``info`` (from :func:`amlip.selection.provenance.selection_info`,
     arrays aligned with ``indices``) is added to each frame's comment line, replacing keys of
     the same name. Frames are copied byte for byte otherwise and written in file order. A
     frame may go to one output only. Returns the frame count per output.

@@ -32,7 +32,7 @@ COMPARISON_COLUMNS = [
 def compare_levels(frames: Sequence[Atoms]) -> tuple["pd.DataFrame", "pd.DataFrame"]:
     """Per-frame and per-level-pair differences between the labels of relabelled frames.
 
-    Each frame (output of :func:`relabel` with ``keep_previous``) has the new level in
+    Each frame (output of :func:`amlip.labelers.base.relabel` with ``keep_previous``) has the new level in
     ``REF_*`` and the old one under ``lot<old hash>_*``. The per-frame table has both energies
     per atom and the force (component) MAE/RMSE and stress MAE between the levels. The summary
     has one row per (old, new) pair: the mean energy offset new - old (eV/atom), and the energy

@@ -25,7 +25,7 @@ def select_diverse(
 
     ``soap`` holds ``r_cut`` (Å), ``n_max``, ``l_max`` and optionally ``centers`` (elements
     whose environments are averaged; MIL: the framework). Returns sorted indices and the
-    per-frame provenance fields for :func:`selection_info`: ``cluster`` (k-means) or ``rank``
+    per-frame provenance fields for :func:`amlip.selection.provenance.selection_info`: ``cluster`` (k-means) or ``rank``
     (farthest-point order, 0 = first picked).
     """
     soap = dict(soap or {})

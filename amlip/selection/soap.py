@@ -216,7 +216,7 @@ def soap_map_table(
     """Numbers behind the SOAP map: 2-D coordinates of every pool frame, whether it was picked
     (by the ``pool_index`` the pick carries) and its committee σ_max (eV/Å, NaN if absent).
 
-    ``soap`` as in :func:`select_diverse`, so the map lives in the selection's SOAP space.
+    ``soap`` as in :func:`amlip.selection.candidates.select_diverse`, so the map lives in the selection's SOAP space.
     """
     import pandas as pd
 
