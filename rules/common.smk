@@ -227,7 +227,7 @@ def screen_reference(wildcards):
 # The keys of choose_by that screening a member reads, per property.
 SCREENING_KEYS = {
     "density": ("property", "reference_g_cm3", "temperature_K", "n_steps", "timestep_fs", "sample_every", "average_last_fraction")
-    + ("taut_fs", "taup_fs", "bulk_modulus_GPa"),
+    + ("taut_fs", "taup_fs"),
     "dehydrogenation": ("property", "max_sites"),
 }
 

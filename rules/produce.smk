@@ -2,7 +2,7 @@
 
 # The keys of produce.melt_quench a melt-quench job reads (domain and n_glasses shape the DAG, not a job).
 MELT_QUENCH_KEYS = ("protocol", "time_scale", "timestep_fs", "sample_every", "friction_per_fs", "taut_fs", "taup_fs")
-MELT_QUENCH_KEYS += ("bulk_modulus_GPa", "guards", "engine")
+MELT_QUENCH_KEYS += ("guards", "engine")
 MELT_QUENCH = {key: config["produce"]["melt_quench"][key] for key in MELT_QUENCH_KEYS}
 
 

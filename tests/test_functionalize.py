@@ -185,7 +185,6 @@ def test_pore_md_runs_a_preset_with_the_wall_and_keeps_the_pore_empty():
         "friction_per_fs": 0.01,
         "taut_fs": 100.0,
         "taup_fs": 1000.0,
-        "bulk_modulus_GPa": 40.0,
         "guards": {"min_distance_A": 0.05, "max_T_factor": 100.0},
     }
     frames, stages = pore_md(

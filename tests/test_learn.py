@@ -240,7 +240,6 @@ def test_screen_density_follows_the_model_pressure():
         average_last_fraction=0.5,
         taut_fs=100.0,
         taup_fs=50.0,
-        bulk_modulus_GPa=10.0,
     )
     assert result["start"] == pytest.approx(start)
     assert result["mean"] < 0.95 * start

@@ -65,10 +65,9 @@ def screen_density(
     average_last_fraction: float,
     taut_fs: float,
     taup_fs: float,
-    bulk_modulus_GPa: float,
     seed: int = 0,
 ) -> dict[str, float]:
-    """Density (g/cm3) of one model from a short NpT run (Berendsen, zero pressure) (AS choice).
+    """Density (g/cm3) of one model from a short NpT run (Langevin-Hoover, zero pressure) (AS choice).
 
     Starts from ``atoms`` with Maxwell-Boltzmann velocities at ``temperature_K``; the density is
     averaged over the last ``average_last_fraction`` of the frames sampled every
@@ -84,9 +83,7 @@ def screen_density(
     atoms = atoms.copy()
     atoms.calc = calculator
     MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=np.random.default_rng(seed))
-    dyn = make_integrator(
-        atoms, "npt", temperature_K, timestep_fs, taut_fs=taut_fs, taup_fs=taup_fs, bulk_modulus_GPa=bulk_modulus_GPa
-    )
+    dyn = make_integrator(atoms, "npt", temperature_K, timestep_fs, taut_fs=taut_fs, taup_fs=taup_fs)
     start = density_g_cm3(atoms)
     densities = []
     for _ in range(sample_every, n_steps + 1, sample_every):

@@ -61,13 +61,12 @@ def committee_md(
     friction_per_fs: float | None = None,
     taut_fs: float | None = None,
     taup_fs: float | None = None,
-    bulk_modulus_GPa: float | None = None,
     seed: int = 0,
 ) -> list[Atoms]:
     """MD with the committee's mean forces from each structure at each temperature.
 
-    ``ensemble`` is ``nvt`` (Langevin, ``friction_per_fs``) or ``npt`` (Berendsen at zero
-    pressure, ``taut_fs``/``taup_fs``/``bulk_modulus_GPa``, so that the committee meets the
+    ``ensemble`` is ``nvt`` (Langevin, ``friction_per_fs``) or ``npt`` (Langevin-Hoover at zero
+    pressure, ``taut_fs``/``taup_fs``, so that the committee meets the
     densities it would produce and is corrected there): the ``explore.md`` settings. Sampled frames
     carry ``committee_sigma_max`` (eV/Å), ``md_temperature_K`` and ``source``. A trajectory that
     blows up (non-finite forces) ends early and keeps what it sampled.
@@ -95,7 +94,6 @@ def committee_md(
                 friction_per_fs=friction_per_fs,
                 taut_fs=taut_fs,
                 taup_fs=taup_fs,
-                bulk_modulus_GPa=bulk_modulus_GPa,
             )
             for step in range(sample_every, n_steps + 1, sample_every):
                 dyn.run(sample_every)

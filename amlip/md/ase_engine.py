@@ -1,4 +1,4 @@
-"""The ASE engine: a protocol run with ASE MD (Langevin for NVT, Berendsen barostat + thermostat for NpT)."""
+"""The ASE engine: a protocol run with ASE MD (Langevin for NVT, Langevin thermostat + Langevin-Hoover barostat for NpT)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ def run_protocol(
     friction_per_fs: float | None = None,
     taut_fs: float | None = None,
     taup_fs: float | None = None,
-    bulk_modulus_GPa: float | None = None,
     guards: Guards | None = None,
     progress_every_s: float = 10.0,
     wall=None,
@@ -75,7 +74,6 @@ def run_protocol(
             friction_per_fs=friction_per_fs,
             taut_fs=taut_fs,
             taup_fs=taup_fs,
-            bulk_modulus_GPa=bulk_modulus_GPa,
             pressure_GPa=stage.pressure_GPa,
         )
         for k in range(stage.n_steps):

@@ -2,7 +2,7 @@
 
 Both take the same stages (:mod:`amlip.md.protocols`), guards and D3 settings and return the
 same frames (info ``step``, ``time_ps``, ``stage``, ``target_T_K``, ``T_K``, ``density_g_cm3``,
-``epot_eV``). ``ase``: Langevin (NVT) and Berendsen (NpT) through
+``epot_eV``). ``ase``: Langevin (NVT) and Langevin-Hoover (NpT) through
 :func:`amlip.md.integrators.make_integrator`; ``lammps``: Nose-Hoover ``fix nvt``/``fix npt``
 with the model's forces through ``fix external`` (:mod:`amlip.md.lammps_engine`), and the only
 engine with the committee guard. The engine module is imported when used.
@@ -27,7 +27,6 @@ def run_md(
     taup_fs: float,
     guards,
     friction_per_fs: float | None = None,
-    bulk_modulus_GPa: float | None = None,
     dispersion: Mapping | None = None,
     committee: Sequence | None = None,
     committee_sigma_max_eV_A: float | None = None,
@@ -36,7 +35,7 @@ def run_md(
     """Run ``stages`` from ``atoms`` with ``calculator`` in ``engine`` (``ase`` or ``lammps``); return the sampled frames.
 
     ``taut_fs``/``taup_fs`` are the thermostat and barostat times of either engine (fs);
-    ``friction_per_fs`` (NVT) and ``bulk_modulus_GPa`` (NpT) are needed by ``ase`` only.
+    ``friction_per_fs`` (NVT) is needed by ``ase`` only.
     ``dispersion`` is ``produce.dispersion`` (empty or without ``method``: off). A committee of
     calculators with ``committee_sigma_max_eV_A`` stops the run when the force deviation exceeds
     it (``lammps`` only). A guard violation raises :class:`amlip.md.guards.MDGuardError` with the
@@ -74,7 +73,6 @@ def run_md(
             friction_per_fs=friction_per_fs,
             taut_fs=taut_fs,
             taup_fs=taup_fs,
-            bulk_modulus_GPa=bulk_modulus_GPa,
             guards=guards,
         )
     raise ValueError(f"produce.melt_quench.engine '{engine}': use one of {list(ENGINES)}")

@@ -70,7 +70,6 @@ def pore_md(
     friction_per_fs: float,
     taut_fs: float,
     taup_fs: float,
-    bulk_modulus_GPa: float,
     guards: Mapping,
     seed: int = 0,
 ) -> tuple[list[Atoms], list]:
@@ -108,7 +107,6 @@ def pore_md(
         friction_per_fs=friction_per_fs,
         taut_fs=taut_fs,
         taup_fs=taup_fs,
-        bulk_modulus_GPa=bulk_modulus_GPa,
         guards=Guards(**guards),
         wall=cylinder.calculator(),
     )
