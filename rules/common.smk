@@ -7,7 +7,6 @@ from snakemake.utils import validate
 from amlip.config import check_config, screen_structure_name, starting_structure_names
 from amlip.learning.loop import domain_settings
 from amlip.models.loading import model_file
-from amlip.models.mace import mace_cli_args
 from amlip.models.nequip import PRESETS as NEQUIP_PRESETS
 from amlip.models.nequip import nequip_commands
 
@@ -181,15 +180,17 @@ def reuse_command(wildcards, input, output):
     return " ".join(shlex.quote(str(a)) for a in ("python", script, input.previous_decision, input.previous_model, output.model))
 
 
-def previous_member(wildcards, name):
-    """Member m of iteration i-1 (file ``name``) and its decision, for the copy of a stopped loop."""
+def previous_member(wildcards, name, fit=None):
+    """Member m of iteration i-1 (file ``name``, and its fit table ``fit`` when given) and its
+    decision: the warm start of member m, or the copy of a stopped loop."""
     i = int(wildcards.i)
     if i == 0:
         return {}
-    return {
-        "previous_decision": previous_decision(wildcards)["decision"],
-        "previous_model": f"results/train/{wildcards.domain}/iter_{i - 1}/member_{wildcards.m}/{name}",
-    }
+    member = f"results/train/{wildcards.domain}/iter_{i - 1}/member_{wildcards.m}"
+    files = {"previous_decision": previous_decision(wildcards)["decision"], "previous_model": f"{member}/{name}"}
+    if fit is not None:
+        files["previous_fit"] = f"{member}/{fit}"
+    return files
 
 
 def final_test(wildcards):
@@ -280,21 +281,6 @@ def glass_trajectories(wildcards=None):
     n = config["produce"]["melt_quench"]["n_glasses"]
     return ["results/produce/melt_quench/trajectory.extxyz"] + expand(
         "results/produce/melt_quench/glass_{g}/trajectory.extxyz", g=range(1, n)
-    )
-
-
-def mace_arguments(wildcards, input, output):
-    """mace_run_train flags for one committee member (E0s read from the isolated-atom labels)."""
-    return mace_cli_args(
-        config["train"]["mace"],
-        name="mace",
-        train_file=input.train,
-        valid_file=input.val,
-        test_file=input.test,
-        e0s_file=input.e0s,
-        work_dir=os.path.dirname(output.model),
-        seed=config["seed"] + int(wildcards.m),
-        finetune=config["train"]["finetune"],
     )
 
 

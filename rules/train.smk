@@ -4,13 +4,14 @@
 rule train_model:
     input:
         unpack(finetune_inputs),
-        unpack(lambda wildcards: previous_member(wildcards, "mace.model")),
+        unpack(lambda wildcards: previous_member(wildcards, "mace.model", fit="fit.csv")),
         train="results/learn/{domain}/iter_{i}/train.extxyz",
         val="results/learn/{domain}/iter_{i}/val.extxyz",
         test="results/learn/{domain}/iter_{i}/test.extxyz",
         e0s="results/label/{domain}/isolated_atoms.json",
     output:
         model=protected("results/train/{domain}/iter_{i}/member_{m}/mace.model"),
+        fit="results/train/{domain}/iter_{i}/member_{m}/fit.csv",
     log:
         "logs/train/{domain}/iter_{i}/member_{m}.log",
     benchmark:
@@ -23,13 +24,13 @@ rule train_model:
         runtime=120,
         gpu=0,
     params:
-        args=mace_arguments,
-        reuse=reuse_command,
-    shell:
+        settings=config["train"]["mace"],
+        budget=config["train"]["budget"],
+        finetune=config["train"]["finetune"],
+        seed=lambda wildcards: config["seed"] + int(wildcards.m),
+    script:
         # after a converged iteration (learn.stop_when_converged) the member is copied, not trained
-        "action=$({params.reuse} 2> {log}); "
-        "if [ \"$action\" = reused ]; then echo 'member copied: the loop stopped before this iteration' >> {log}; "
-        "else OMP_NUM_THREADS={threads} mace_run_train {params.args} > {log} 2>&1; fi"
+        "../scripts/train_model.py"
 
 
 rule evaluate_model:
@@ -55,6 +56,7 @@ rule evaluate_model:
         nequip_python=NEQUIP_PYTHON,
         # the final committee's speed (ZIF): earlier iterations have the same architecture
         cost=lambda wildcards: COST if int(wildcards.i) == N_ITER else {},
+        fit_bounds=config["train"]["fit_bounds"],
     script:
         "../scripts/evaluate_model.py"
 

@@ -8,14 +8,25 @@ from _common import setup
 from amlip.io.frames import read_frames, write_frames
 from amlip.models.handover import use_model_python
 from amlip.models.loading import load_model, model_family
-from amlip.models.metrics import cost_per_atom_per_call, error_metrics, predict
+from amlip.models.metrics import cost_per_atom_per_call, error_metrics, fit_flag, predict
 
 
 def main(
-    model: str, splits: dict, table: str, predictions: str, domain: str, iteration: int, member: int, dtype: str, cost: dict, log
+    model: str,
+    splits: dict,
+    table: str,
+    predictions: str,
+    domain: str,
+    iteration: int,
+    member: int,
+    dtype: str,
+    cost: dict,
+    fit_bounds: dict,
+    log,
 ):
     """Errors of ``model`` on ``splits`` (train, val, test, final_test files) into ``table``, its test predictions
-    into ``predictions``; ``cost`` (n_calls, warmup; empty: not timed) adds the cost per atom per call (µs)."""
+    into ``predictions``; ``cost`` (n_calls, warmup; empty: not timed) adds the cost per atom per call (µs);
+    ``fit_flag`` says why the member does not fit its training set (``train.fit_bounds``), empty when it does."""
     calculator = load_model(model, dtype=dtype)
     prefix = f"{model_family(model)}{member}"
     rows, test_frames = [], []
@@ -27,6 +38,10 @@ def main(
             write_frames(predictions, frames)
             test_frames = frames
     result = pd.DataFrame(rows)
+    flag = fit_flag(next(row for row in rows if row["split"] == "train"), fit_bounds)
+    if flag:
+        log.warning("member %d of iteration %d does not fit its training set: %s", member, iteration, flag)
+    result["fit_flag"] = flag
     result.insert(0, "member", member)
     result.insert(0, "iteration", iteration)
     result.insert(0, "domain", domain)
@@ -60,5 +75,6 @@ if __name__ == "__main__":
         member=int(w.m),
         dtype=p.dtype,
         cost=p.cost,
+        fit_bounds=p.fit_bounds,
         log=setup(snakemake),
     )

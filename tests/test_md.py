@@ -114,8 +114,6 @@ def test_engine_factory_runs_either_engine_and_refuses_what_one_cannot_do():
     kw = dict(sample_every=5, seed=0, taut_fs=100.0, taup_fs=1000.0, guards=Guards(), friction_per_fs=0.01)
     frames = run_md("ase", atoms, EMT(), stages, **kw)
     assert [f.info["step"] for f in frames] == [5, 10, 15, 20] and frames[-1].info["stage"] == "hold"
-    with pytest.raises(ValueError, match="committee guard.*needs engine: lammps"):
-        run_md("ase", atoms, EMT(), stages, committee=[EMT(), EMT()], committee_sigma_max_eV_A=0.1, **kw)
     with pytest.raises(ValueError, match=r"engine 'gromacs': use one of \['ase', 'lammps'\]"):
         run_md("gromacs", atoms, EMT(), stages, **kw)
 
@@ -163,3 +161,60 @@ def test_npt_makes_one_model_call_per_step_and_reaches_the_equilibrium_density()
         densities.append(density_g_cm3(atoms))
     assert np.mean(densities[20:]) == pytest.approx(rho0 * 0.985, rel=0.015)
     assert density_g_cm3(relaxed.repeat((3, 3, 3))) * 0.97**-3 > 1.08 * np.mean(densities[20:])  # it expanded
+
+
+def test_a_short_blown_up_run_fails_at_its_last_step():
+    """8 steps of 40 fs (fewer than check_every) heat Cu to ~1e7 K: the run must not end green (it did)."""
+    from amlip.md.engines import run_md
+
+    atoms = bulk("Cu", cubic=True).repeat((2, 2, 2))
+    stages = [Stage("hold", "nvt", 300, 300, 0.32, 40.0)]
+    kw = dict(sample_every=5, seed=0, taut_fs=100.0, taup_fs=1000.0, friction_per_fs=0.01)
+    with pytest.raises(MDGuardError, match="at step 8") as error:
+        run_md("ase", atoms, EMT(), stages, guards=Guards(max_T_factor=3.0, min_distance_A=0.6, check_every=10), **kw)
+    assert [f.info["step"] for f in error.value.frames] == [5]
+
+
+@pytest.mark.parametrize("engine", ["ase", "lammps"])
+def test_guards_run_at_the_end_of_every_stage(engine):
+    """Two stages of 6 steps, guards every 100 steps and a bound of 30 K: checked first at step 6, the end of stage one."""
+    from amlip.md.engines import run_md
+
+    atoms = bulk("Cu", cubic=True).repeat((2, 2, 2))
+    stages = [Stage("one", "nvt", 300, 300, 0.006, 1.0), Stage("two", "nvt", 300, 300, 0.006, 1.0)]
+    kw = dict(sample_every=4, seed=0, taut_fs=100.0, taup_fs=1000.0, friction_per_fs=0.01)
+    with pytest.raises(MDGuardError, match="temperature runaway at step 6: .* K where the protocol peaks at 300 K") as error:
+        run_md(engine, atoms, EMT(), stages, guards=Guards(max_T_factor=0.1, min_distance_A=0.6, check_every=100), **kw)
+    assert [f.info["step"] for f in error.value.frames] == [4]
+
+
+def test_committee_guard_in_the_ase_engine_stops_and_keeps_the_frames_with_their_sigma():
+    """Two members that disagree (EMT and a Lennard-Jones Cu): sigma_max is recorded on every frame
+    at no extra model call, and the run stops when it exceeds the bound."""
+    from ase.calculators.lj import LennardJones
+
+    from amlip.md.engines import run_md
+    from amlip.models.committee import SIGMA_KEY, CommitteeCalculator, committee_force_deviation
+
+    atoms = bulk("Cu", cubic=True).repeat((2, 2, 2))
+    atoms.rattle(0.05, seed=1)
+    lj = LennardJones(sigma=2.3, epsilon=0.4, rc=5.0, smooth=True)
+    members = [EMT(), lj]
+    committee = CommitteeCalculator(members)
+    stages = [Stage("hold", "nvt", 600, 600, 0.03, 1.0)]
+    kw = dict(sample_every=5, seed=0, taut_fs=100.0, taup_fs=1000.0, friction_per_fs=0.01, guards=Guards())
+    frames = run_md("ase", atoms, committee, stages, **kw)
+    assert len(frames) == 6 and all(SIGMA_KEY in f.info for f in frames)
+    last = frames[-1].copy()
+    forces = []
+    for member in members:
+        last.calc = member
+        forces.append(last.get_forces())
+    assert frames[-1].info[SIGMA_KEY] == pytest.approx(committee_force_deviation(np.array(forces)), rel=1e-6)
+    bound = 0.5 * min(f.info[SIGMA_KEY] for f in frames)
+    with pytest.raises(MDGuardError, match=f"committee force deviation .* above {bound} eV/Å at step 1 ") as error:
+        run_md("ase", atoms, committee, stages, committee_sigma_max_eV_A=bound, **kw)
+    assert error.value.frames == []
+    # a single driving model audited by the members every committee_every steps
+    with pytest.raises(MDGuardError, match="at step 10 "):
+        run_md("ase", atoms, EMT(), stages, committee=members, committee_sigma_max_eV_A=bound, committee_every=10, **kw)

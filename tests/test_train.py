@@ -153,3 +153,104 @@ def test_load_model_mace_by_suffix_shapes_and_committee(mace_model_file):
     calc.calculate(atoms, ["energy", "forces"])
     assert calc.results["forces_comm"].shape == (2, 9, 3)
     np.testing.assert_allclose(calc.results["forces_comm"][0], forces, atol=1e-8)
+
+
+# --- the training budget, warm start and fit table -------------------------------------------
+
+
+def test_epochs_follow_the_step_budget_with_a_floor():
+    from amlip.models.mace import epochs_for_budget
+
+    assert epochs_for_budget(56, 4, 800, 10) == 58  # 14 batches an epoch: ceil(800 / 14)
+    assert epochs_for_budget(8, 4, 800, 10) == 400  # 2 steps an epoch
+    assert epochs_for_budget(5000, 4, 800, 10) == 10  # the floor
+    with pytest.raises(ValueError, match="no training frames"):
+        epochs_for_budget(0, 4, 800, 10)
+
+
+def test_warm_start_names_the_previous_member_and_the_budget_sets_the_epochs(tmp_path):
+    args = shlex.split(
+        mace_cli_args(
+            {"batch_size": 4},
+            name="mace_run",
+            train_file="t.xyz",
+            valid_file="v.xyz",
+            test_file="s.xyz",
+            e0s_file=str(tmp_path / "none.json"),
+            work_dir="w",
+            seed=1,
+            max_num_epochs=58,
+            warm_start_from="results/train/syn/iter_0/member_1/mace.model",
+        )
+    )
+    assert "--max_num_epochs=58" in args
+    assert "--foundation_model=results/train/syn/iter_0/member_1/mace.model" in args
+    assert "--multiheads_finetuning=False" in args
+
+
+def test_trained_model_file_prefers_stage_two(tmp_path):
+    from amlip.models.mace import trained_model_file
+
+    with pytest.raises(FileNotFoundError, match="wrote no mace_run.model"):
+        trained_model_file(tmp_path, "mace_run")
+    (tmp_path / "mace_run.model").write_text("one")
+    assert trained_model_file(tmp_path, "mace_run").name == "mace_run.model"
+    (tmp_path / "mace_run_stagetwo.model").write_text("two")
+    assert trained_model_file(tmp_path, "mace_run").name == "mace_run_stagetwo.model"
+
+
+MACE_LOG = """2026-12-04 15:33:40.854 INFO: Loaded Stage one model from epoch 40 for evaluation
+2026-12-04 15:33:41.694 INFO: Error-table on TRAIN and VALID:
++---------------+--------------------+-----------------+------------------+--------------------------------------+
+|  config_type  | MAE E / meV / atom | MAE F / meV / A | relative F MAE % | MAE Stress (Virials) / meV / A (A^3) |
++---------------+--------------------+-----------------+------------------+--------------------------------------+
+| train_Default |         105.9      |        176.5    |         9.67     |                    1.6               |
+| valid_Default |          94.6      |        159.6    |        10.05     |                    1.2               |
++---------------+--------------------+-----------------+------------------+--------------------------------------+
+2026-12-04 15:33:43.830 INFO: Error-table on TEST:
+| Default_Default |          94.9      |        167.3    |        11.07     |                    1.7               |
+2026-12-04 15:33:44.170 INFO: Loaded Stage two model from epoch 55 for evaluation
+| train_Default |          16.7      |        166.5    |         9.13     |                    2.3               |
+| valid_Default |          10.6      |        148.7    |         9.37     |                    2.1               |
+| Default_Default |          11.7      |        157.4    |        10.41     |                    2.7               |
+"""
+
+
+def test_fit_table_reads_the_epochs_and_the_final_error_tables(tmp_path):
+    from amlip.models.mace import MEV_PER_A3_IN_GPA, fit_table
+
+    rows = [
+        {"loss": 4.0, "mode": "opt", "epoch": 0},
+        {"loss": 2.0, "mode": "opt", "epoch": 0},
+        {"loss": 9.0, "mae_e_per_atom": 0.2, "mae_f": 1.5, "mae_stress": 0.01, "mode": "eval", "epoch": None},
+        {"loss": 1.0, "mae_e_per_atom": 0.1, "mae_f": 0.5, "mae_stress": 0.002, "mode": "eval", "epoch": 0},
+        {"loss": 0.5, "mode": "opt", "epoch": 1},
+        {"loss": 0.4, "mae_e_per_atom": 0.01, "mae_f": 0.25, "mae_stress": 0.001, "mode": "eval", "epoch": 1},
+    ]
+    results = tmp_path / "mace_run_run-0_train.txt"
+    results.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    table = fit_table(results, MACE_LOG, start_stage_two=1)
+    per_epoch = table[~table.final]
+    assert list(per_epoch.epoch) == [0, 1] and list(per_epoch.stage) == ["one", "two"]
+    assert per_epoch.train_loss.tolist() == pytest.approx([3.0, 0.5])
+    assert per_epoch.energy_mae_meV_atom.tolist() == pytest.approx([100.0, 10.0])
+    assert per_epoch.force_mae_meV_A.tolist() == pytest.approx([500.0, 250.0])
+    assert per_epoch.stress_mae_GPa.iloc[0] == pytest.approx(2.0 * MEV_PER_A3_IN_GPA)
+    final = table[table.final]
+    assert list(zip(final.stage, final.split)) == [(s, k) for s in ("one", "two") for k in ("train", "valid", "test")]
+    two_train = final[(final.stage == "two") & (final.split == "train")].iloc[0]
+    assert (two_train.epoch, two_train.energy_mae_meV_atom, two_train.force_mae_meV_A) == (55, 16.7, 166.5)
+    assert final[final.split == "test"].energy_mae_meV_atom.tolist() == [94.9, 11.7]
+    results.write_text("not json\n")
+    with pytest.raises(ValueError, match="line 1 is not JSON"):
+        fit_table(results, MACE_LOG)
+
+
+def test_fit_flag_names_each_bound_the_training_error_exceeds():
+    from amlip.models.metrics import fit_flag
+
+    bounds = {"energy_meV_atom": 25.0, "force_meV_A": 400.0}
+    assert fit_flag({"energy_mae_meV_atom": 12.0, "force_mae_meV_A": 150.0}, bounds) == ""
+    assert fit_flag({"energy_mae_meV_atom": 477.3, "force_mae_meV_A": 684.0}, bounds) == (
+        "train energy MAE 477.3 > 25 meV/atom; train force MAE 684 > 400 meV/Å"
+    )

@@ -42,6 +42,11 @@ def iter_frames(path: str | os.PathLike) -> Iterator[Atoms]:
     return iter_extxyz_frames(path)
 
 
+def count_frames(path: str | os.PathLike) -> int:
+    """Number of frames in an extended-XYZ file (each frame parsed, so a broken file fails here)."""
+    return sum(1 for _ in iter_frames(path))
+
+
 def write_frames(path: str | os.PathLike, frames: Iterable[Atoms]) -> int:
     """Write frames to extended XYZ (an empty iterable writes an empty file); return the count."""
     path = Path(path)

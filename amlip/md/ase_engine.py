@@ -17,6 +17,24 @@ from amlip.structures.crystals import density_g_cm3
 log = logging.getLogger(__name__)
 
 
+def committee_sigma(atoms: Atoms, model, committee: Sequence | None) -> float | None:
+    """sigma_max (eV/Å) of the current step: from the forces of every member the driving ``model``
+    already computed (a committee calculator's ``forces_comm``: no extra call), else by evaluating
+    each calculator of ``committee`` on a copy of ``atoms``; None without either."""
+    from amlip.models.committee import committee_force_deviation
+
+    forces = model.results.get("forces_comm") if model is not None else None
+    if forces is not None and len(forces) < 2:  # a single model: no deviation to read
+        forces = None
+    if forces is None and committee:
+        forces = []
+        for member in committee:
+            copy = atoms.copy()
+            copy.calc = member
+            forces.append(copy.get_forces())
+    return None if forces is None else committee_force_deviation(np.asarray(forces))
+
+
 def run_protocol(
     atoms: Atoms,
     calculator,
@@ -29,6 +47,10 @@ def run_protocol(
     guards: Guards | None = None,
     progress_every_s: float = 10.0,
     wall=None,
+    model=None,
+    committee: Sequence | None = None,
+    committee_sigma_max_eV_A: float | None = None,
+    committee_every: int = 50,
 ) -> list[Atoms]:
     """Run the stages one after another on ``atoms`` with ``calculator``.
 
@@ -37,6 +59,14 @@ def run_protocol(
     ``wall`` is an optional extra ASE calculator summed with the model (e.g. the pore wall,
     :meth:`amlip.structures.pores.CylinderWall.calculator`); frame energies then include it.
 
+    The committee force deviation sigma_max (eV/Å) is recorded on every sampled frame
+    (info ``committee_sigma_max``) when ``model`` (the ML part of ``calculator``, before a wall or
+    D3 is added) is a committee calculator, and checked every ``committee_every`` steps against
+    ``committee_sigma_max_eV_A`` (with ``committee``, a list of member calculators, when the driving
+    model is a single member). The guards (:func:`amlip.md.guards.check_guards`) run every
+    ``guards.check_every`` steps and at the last step of every stage, so a run cannot end in a
+    state they refuse.
+
     Returns the sampled frames, each with info ``step``, ``time_ps``, ``stage``,
     ``target_T_K``, ``T_K``, ``density_g_cm3`` and ``epot_eV``. Progress (step, T, density,
     ETA) goes to the logger. A guard violation raises :class:`MDGuardError`; the frames
@@ -44,7 +74,11 @@ def run_protocol(
     """
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
 
+    from amlip.models.committee import SIGMA_KEY
+
     guards = guards or Guards()
+    if committee_sigma_max_eV_A is not None and committee is None and model is None:
+        raise ValueError("a committee guard needs the committee: pass model (a committee calculator) or committee")
     atoms = atoms.copy()
     if wall is not None:
         from ase.calculators.mixing import SumCalculator
@@ -58,6 +92,7 @@ def run_protocol(
     total = sum(s.n_steps for s in stages)
     done, t_ps = 0, 0.0
     started = last_report = time.perf_counter()
+    free_sigma = model is not None and committee is None
 
     previous_peak_K = 0.0
     for stage in stages:
@@ -80,16 +115,28 @@ def run_protocol(
             frac = (k + 1) / stage.n_steps
             target = stage.T_start_K + frac * (stage.T_end_K - stage.T_start_K)
             dyn.set_temperature(temperature_K=target)
+            step = done + 1
+            sample = step % sample_every == 0 or step == total
+            audit = committee_sigma_max_eV_A is not None and (step % committee_every == 0 or free_sigma)
+            sigma = None
             try:
                 dyn.run(1)
-                if (done + 1) % guards.check_every == 0:
-                    check_guards(atoms, peak_K, guards, done + 1)
+                if step % guards.check_every == 0 or k == stage.n_steps - 1:
+                    check_guards(atoms, peak_K, guards, step)
+                if audit or (sample and free_sigma):
+                    sigma = committee_sigma(atoms, model, committee)
+                if audit and sigma is not None and sigma > committee_sigma_max_eV_A:
+                    raise MDGuardError(
+                        f"committee force deviation {sigma:.3f} eV/Å above {committee_sigma_max_eV_A} eV/Å at step {step} "
+                        f"(stage {stage.name}, {atoms.get_temperature():.0f} K): the model is extrapolating"
+                    )
             except MDGuardError as exc:
                 exc.frames = frames
+                exc.step = step
                 raise
-            done += 1
+            done = step
             t_ps += stage.timestep_fs / 1000.0
-            if done % sample_every == 0 or done == total:
+            if sample:
                 frame = atoms.copy()
                 frame.calc = None
                 frame.info.update(
@@ -101,19 +148,22 @@ def run_protocol(
                     density_g_cm3=density_g_cm3(atoms),
                     epot_eV=float(atoms.get_potential_energy()),
                 )
+                if sigma is not None:
+                    frame.info[SIGMA_KEY] = sigma
                 frames.append(frame)
             now = time.perf_counter()
             if now - last_report > progress_every_s or done == total:
                 last_report = now
                 eta = (now - started) / done * (total - done)
                 log.info(
-                    "step %d/%d stage %s T=%.0f K (target %.0f) density=%.3f g/cm3 ETA %.0f s",
+                    "step %d/%d stage %s T=%.0f K (target %.0f) density=%.3f g/cm3%s ETA %.0f s",
                     done,
                     total,
                     stage.name,
                     atoms.get_temperature(),
                     target,
                     density_g_cm3(atoms),
+                    f" sigma_max={sigma:.3f} eV/Å" if sigma is not None else "",
                     eta,
                 )
     return frames

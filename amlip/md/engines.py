@@ -4,8 +4,8 @@ Both take the same stages (:mod:`amlip.md.protocols`), guards and D3 settings an
 same frames (info ``step``, ``time_ps``, ``stage``, ``target_T_K``, ``T_K``, ``density_g_cm3``,
 ``epot_eV``). ``ase``: Langevin (NVT) and Langevin-Hoover (NpT) through
 :func:`amlip.md.integrators.make_integrator`; ``lammps``: Nose-Hoover ``fix nvt``/``fix npt``
-with the model's forces through ``fix external`` (:mod:`amlip.md.lammps_engine`), and the only
-engine with the committee guard. The engine module is imported when used.
+with the model's forces through ``fix external`` (:mod:`amlip.md.lammps_engine`). Both have the
+committee guard. The engine module is imported when used.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def run_md(
     ``friction_per_fs`` (NVT) is needed by ``ase`` only.
     ``dispersion`` is ``produce.dispersion`` (empty or without ``method``: off). A committee of
     calculators with ``committee_sigma_max_eV_A`` stops the run when the force deviation exceeds
-    it (``lammps`` only). A guard violation raises :class:`amlip.md.guards.MDGuardError` with the
+    it (either engine; in ``ase`` a committee ``calculator`` gives it at no extra cost). A guard violation raises :class:`amlip.md.guards.MDGuardError` with the
     frames so far as ``exc.frames``.
     """
     if engine == "lammps":
@@ -59,8 +59,6 @@ def run_md(
             committee_every=committee_every,
         )
     if engine == "ase":
-        if committee_sigma_max_eV_A:
-            raise ValueError("produce.melt_quench.guards.max_sigma_eV_A (committee guard) needs engine: lammps")
         from amlip.md.ase_engine import run_protocol
         from amlip.md.dispersion import with_dispersion
 
@@ -74,5 +72,9 @@ def run_md(
             taut_fs=taut_fs,
             taup_fs=taup_fs,
             guards=guards,
+            model=calculator,
+            committee=committee,
+            committee_sigma_max_eV_A=committee_sigma_max_eV_A,
+            committee_every=committee_every,
         )
     raise ValueError(f"produce.melt_quench.engine '{engine}': use one of {list(ENGINES)}")

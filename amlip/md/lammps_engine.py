@@ -253,7 +253,8 @@ def run_protocol_lammps(
 
     Returns frames every ``sample_every`` steps with info ``step``, ``time_ps``, ``stage``,
     ``target_T_K``, ``T_K``, ``density_g_cm3``, ``epot_eV`` (model + D3 + extra fixes), and
-    ``press_GPa``. A guard violation (lost atoms, temperature, close contact, committee
+    ``press_GPa``. The guards run every ``guards.check_every`` steps and at the end of every
+    stage. A guard violation (lost atoms, temperature, close contact, committee
     deviation) raises :class:`MDGuardError` with the frames so far as ``exc.frames``.
     """
     dispersion = d3_settings(dispersion)
@@ -312,7 +313,7 @@ def run_protocol_lammps(
                 t_ps += n * stage.timestep_fs / 1000.0
                 target = stage.T_start_K + k / stage.n_steps * (stage.T_end_K - stage.T_start_K)
                 sample = done % sample_every == 0 or done == total
-                check = done % guards.check_every == 0
+                check = done % guards.check_every == 0 or k == stage.n_steps  # and at every stage's end
                 audit = committee is not None and done % committee_every == 0
                 if not (sample or check or audit):
                     continue

@@ -85,3 +85,19 @@ def cost_per_atom_per_call(calculator, atoms, n_calls: int = 300, warmup: int = 
     for _ in range(n_calls):
         call()
     return (time.perf_counter() - start) / (n_calls * len(atoms))
+
+
+def fit_flag(train_errors: dict, bounds: dict) -> str:
+    """Why a member does not fit its own training set, or '' when it does.
+
+    ``train_errors`` are :func:`error_metrics` of the training split; ``bounds`` is
+    ``train.fit_bounds`` (``energy_meV_atom``, ``force_meV_A``). A training error above a bound
+    means the model is under-trained or too small for its data: nothing it produces elsewhere
+    can be trusted.
+    """
+    reasons = []
+    if train_errors["energy_mae_meV_atom"] > bounds["energy_meV_atom"]:
+        reasons.append(f"train energy MAE {train_errors['energy_mae_meV_atom']:.1f} > {bounds['energy_meV_atom']:g} meV/atom")
+    if train_errors["force_mae_meV_A"] > bounds["force_meV_A"]:
+        reasons.append(f"train force MAE {train_errors['force_mae_meV_A']:.0f} > {bounds['force_meV_A']:g} meV/Å")
+    return "; ".join(reasons)
