@@ -50,10 +50,15 @@ $(NEQUIP_STAMP): requirements-nequip.txt pyproject.toml
 
 install: $(STAMP) $(NEQUIP_STAMP)
 
+# The verdict (results/validate/verdict.txt) is printed last, also when a failing check stopped the run
+# (validate.strict) or a job failed after it was written.
 run: install
-	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
-	$(BIN)/snakemake --cores 1 --configfile config/config.yaml --report report.html
-	@echo "Report: $(abspath report.html) (figures and tables under $(abspath results/report))"
+	@status=0; $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml || status=$$?; \
+	if [ $$status = 0 ]; then $(BIN)/snakemake --cores 1 --configfile config/config.yaml --report report.html || status=$$?; \
+	  echo "Report: $(abspath report.html) (figures and tables under $(abspath results))"; fi; \
+	if [ -f results/validate/verdict.txt ]; then echo; echo "Verdict (results/validate/verdict.csv):"; cat results/validate/verdict.txt; \
+	else echo "no verdict: the run stopped before results/validate/verdict.csv"; fi; \
+	exit $$status
 
 # Lint and format checks (ruff for Python, snakefmt for the Snakefile and rules/), pinned in requirements.txt.
 LINT_PATHS := amlip scripts tests benchmarks

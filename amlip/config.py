@@ -46,6 +46,23 @@ def config_errors(config: Mapping) -> list[str]:
     learn, domains = config["learn"], config["learn"]["domains"]
     structures = starting_structure_names(config)
 
+    classical = config["explore"]["classical"]["potential"]
+    if classical:
+        from amlip.structures.packing import PRECURSOR_UNITS
+
+        packed = {
+            el for unit in config["structures"]["random"]["units"] if unit in PRECURSOR_UNITS for el in PRECURSOR_UNITS[unit][0]
+        }
+        if classical.get("potential") != "bks":
+            errors.append(
+                f"explore.classical.potential {dict(classical)}: the LAMMPS engine runs bks only (use {{}} to turn it off)"
+            )
+        elif packed - {"Si", "O"}:
+            errors.append(
+                f"explore.classical.potential is BKS, which covers Si and O only, but the random packings "
+                f"(structures.random.units) hold {sorted(packed - {'Si', 'O'})}: set explore.classical.potential to {{}}"
+            )
+
     architecture, preset = config["train"]["architecture"], config["train"]["nequip"]["preset"]
     if architecture != "mace" and not preset.endswith(architecture):
         errors.append(

@@ -389,3 +389,24 @@ def plot_gcmc_loading(table, temperature_K: float, force_field: str, path: str) 
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+def plot_fq_comparison(table, summary: dict, path: str) -> None:
+    """Model neutron F(Q) (mean of the glasses, on their reciprocal lattices) over the measured one,
+    the first sharp diffraction peaks marked; full range and a zoom on Q < 4 1/Å."""
+    plt = _pyplot()
+    fig, (full, zoom) = plt.subplots(1, 2, figsize=(9.0, 3.6), gridspec_kw={"width_ratios": [2, 1]})
+    for ax in (full, zoom):
+        ax.plot(table.Q_inv_A, table.F_experiment_barn, "k-", lw=1.2, label="experiment")
+        ax.plot(table.Q_inv_A, table.F_model_barn, "C0-", lw=0.9, label="model")
+        ax.axvline(summary["fsdp_experiment"], color="k", ls=":", lw=0.8)
+        ax.axvline(summary["fsdp_model"], color="C0", ls=":", lw=0.8)
+        ax.set_xlabel("Q (1/Å)")
+    full.set_ylabel("F(Q) (barn/sr/atom)")
+    full.set_title(f"R-factor {summary['r_factor']:.3f}", fontsize=9)
+    zoom.set_xlim(0.5, 4.0)
+    zoom.set_title(f"FSDP {summary['fsdp_model']:.2f} vs {summary['fsdp_experiment']:.2f} 1/Å", fontsize=9)
+    full.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

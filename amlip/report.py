@@ -23,11 +23,15 @@ METRIC_COLUMNS = [
 
 def accuracy_table(evaluations: pd.DataFrame, chosen: dict[str, int]) -> pd.DataFrame:
     """AS Table 2 / ZIF Table 1 layout: one row per domain, member and split, the chosen member
-    marked, with the member's cost per atom per call (µs, ZIF) where it was timed."""
+    marked, with the member's cost per atom per call (µs, ZIF) where it was timed and ``fit_flag``,
+    why the member does not fit its own training set (empty when it does; ``train.fit_bounds``)."""
     table = evaluations[evaluations.split.isin(["train", "val", "test"])].copy()
     table["chosen"] = [chosen.get(d) == m for d, m in zip(table.domain, table.member)]
     cost = [c for c in ("cost_us_per_atom_call", "cost_n_atoms") if c in table]
-    cols = ["domain", "iteration", "member", "chosen", "split", "n_frames"] + METRIC_COLUMNS + cost
+    if "fit_flag" in table:
+        table["fit_flag"] = table.fit_flag.fillna("")
+    flag = ["fit_flag"] if "fit_flag" in table else []
+    cols = ["domain", "iteration", "member", "chosen", "split", "n_frames"] + METRIC_COLUMNS + cost + flag
     return table[cols].sort_values(["domain", "member", "split"]).reset_index(drop=True)
 
 

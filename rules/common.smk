@@ -65,6 +65,64 @@ wildcard_constraints:
     split="train|test|val",
 
 
+# The keys of produce.melt_quench a melt-quench job reads (domain and n_glasses shape the DAG, not a job);
+# the production-protocol exploration (rule explore_production) and the classical exploration read them too.
+MELT_QUENCH_KEYS = ("protocol", "time_scale", "timestep_fs", "sample_every", "friction_per_fs", "taut_fs", "taup_fs")
+MELT_QUENCH_KEYS += ("guards", "engine")
+MELT_QUENCH = {key: config["produce"]["melt_quench"][key] for key in MELT_QUENCH_KEYS}
+# The random packings: production starts from them, and so do the classical and production-protocol explorations.
+RANDOM_STRUCTURES = [f"random_{k}" for k in range(config["structures"]["random"]["n_structures"])]
+CLASSICAL = config["explore"]["classical"]
+PRODUCTION_EXPLORATION = config["explore"]["production"]
+
+
+def explores_production(domain, i):
+    """Whether iteration i of a domain explores the production protocol: the domain that produces the
+    glasses (produce.melt_quench.domain), from explore.production.from_iteration on."""
+    first = PRODUCTION_EXPLORATION["from_iteration"]
+    return domain == config["produce"]["melt_quench"]["domain"] and first is not None and int(i) >= first
+
+
+def pool_parts(wildcards):
+    """What iteration i >= 1 explored: one production-protocol run per random packing (frames and a
+    one-row summary each), or the explore.md runs of every starting structure."""
+    if explores_production(wildcards.domain, wildcards.i):
+        parts = expand(
+            "results/explore/{domain}/iter_{i}/production/{structure}.{ext}",
+            domain=wildcards.domain,
+            i=wildcards.i,
+            structure=RANDOM_STRUCTURES,
+            ext=["extxyz", "csv"],
+        )
+    else:
+        parts = [f"results/explore/{wildcards.domain}/iter_{wildcards.i}/md.extxyz"]
+    return parts
+
+
+def exploration_runs(wildcards):
+    """Iteration i's runs.csv (rule merge_pool; nothing for iteration 0)."""
+    if int(wildcards.i) == 0:
+        return {}
+    return {"runs": f"results/explore/{wildcards.domain}/iter_{wildcards.i}/runs.csv"}
+
+
+GLASS_UNITS = config["produce"]["melt_quench"]["units"]
+
+
+def glass_start(g):
+    """The packing glass g melt-quenches: its own (produce.melt_quench.units), else random_{g mod n_structures}."""
+    if GLASS_UNITS:
+        return f"results/structures/glass_start_{g}.extxyz"
+    return f"results/structures/random_{g % N_RANDOM}.extxyz"
+
+
+def classical_frames(wildcards):
+    """The classical-potential frames of the production protocol that join iteration 0 (explore.classical)."""
+    if not CLASSICAL["potential"]:
+        return []
+    return expand("results/explore/classical/{structure}.extxyz", structure=RANDOM_STRUCTURES)
+
+
 def starting_structures(wildcards=None):
     """Every starting structure: random packings and crystals (and a hydroxylated pore cell with a `pore:` block)."""
     return expand("results/structures/{structure}.extxyz", structure=starting_structure_names(config))
@@ -95,7 +153,9 @@ def max_frames(i, domain="syn"):
         md = DOMAIN_SETTINGS["eq"]["md"]
         return n_structures * len(md["temperatures_K"]) * (md["n_steps"] // md["sample_every"])
     if int(i) == 0:
-        return n_structures * config["explore"]["initial"]["n_per_structure"]
+        return (
+            n_structures * config["explore"]["initial"]["n_per_structure"] + len(classical_frames(None)) * CLASSICAL["n_frames"]
+        )
     return DOMAIN_SETTINGS[domain]["max_new_frames"]
 
 
@@ -270,10 +330,23 @@ def final_targets():
         ],
         ext=["csv", "png"],
     )
+    if NEUTRON["experiment"]:
+        targets += ["results/validate/melt_quench/neutron_fq.csv", "results/validate/melt_quench/neutron_fq.png"]
+    targets += ["results/validate/verdict.csv"]
+    if config["validate"]["strict"]:
+        targets += ["results/validate/verdict.ok"]
     if PORE:
         targets += ["results/pore/validate/summary.csv", "results/pore/validate/dehydrogenation.png"]
     targets += expand("results/relabel/{relabel_set}/summary.csv", relabel_set=list(RELABEL))
     return targets
+
+
+NEUTRON = config["validate"]["neutron_sq"]
+
+
+def fq_comparison(wildcards=None):
+    """The neutron F(Q) comparison summary when validate.neutron_sq.experiment names a measured F(Q)."""
+    return {"fq": "results/validate/melt_quench/neutron_fq_summary.csv"} if NEUTRON["experiment"] else {}
 
 
 def glass_trajectories(wildcards=None):

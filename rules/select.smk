@@ -49,6 +49,7 @@ rule split_dataset:
         mem_mb=2000,
         runtime=30,
     params:
+        method=config["select"]["split_method"],
         train_fraction=config["select"]["train_fraction"],
         test_fraction=config["select"]["test_fraction"],
         seed=lambda wildcards: config["seed"] + int(wildcards.i),

@@ -21,6 +21,30 @@ rule build_random_structure:
         "../scripts/build_random_structure.py"
 
 
+# Each glass's own starting packing (produce.melt_quench.units, at the training packings' density), larger
+# than the training cells; seed + 10000 + g keeps it apart from random_<k>.
+rule build_glass_start:
+    output:
+        "results/structures/glass_start_{g}.extxyz",
+    log:
+        "logs/structures/glass_start_{g}.log",
+    wildcard_constraints:
+        g=r"\d+",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        units=GLASS_UNITS,
+        density_g_cm3=config["structures"]["random"]["density_g_cm3"],
+        min_distance_A=config["structures"]["random"]["min_distance_A"],
+        seed=lambda wildcards: config["seed"] + 10000 + int(wildcards.g),
+    script:
+        "../scripts/build_random_structure.py"
+
+
 rule build_crystal:
     input:
         cif=crystal_cif,

@@ -409,3 +409,94 @@ rule validate_elastic_fluctuation:
         nequip_python=NEQUIP_PYTHON,
     script:
         "../scripts/validate_elastic_fluctuation.py"
+
+
+# The glasses' neutron F(Q), computed on the reciprocal lattice of each periodic cell (exact for the model,
+# no real-space cut-off), against the measured F(Q) of validate.neutron_sq.experiment (vitreous silica,
+# NIMROD): R-factor and first sharp diffraction peak.
+rule compare_neutron_fq:
+    input:
+        trajectories=glass_trajectories(),
+        experiment=NEUTRON["experiment"] or [],
+    output:
+        table="results/validate/melt_quench/neutron_fq.csv",
+        summary="results/validate/melt_quench/neutron_fq_summary.csv",
+        figure=report(
+            "results/validate/melt_quench/neutron_fq.png",
+            category="Validation",
+            subcategory="all glasses",
+            caption="../report/neutron_fq.rst",
+        ),
+    log:
+        "logs/validate/compare_neutron_fq.log",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    params:
+        average_last_fraction=config["validate"]["average_last_fraction"],
+        dq_inv_A=NEUTRON["fq_dq_inv_A"],
+        r_factor_range_inv_A=NEUTRON["r_factor_range_inv_A"],
+        fsdp_window_inv_A=NEUTRON["fsdp_window_inv_A"],
+        scattering_lengths_fm=NEUTRON["scattering_lengths_fm"],
+    script:
+        "../scripts/compare_neutron_fq.py"
+
+
+# The verdict: every glass's density, coordination and shortest bond, the F(Q) against experiment, the
+# chosen member's test errors and fit, the convergence of active learning, each against its band
+# (validate.verdict); the first page of the report and the last lines of make run.
+rule validate_verdict:
+    input:
+        unpack(fq_comparison),
+        trajectories=glass_trajectories(),
+        density="results/validate/melt_quench/density.csv",
+        choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
+        evaluations=evaluations(PRODUCE_DOMAIN, N_ITER),
+        decision=f"results/learn/{PRODUCE_DOMAIN}/iter_{N_ITER}/decision.json",
+    output:
+        table="results/validate/verdict.csv",
+        html=report(
+            "results/validate/verdict.html",
+            category="1. Verdict",
+            subcategory="all checks",
+            caption="../report/verdict.rst",
+        ),
+        text="results/validate/verdict.txt",
+    log:
+        "logs/validate/verdict.log",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        bands=config["validate"]["verdict"],
+        reference_density_g_cm3=config["validate"]["reference_density_g_cm3"],
+        former=config["validate"]["former"],
+        oxygen=config["validate"]["oxygen"],
+        bond_cutoff_A=config["validate"]["bond_cutoff_A"],
+        average_last_fraction=config["validate"]["average_last_fraction"],
+    script:
+        "../scripts/validate_verdict.py"
+
+
+# validate.strict: the run fails when a check of the verdict fails (verdict.csv stays: it is another job's output).
+rule check_verdict:
+    input:
+        table="results/validate/verdict.csv",
+    output:
+        "results/validate/verdict.ok",
+    log:
+        "logs/validate/check_verdict.log",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/check_verdict.py"

@@ -1,26 +1,50 @@
-"""Rule decide_iteration: iteration i's convergence decision (decision.json) from its explored pool."""
+"""Rule decide_iteration: iteration i's convergence decision (decision.json) from its explored pool and runs."""
 
 import json
 
 import numpy as np
+import pandas as pd
 
 from _common import setup
 from amlip.io.frames import iter_frames
-from amlip.learning.loop import loop_decision, read_loop_decision
+from amlip.learning.loop import loop_decision, production_outcome, read_loop_decision
 from amlip.models.committee import SIGMA_KEY
 
 
-def main(pool: str, output: str, iteration: int, low, converged_fraction, stop_when_converged, n_iterations, log, decision=None):
+def main(
+    pool: str,
+    output: str,
+    iteration: int,
+    low,
+    converged_fraction,
+    density_tolerance,
+    stop_when_converged,
+    n_iterations,
+    log,
+    decision=None,
+    runs=None,
+):
     """The decision of ``iteration`` from the sigma_max of its pool (eV/Å) against ``low`` and
-    ``converged_fraction``; ``decision`` is iteration i-1's (a stopped loop stays stopped)."""
+    ``converged_fraction`` and, when it explored the production protocol, from its ``runs``
+    (runs.csv: completed, density) against the previous ``decision`` (iteration i-1's; a stopped
+    loop stays stopped) and ``density_tolerance``."""
     previous = read_loop_decision(decision) if decision is not None else None
     sigmas = []
     for k, atoms in enumerate(iter_frames(pool)):
         if iteration > 0 and SIGMA_KEY not in atoms.info:
-            raise ValueError(f"frame {k} of {pool} has no {SIGMA_KEY}: explore_md writes it on every frame")
+            raise ValueError(f"frame {k} of {pool} has no {SIGMA_KEY}: exploration writes it on every frame")
         sigmas.append(atoms.info[SIGMA_KEY] if SIGMA_KEY in atoms.info else np.nan)
+    production = production_outcome(pd.read_csv(runs)) if runs is not None else None
     result = loop_decision(
-        sigmas, low, converged_fraction, iteration, n_iterations, previous=previous, stop_when_converged=stop_when_converged
+        sigmas,
+        low,
+        converged_fraction,
+        iteration,
+        n_iterations,
+        previous=previous,
+        stop_when_converged=stop_when_converged,
+        production=production,
+        density_tolerance=density_tolerance,
     )
     with open(output, "w") as fh:
         json.dump(result, fh, indent=1)
@@ -29,5 +53,12 @@ def main(pool: str, output: str, iteration: int, low, converged_fraction, stop_w
 
 if __name__ == "__main__":
     i = snakemake.input
-    decision = i.decision if "decision" in i.keys() else None
-    main(i.pool, snakemake.output[0], int(snakemake.wildcards.i), **snakemake.params, log=setup(snakemake), decision=decision)
+    main(
+        i.pool,
+        snakemake.output[0],
+        int(snakemake.wildcards.i),
+        **snakemake.params,
+        log=setup(snakemake),
+        decision=i.decision if "decision" in i.keys() else None,
+        runs=i.runs if "runs" in i.keys() else None,
+    )

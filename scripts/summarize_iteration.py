@@ -32,6 +32,7 @@ def main(inputs, output: str, domain: str, iteration: int, low: float, high: flo
         n_val=len(read_frames(inputs.val)),
         test_energy_mae_meV_atom=float(test.energy_mae_meV_atom.mean()),
         test_force_mae_meV_A=float(test.force_mae_meV_A.mean()),
+        production_density_g_cm3=decision["production_density_g_cm3"],
         converged=decision["converged"],
         decision=decision["decision"],
     )

@@ -124,6 +124,12 @@ def _update(base: dict, override: dict) -> None:
         ),
         ({"learn": {"choose_by": {"property": "dehydrogenation"}}}, "learn.choose_by screens on structure 'hydroxylated_pore'"),
         ({"label": {"relabel": {"x": {"frames": "a.extxyz", "backend": "dft9000"}}}}, "dft9000"),
+        (
+            {"elements": ["Si", "O", "Na"], "structures": {"random": {"units": {"SiO2": 20, "Na2O": 5}}}},
+            "explore.classical.potential is BKS, which covers Si and O only, but the random packings (structures.random.units) "
+            "hold ['Na']: set explore.classical.potential to {}",
+        ),
+        ({"explore": {"classical": {"potential": {"potential": "reaxff"}}}}, "the LAMMPS engine runs bks only"),
     ],
 )
 def test_cross_field_errors_name_the_keys(override, message):

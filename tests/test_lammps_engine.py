@@ -274,3 +274,22 @@ def test_gcmc_full_energy_includes_fix_external_energy(tmp_path):
         lmp.close()
         counts[penalty] = np.mean(n[20:])
     assert counts[0.0] > 0.5 and counts[0.3] < 0.05
+
+
+def test_classical_potential_runs_natively_and_agrees_with_the_bks_labeler():
+    """The engine's BKS (classical exploration, reference production) and the lammps labeler (LAMMPSlib)
+    are two code paths to one potential: the energy of a sampled frame agrees to 1e-6 eV/atom."""
+    from amlip.labelers.lammps import md_potential
+    from amlip.labelers.registry import make_labeler
+
+    settings = {"potential": "bks"}
+    quartz = build_crystal("alpha_quartz", (2, 2, 1))
+    stages = [Stage("hold", "npt", 300, 300, 0.02, 1.0)]
+    frames = run_protocol_lammps(quartz, None, stages, sample_every=10, seed=1, taut_fs=100.0, taup_fs=1000.0, potential=settings)
+    assert [f.info["step"] for f in frames] == [10, 20]
+    labelled = make_labeler("lammps", settings).single_point(frames[-1].copy())
+    assert labelled.info["REF_energy"] / len(quartz) == pytest.approx(frames[-1].info["epot_eV"] / len(quartz), abs=1e-6)
+    with pytest.raises(KeyError, match=r"covers \['O', 'Si'\] only, not \['Na'\]"):
+        md_potential(settings, ["O", "Na", "Si"])
+    with pytest.raises(NotImplementedError, match="ReaxFF needs real units"):
+        md_potential({"potential": "reaxff", "ffield": "x", "elements": ["Zn"]}, ["Zn"])

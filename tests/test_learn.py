@@ -4,7 +4,7 @@ import pytest
 from ase.calculators.lj import LennardJones
 
 from amlip.learning.choice import choose_member, screen_density
-from amlip.learning.loop import convergence_decision, domain_settings
+from amlip.learning.loop import domain_settings, uncertain_fraction
 from amlip.models.committee import committee_force_deviation
 from amlip.selection.candidates import band_candidates, select_diverse
 from amlip.structures.crystals import build_crystal, density_g_cm3
@@ -37,13 +37,9 @@ def test_band_is_open_on_both_sides():
         band_candidates(sigmas, 0.3, 0.1)
 
 
-def test_convergence_decision():
-    frac, done, why = convergence_decision([0.01, 0.02, 0.03, 0.1], 0.06, 0.5, 1, 3)
-    assert frac == 0.25 and done and why.startswith("converged")
-    frac, done, why = convergence_decision([0.1, 0.2], 0.06, 0.5, 1, 3)
-    assert frac == 1.0 and not done
-    frac, done, why = convergence_decision([0.1, 0.2], 0.06, 0.5, 3, 3)
-    assert done and "last configured iteration" in why
+def test_uncertain_fraction():
+    assert uncertain_fraction([0.01, 0.02, 0.03, 0.1], 0.06) == 0.25
+    assert uncertain_fraction([], 0.06) is None
 
 
 def test_loop_decision_stops_once_and_stays_stopped():
@@ -74,10 +70,41 @@ def test_loop_decision_without_stop_and_at_the_last_iteration():
     # below the threshold at the last iteration: converged, nothing left to skip
     last = loop_decision([0.01] * 99 + [0.1], 0.06, 0.05, 3, 3)
     assert last["converged_at"] == 3 and not last["stop_loop"]
-    # the last iteration reached without convergence ends the loop but records no convergence
+    # the last iteration reached without the criterion is not convergence (it was recorded as converged)
     end = loop_decision([0.1, 0.2], 0.06, 0.05, 3, 3)
-    assert end["converged"] and end["converged_at"] is None and not end["stop_loop"]
-    assert "last configured iteration" in end["decision"]
+    assert not end["converged"] and end["converged_at"] is None and not end["stop_loop"]
+    assert end["decision"] == "not converged at the last configured iteration 3: 1.000 of explored frames uncertain >= 0.05"
+
+
+def test_production_exploration_converges_only_with_a_completed_run_few_uncertain_frames_and_a_steady_density():
+    from amlip.learning.loop import loop_decision
+
+    calm = [0.01] * 99 + [0.2]
+    first = loop_decision([0.3], 0.06, 0.05, 0, 4)
+    run1 = {"completed": True, "density_g_cm3": 2.30, "stopped": []}
+    # iteration 1: no density of an earlier production exploration to compare with
+    one = loop_decision(calm, 0.06, 0.05, 1, 4, previous=first, production=run1, density_tolerance=0.02)
+    assert not one["converged"] and one["production_density_g_cm3"] == 2.30
+    assert one["decision"] == "continue: no density of two successive production explorations to compare"
+    # iteration 2: the density moved by 4.3 % and one run stopped on the committee guard
+    run2 = {"completed": False, "density_g_cm3": 2.20, "stopped": ["random_1: committee force deviation 2.1 eV/Å at step 700"]}
+    two = loop_decision(calm, 0.06, 0.05, 2, 4, previous=one, production=run2, density_tolerance=0.02)
+    assert not two["converged"] and two["density_change"] == pytest.approx(0.1 / 2.3)
+    assert "production run stopped: random_1: committee force deviation" in two["decision"]
+    assert "changed by 4.3 % since iteration 1 >= 2 %" in two["decision"]
+    # iteration 3: complete, 1 % uncertain, density within 1 % of iteration 2's: converged and stops the loop
+    run3 = {"completed": True, "density_g_cm3": 2.22, "stopped": []}
+    three = loop_decision(calm, 0.06, 0.05, 3, 4, previous=two, production=run3, density_tolerance=0.02)
+    assert three["converged"] and three["stop_loop"] and three["converged_at"] == 3
+    assert three["decision"] == (
+        "converged: 0.010 of explored frames uncertain < 0.05; density 2.220 g/cm3 changed by 0.9 % since iteration 2 < 2 %; "
+        "iterations 4..4 reuse this committee"
+    )
+    four = loop_decision([], 0.06, 0.05, 4, 4, previous=three)
+    assert four["converged"] and four["production_density_g_cm3"] == 2.22
+    # many uncertain frames keep it going even with a steady density
+    busy = loop_decision([0.1] * 10, 0.06, 0.05, 3, 4, previous=two, production=run3, density_tolerance=0.02)
+    assert not busy["converged"] and busy["decision"].startswith("continue: 1.000 of explored frames uncertain >= 0.05")
 
 
 def test_read_loop_decision_names_the_file(tmp_path):
@@ -85,7 +112,7 @@ def test_read_loop_decision_names_the_file(tmp_path):
 
     bad = tmp_path / "decision.json"
     bad.write_text('{"iteration": 1}')
-    with pytest.raises(ValueError, match=r"decision.json lacks \['fraction_uncertain'"):
+    with pytest.raises(ValueError, match=r"decision.json lacks \['fraction_uncertain', 'production_density_g_cm3'"):
         read_loop_decision(bad)
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="decision.json cannot be read"):
@@ -163,6 +190,7 @@ def base_config(**learn):
             "sigma_high_eV_A": 1.0,
             "max_new_frames": 12,
             "converged_fraction": 0.05,
+            "density_tolerance": 0.02,
             "stop_when_converged": True,
             "domain_settings": {},
             "choose_by": {"property": "none"},

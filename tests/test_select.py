@@ -245,6 +245,24 @@ def test_split_extxyz_writes_the_flat_histogram_split_with_provenance(tmp_path):
     assert (table.bin[table.split == "val"] == -1).all()
 
 
+def test_random_split_gives_exactly_the_requested_fractions(tmp_path):
+    """40 frames, 0.7 / 0.15: 28 train, 6 test, 6 validation, as random_split draws them (the flat
+    histogram of gamma-distributed energies leaves bins empty and gives fewer training frames)."""
+    write_frames(tmp_path / "labelled.extxyz", labelled_frames())
+    outputs = {s: tmp_path / f"{s}.extxyz" for s in ("train", "test", "val")}
+    table = split_extxyz(tmp_path / "labelled.extxyz", outputs, 0.7, 0.15, seed=3, iteration=2, method="random")
+    train, test, val = random_split(40, 28, 6, seed=3)
+    for name, expected in (("train", train), ("test", test), ("val", val)):
+        np.testing.assert_array_equal(table.frame_index[table.split == name], expected)
+        written = read_frames(outputs[name])
+        assert len(written) == len(expected)
+        assert all(a.info["split_method"] == "random" and "split_bin" not in a.info for a in written)
+    flat = split_extxyz(tmp_path / "labelled.extxyz", outputs, 0.7, 0.15, seed=3)
+    assert (flat.split == "train").sum() < 28
+    with pytest.raises(ValueError, match="select.split_method 'kmeans'"):
+        split_extxyz(tmp_path / "labelled.extxyz", outputs, 0.7, 0.15, method="kmeans")
+
+
 def test_split_extxyz_force_filter_drops_exactly_the_frames_above_the_bound(tmp_path):
     write_frames(tmp_path / "labelled.extxyz", labelled_frames())
     frames = read_frames(tmp_path / "labelled.extxyz")

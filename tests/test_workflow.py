@@ -52,17 +52,24 @@ def test_active_learning_iteration_depends_on_previous_committee(snakemake):
 
 
 def test_iteration_reads_the_previous_decision_before_exploring_and_training(snakemake):
-    # explore_md of iteration 2 needs iteration 1's decision.json (pool only, no evaluations:
-    # no cycle with the final test set); training iteration 2 needs member m of iteration 1
+    # the production-protocol exploration of iteration 2 (one job per random packing) needs iteration
+    # 1's decision.json (pool and runs only, no evaluations: no cycle with the final test set) and the
+    # committee of iteration 1; training iteration 2 needs member m of iteration 1 (warm start)
     result = snakemake("-n", "--forceall", "results/train/syn/iter_2/member_1/mace.model")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = re.split(r"\n(?=rule |localrule )", result.stdout)
-    explore = next(j for j in jobs if j.startswith("rule explore_md") and "iter_2/pool.extxyz" in j)
-    assert "results/learn/syn/iter_1/decision.json" in explore
+    explore = [j for j in jobs if j.startswith("rule explore_production") and "iter_2/production/" in j]
+    assert len(explore) == 2  # random_0, random_1
+    assert all("results/learn/syn/iter_1/decision.json" in j and "iter_1/member_1/mace.model" in j for j in explore)
+    merge = next(j for j in jobs if j.startswith("rule merge_pool") and "iter_2/pool.extxyz" in j)
+    assert "iter_2/production/random_0.csv" in merge and "iter_2/production/random_1.extxyz" in merge
     train = next(j for j in jobs if j.startswith("rule train_model") and "output: results/train/syn/iter_2/member_1" in j)
     assert "results/learn/syn/iter_1/decision.json" in train and "results/train/syn/iter_1/member_1/mace.model" in train
-    decide = next(j for j in jobs if j.startswith("rule decide_iteration") and "iter_1/decision.json" in j)
+    decide = next(
+        j for j in jobs if j.startswith("rule decide_iteration") and "output: results/learn/syn/iter_1/decision.json" in j
+    )
     assert "evaluation.csv" not in decide and "results/learn/syn/iter_0/decision.json" in decide
+    assert "results/explore/syn/iter_1/runs.csv" in decide
 
 
 def test_slurm_profile_dry_run(snakemake):
@@ -133,7 +140,7 @@ def test_nequip_committee_drives_the_loop_in_a_dry_run(snakemake):
     result = snakemake("-n", "--forceall", "results/learn/syn/final/choice.json", "--configfile", "config/tests/tiny_nequip.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "rule train_nequip:" in result.stdout and "rule train_model:" not in result.stdout
-    explore = re.search(r"rule explore_md:\n\s+input: ([^\n]+)\n\s+output: results/explore/syn/iter_1/pool.extxyz", result.stdout)
+    explore = re.search(r"rule explore_md:\n\s+input: ([^\n]+)\n\s+output: results/explore/syn/iter_1/md.extxyz", result.stdout)
     assert explore and "results/train/syn/iter_0/member_1/model.ckpt" in explore.group(1)
     assert "mace.model" not in result.stdout
 

@@ -95,6 +95,29 @@ def bks_commands(s: Mapping, types: Mapping[str, int], periodic: bool) -> tuple[
     return cmds, charges
 
 
+def md_potential(settings: Mapping, species) -> dict:
+    """The classical potential of ``settings`` (a ``label.lammps`` block) for the LAMMPS MD engine
+    (:func:`amlip.md.lammps_engine.run_protocol_lammps`, metal units): atom style, pair/kspace
+    commands and charges for the types of ``species`` (LAMMPS type order). BKS only: ReaxFF
+    force fields need LAMMPS' real units, which the engine's stages are not written in.
+    """
+    s, _ = split_settings(settings, LAMMPS_DEFAULTS, "lammps")
+    if s["potential"] != "bks":
+        raise NotImplementedError(
+            f"classical MD with potential '{s['potential']}': the LAMMPS engine runs BKS (metal units) only; ReaxFF needs real units"
+        )
+    missing = sorted(set(species) - set(BKS_CHARGES))
+    if missing:
+        raise KeyError(f"potential 'bks' covers {sorted(BKS_CHARGES)} only, not {missing}")
+    commands, charges = bks_commands(s, {el: k + 1 for k, el in enumerate(species)}, periodic=True)
+    return {
+        "atom_style": "charge",
+        "commands": commands,
+        "charges": charges,
+        "name": "BKS" + ("+30-6" if s["repulsive_overlay"] else ""),
+    }
+
+
 def build(settings: Mapping) -> Labeler:
     s, run = split_settings(settings, LAMMPS_DEFAULTS, "lammps")
     lammps = import_lammps()

@@ -114,3 +114,94 @@ def committee_md(
                 frames.append(frame)
             log.info("explored structure %d at %g K: %d frames", s_index, temperature, len(frames))
     return frames
+
+
+def production_exploration(
+    start: Atoms,
+    calculator,
+    stages: Sequence,
+    *,
+    sample_every: int,
+    seed: int,
+    friction_per_fs: float,
+    taut_fs: float,
+    taup_fs: float,
+    guards,
+    stop_sigma_eV_A: float,
+    average_last_fraction: float,
+) -> tuple[list[Atoms], dict]:
+    """The production protocol itself (the melt-quench ``stages``) with the committee ``calculator``.
+
+    Every sampled frame carries ``committee_sigma_max`` (read from the committee's own forces, no
+    extra call); the run stops when sigma_max exceeds ``stop_sigma_eV_A`` or a guard fires, and
+    keeps what it sampled (the frames before a failure are the ones to label). Returns the frames
+    and a summary: ``completed``, ``stop_reason``, ``n_frames``, ``last_step`` and
+    ``density_g_cm3``, the mean density over the last ``average_last_fraction`` of the frames of a
+    completed run (None otherwise), the production property the convergence decision compares.
+    """
+    from amlip.md.engines import run_md
+    from amlip.md.guards import MDGuardError
+
+    try:
+        frames = run_md(
+            "ase",
+            start,
+            calculator,
+            stages,
+            sample_every=sample_every,
+            seed=seed,
+            friction_per_fs=friction_per_fs,
+            taut_fs=taut_fs,
+            taup_fs=taup_fs,
+            guards=guards,
+            committee_sigma_max_eV_A=stop_sigma_eV_A,
+            committee_every=1,
+        )
+        completed, reason = True, ""
+    except MDGuardError as error:
+        frames, completed, reason = error.frames, False, str(error)
+        log.warning("production exploration stopped: %s (%d frames kept)", reason, len(frames))
+    density = None
+    if completed and frames:
+        tail = frames[-max(1, int(round(len(frames) * average_last_fraction))) :]
+        density = float(np.mean([a.info["density_g_cm3"] for a in tail]))
+    for atoms in frames:
+        atoms.info["explore_mode"] = "production"
+    summary = {
+        "completed": completed,
+        "stop_reason": reason,
+        "n_frames": len(frames),
+        "last_step": int(frames[-1].info["step"]) if frames else 0,
+        "density_g_cm3": density,
+    }
+    return frames, summary
+
+
+def classical_exploration(
+    start: Atoms, potential: dict, stages: Sequence, *, n_frames: int, seed: int, taut_fs: float, taup_fs: float, guards
+) -> list[Atoms]:
+    """``n_frames`` frames spread evenly over the production protocol (``stages``) run with a
+    classical LAMMPS ``potential`` (a ``label.lammps`` block, e.g. BKS): cheap, physical
+    configurations of the melt, the quench and the glass before any model exists. The frames carry
+    positions and cell only (their labels come from the reference labeler); info ``explore_mode``
+    is ``classical``.
+    """
+    from amlip.md.lammps_engine import run_protocol_lammps
+
+    total = sum(stage.n_steps for stage in stages)
+    frames = run_protocol_lammps(
+        start,
+        None,
+        stages,
+        sample_every=max(1, total // n_frames),
+        seed=seed,
+        taut_fs=taut_fs,
+        taup_fs=taup_fs,
+        guards=guards,
+        potential=potential,
+    )
+    for atoms in frames:
+        for key in ("epot_eV", "press_GPa"):  # the classical potential's: never mistaken for labels
+            atoms.info.pop(key, None)
+        atoms.info["explore_mode"] = "classical"
+    return frames[-n_frames:]

@@ -26,6 +26,7 @@ class IterationSummary:
     n_val: int
     test_energy_mae_meV_atom: float
     test_force_mae_meV_A: float
+    production_density_g_cm3: float | None
     converged: bool
     decision: str
 
@@ -33,25 +34,23 @@ class IterationSummary:
         return asdict(self)
 
 
-def convergence_decision(
-    sigmas: Sequence[float], low_eV_A: float, threshold: float, iteration: int, max_iterations: int
-) -> tuple[float, bool, str]:
-    """Fraction of explored frames above ``low`` and whether the loop may stop.
-
-    The loop converges once the fraction of uncertain frames (sigma_max above the lower band
-    edge) is below ``threshold``, or at the configured last iteration.
-    """
+def uncertain_fraction(sigmas: Sequence[float], low_eV_A: float) -> float | None:
+    """Fraction of explored frames whose sigma_max lies above the band's lower edge (None without frames)."""
     sigmas = np.asarray(sigmas, dtype=float)
-    fraction = float((sigmas > low_eV_A).mean()) if len(sigmas) else 0.0
-    if len(sigmas) and fraction < threshold:
-        return fraction, True, f"converged: {fraction:.3f} of frames uncertain < threshold {threshold}"
-    if iteration >= max_iterations:
-        return fraction, True, f"stopped at the last configured iteration {max_iterations}"
-    return fraction, False, f"continue: {fraction:.3f} of frames uncertain >= threshold {threshold}"
+    return float((sigmas > low_eV_A).mean()) if len(sigmas) else None
 
 
 #: Keys of an iteration's ``decision.json`` (:func:`loop_decision`).
-DECISION_KEYS = ("iteration", "fraction_uncertain", "converged", "stop_loop", "converged_at", "decision")
+DECISION_KEYS = (
+    "iteration",
+    "fraction_uncertain",
+    "production_density_g_cm3",
+    "density_change",
+    "converged",
+    "stop_loop",
+    "converged_at",
+    "decision",
+)
 
 
 def loop_decision(
@@ -62,22 +61,32 @@ def loop_decision(
     max_iterations: int,
     previous: dict | None = None,
     stop_when_converged: bool = True,
+    production: dict | None = None,
+    density_tolerance: float = 0.02,
 ) -> dict:
     """Iteration i's convergence decision and whether the iterations after it run (``decision.json``).
 
-    ``sigmas`` are the sigma_max of iteration i's explored pool (committee i-1). The loop
-    converges at i when the fraction above ``low_eV_A`` is below ``threshold``; with
-    ``stop_when_converged`` (and i before the last iteration) ``stop_loop`` is then true and
+    ``sigmas`` are the sigma_max of iteration i's explored pool (committee i-1). Without
+    production-protocol exploration (``production`` None) the loop converges at i when the
+    fraction above ``low_eV_A`` is below ``threshold`` (MIL). When iteration i explored the
+    production protocol itself (``production``: ``completed``, true when every run reached the
+    protocol's end, ``density_g_cm3``, the mean density over the runs' last part, and
+    ``stopped``, the reasons of runs a guard stopped), it converges only when all of these hold:
+    every run completed, the fraction is below ``threshold``, and the density changed by less
+    than ``density_tolerance`` (relative) since the previous iteration's production exploration.
+
+    With ``stop_when_converged`` (and i before the last iteration) ``stop_loop`` is true and
     iterations i+1 ... ``max_iterations`` explore nothing, label nothing and copy the models of
-    iteration i instead of training. A ``previous`` decision (of i-1) with ``stop_loop`` carries
-    over unchanged but for the text. Reaching the last iteration is recorded as ``converged``
-    (the loop ends there) but not as ``converged_at``.
+    iteration i. A ``previous`` decision with ``stop_loop`` carries over. Reaching the last
+    configured iteration without the criterion is written as *not converged*.
     """
     if previous is not None and previous["stop_loop"]:
         k = previous["converged_at"]
         return dict(
             iteration=iteration,
             fraction_uncertain=None,
+            production_density_g_cm3=previous["production_density_g_cm3"],
+            density_change=None,
             converged=True,
             stop_loop=True,
             converged_at=k,
@@ -87,27 +96,76 @@ def loop_decision(
         return dict(
             iteration=0,
             fraction_uncertain=None,
+            production_density_g_cm3=None,
+            density_change=None,
             converged=False,
             stop_loop=False,
             converged_at=None,
             decision="initial data set (no committee yet)",
         )
-    sigmas = np.asarray(sigmas, dtype=float)
-    fraction, converged, text = convergence_decision(sigmas, low_eV_A, threshold, iteration, max_iterations)
-    below = bool(len(sigmas)) and fraction < threshold
-    stop = below and stop_when_converged and iteration < max_iterations
-    if stop:
-        text += f"; iterations {iteration + 1}..{max_iterations} reuse this committee"
-    elif below and iteration < max_iterations:
-        text += "; the loop goes on (learn.stop_when_converged is false)"
+    fraction = uncertain_fraction(sigmas, low_eV_A)
+    met, missed = [], []
+    if fraction is None:
+        missed.append("no explored frames")
+    elif fraction < threshold:
+        met.append(f"{fraction:.3f} of explored frames uncertain < {threshold}")
+    else:
+        missed.append(f"{fraction:.3f} of explored frames uncertain >= {threshold}")
+    density = change = None
+    if production is not None:
+        density = production["density_g_cm3"]
+        if not production["completed"]:
+            missed.append("production run stopped: " + "; ".join(production["stopped"]))
+        before = previous["production_density_g_cm3"] if previous is not None else None
+        if density is None or before is None:
+            missed.append("no density of two successive production explorations to compare")
+        else:
+            change = abs(density - before) / before
+            text = f"density {density:.3f} g/cm3 changed by {100 * change:.1f} % since iteration {iteration - 1}"
+            (met if change < density_tolerance else missed).append(
+                text
+                + (f" < {100 * density_tolerance:g} %" if change < density_tolerance else f" >= {100 * density_tolerance:g} %")
+            )
+    converged = not missed
+    stop = converged and stop_when_converged and iteration < max_iterations
+    if converged:
+        text = "converged: " + "; ".join(met)
+        if stop:
+            text += f"; iterations {iteration + 1}..{max_iterations} reuse this committee"
+        elif iteration < max_iterations:
+            text += "; the loop goes on (learn.stop_when_converged is false)"
+    elif iteration >= max_iterations:
+        text = f"not converged at the last configured iteration {max_iterations}: " + "; ".join(missed)
+    else:
+        text = "continue: " + "; ".join(missed)
     return dict(
         iteration=iteration,
-        fraction_uncertain=fraction if len(sigmas) else None,
+        fraction_uncertain=fraction,
+        production_density_g_cm3=density,
+        density_change=change,
         converged=converged,
         stop_loop=stop,
-        converged_at=iteration if below else None,
+        converged_at=iteration if converged else None,
         decision=text,
     )
+
+
+def production_outcome(runs) -> dict | None:
+    """What an iteration's production-protocol exploration gave, from its runs.csv table (rule
+    merge_pool): None when it ran no production protocol; else ``completed`` (every run reached the
+    protocol's end), ``stopped`` (the reasons of those that did not) and ``density_g_cm3``, the
+    mean over the completed runs of their tail density (None without a completed run)."""
+    production = runs[runs["mode"] == "production"]
+    if production.empty or (production.stop_reason == "loop stopped").all():
+        return None
+    done = production[production.completed.astype(bool)]
+    stopped = [f"{row.structure}: {row.stop_reason}" for row in production.itertuples() if not bool(row.completed)]
+    densities = done.density_g_cm3.dropna()
+    return {
+        "completed": not stopped,
+        "stopped": stopped,
+        "density_g_cm3": float(densities.mean()) if len(densities) else None,
+    }
 
 
 def read_loop_decision(path) -> dict:
@@ -126,7 +184,14 @@ def read_loop_decision(path) -> dict:
 
 
 # Keys of learn.domain_settings.<domain> that replace the global learn.* values of that domain.
-DOMAIN_LEARN_KEYS = ("sigma_low_eV_A", "sigma_high_eV_A", "max_new_frames", "converged_fraction", "stop_when_converged")
+DOMAIN_LEARN_KEYS = (
+    "sigma_low_eV_A",
+    "sigma_high_eV_A",
+    "max_new_frames",
+    "converged_fraction",
+    "density_tolerance",
+    "stop_when_converged",
+)
 
 
 def domain_settings(config: dict, domain: str) -> dict:
@@ -134,7 +199,7 @@ def domain_settings(config: dict, domain: str) -> dict:
 
     ``learn.domain_settings.<domain>`` is merged over the global defaults: the band
     (``sigma_low_eV_A``, ``sigma_high_eV_A``, eV/Å), ``max_new_frames``, ``converged_fraction``,
-    ``stop_when_converged``;
+    ``density_tolerance``, ``stop_when_converged``;
     ``md`` over ``explore.md`` (temperatures_K, n_steps, ...); ``label`` over the label
     backend's settings block (e.g. VASP ``accuracy: high``, a tighter xTB ``accuracy``), which
     changes the level of theory and hence the ``lot_hash`` of that domain's frames;

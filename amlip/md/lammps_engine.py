@@ -52,9 +52,9 @@ def d3_commands(dispersion: Mapping | None, species: Sequence[str], pair: str | 
     return style, [f"pair_coeff * * {'dispersion/d3 ' if pair else ''}{' '.join(species)}"]
 
 
-def setup_commands(species: Sequence[str], data_file: str) -> list[str]:
+def setup_commands(species: Sequence[str], data_file: str, atom_style: str = "atomic") -> list[str]:
     """Units, box and atoms from a LAMMPS data file, with masses per type."""
-    cmds = ["units metal", "atom_style atomic", "atom_modify map yes", "boundary p p p", f"read_data {data_file}"]
+    cmds = ["units metal", f"atom_style {atom_style}", "atom_modify map yes", "boundary p p p", f"read_data {data_file}"]
     cmds += [f"mass {i + 1} {atomic_masses[atomic_numbers[s]]:.6f}" for i, s in enumerate(species)]
     return cmds
 
@@ -87,11 +87,11 @@ def stage_fix(stage: Stage, taut_fs: float | None, taup_fs: float | None, fix_id
     raise ValueError(f"stage {stage.name}: ensemble must be 'nve', 'nvt', 'npt' or 'npt_tri', got '{stage.ensemble}'")
 
 
-def write_data(atoms: Atoms, path: str | Path, species: Sequence[str]) -> None:
-    """LAMMPS data file (atomic style, metal units) with types in ``species`` order."""
+def write_data(atoms: Atoms, path: str | Path, species: Sequence[str], atom_style: str = "atomic") -> None:
+    """LAMMPS data file (``atom_style``, metal units) with types in ``species`` order."""
     from ase.io import write
 
-    write(str(path), atoms, format="lammps-data", specorder=list(species), atom_style="atomic", units="metal")
+    write(str(path), atoms, format="lammps-data", specorder=list(species), atom_style=atom_style, units="metal")
 
 
 class _ExternalForces:
@@ -160,20 +160,35 @@ def open_lammps():
 
 
 def start_lammps(
-    atoms: Atoms, calculator, data_file: Path, dispersion: Mapping | None = None, extra_commands: Sequence[str] = ()
+    atoms: Atoms,
+    calculator,
+    data_file: Path,
+    dispersion: Mapping | None = None,
+    extra_commands: Sequence[str] = (),
+    potential: Mapping | None = None,
 ):
     """A LAMMPS instance holding ``atoms`` with forces from ``calculator`` through ``fix external`` (id ``model``).
 
-    ``calculator`` None: no model term (only D3 and the extra commands). Returns (lmp, callback).
+    ``calculator`` None: no model term (only D3, a classical ``potential`` and the extra commands).
+    ``potential`` (a ``label.lammps`` settings block, e.g. {potential: bks}) is a LAMMPS-native
+    classical potential (:func:`amlip.labelers.lammps.md_potential`). Returns (lmp, callback).
     """
+    from amlip.labelers.lammps import md_potential
+
     dispersion = d3_settings(dispersion)
     species = species_order(atoms)
-    write_data(atoms, data_file, species)
+    potential = md_potential(potential, species) if potential is not None else None
+    atom_style = potential["atom_style"] if potential else "atomic"
+    write_data(atoms, data_file, species, atom_style)
     lmp = open_lammps()
     ext = _ExternalForces(lmp, calculator, atoms.get_atomic_numbers().copy(), "model")
     try:
-        lmp.commands_list(setup_commands(species, str(data_file)))
-        if dispersion:
+        lmp.commands_list(setup_commands(species, str(data_file), atom_style))
+        if potential:
+            if dispersion:
+                raise ValueError("D3 on top of a classical LAMMPS potential is not supported")
+            lmp.commands_list([*potential["charges"], *potential["commands"]])
+        elif dispersion:
             style, coeffs = d3_commands(dispersion, species)
             lmp.commands_list([f"pair_style {style}", *coeffs])
         else:
@@ -239,6 +254,7 @@ def run_protocol_lammps(
     committee_sigma_max_eV_A: float | None = None,
     committee_every: int = 50,
     workdir: str | Path | None = None,
+    potential: Mapping | None = None,
 ) -> list[Atoms]:
     """Run ``stages`` in LAMMPS with forces from ``calculator`` (``fix external``); frames as :func:`amlip.md.ase_engine.run_protocol`.
 
@@ -247,7 +263,9 @@ def run_protocol_lammps(
     ``seed``. ``extra_commands`` go in after the force set-up (e.g. the pore wall,
     :meth:`amlip.structures.pores.CylinderWall.lammps_commands`); ``dispersion`` ({method: d3bj, functional: pbe})
     adds LAMMPS' ``pair_style dispersion/d3``, or the dftd3 Python API inside the callback with
-    ``implementation: dftd3``. With a ``committee`` of calculators, the force
+    ``implementation: dftd3``. ``potential`` (a ``label.lammps`` settings block, with
+    ``calculator`` None) runs a LAMMPS-native classical potential instead of a model (the
+    classical exploration and reference production). With a ``committee`` of calculators, the force
     deviation sigma_max (eV/Å) is checked every ``committee_every`` steps against
     ``committee_sigma_max_eV_A``.
 
@@ -273,7 +291,7 @@ def run_protocol_lammps(
         from amlip.md.dispersion import with_dispersion
 
         calculator, dispersion = with_dispersion(calculator, dispersion), None
-    lmp, ext = start_lammps(atoms, calculator, folder / "start.data", dispersion, extra_commands)
+    lmp, ext = start_lammps(atoms, calculator, folder / "start.data", dispersion, extra_commands, potential)
     try:
         if any(stage.ensemble == "npt_tri" for stage in stages):
             lmp.command("change_box all triclinic")

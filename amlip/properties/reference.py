@@ -97,3 +97,33 @@ def load_reference_moduli(system: str, path: str | Path | None = None) -> dict[s
         raise ValueError(f"{path} lacks the columns {sorted(missing)}")
     rows = table[table.system == system]
     return {r.property: (float(r.value), str(r.source)) for r in rows.itertuples()}
+
+
+def read_mint01(path: str | Path):
+    """A Gudrun ``.mint01`` file (measured F(Q), e.g. resources/reference/SiO2_NIMROD.mint01).
+
+    Returns (Q in 1/Å, F(Q) in barns/sr/atom, error) with the padding dropped (Q = 0 and trailing
+    all-zero lines). Header lines start with ``#``. A malformed line is a ValueError naming the
+    file and line number.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"measured F(Q) file {path} does not exist")
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = line.split()
+        try:
+            values = [float(x) for x in fields]
+        except ValueError as error:
+            raise ValueError(f"{path} line {number}: {error}") from error
+        if len(values) != 3:
+            raise ValueError(f"{path} line {number}: expected Q, F(Q), error, got {len(values)} columns")
+        rows.append(values)
+    data = np.array(rows)
+    keep = (data[:, 0] > 0) & np.any(data[:, 1:] != 0, axis=1)
+    if not keep.any():
+        raise ValueError(f"{path} holds no data lines")
+    data = data[keep]
+    return data[:, 0], data[:, 1], data[:, 2]

@@ -282,3 +282,88 @@ def first_peak_positions(r: np.ndarray, y: np.ndarray, min_height: float = 0.0, 
     distance = max(1, int(round(min_separation / (r[1] - r[0]))))
     idx, _ = find_peaks(y, height=min_height, distance=distance)
     return r[idx]
+
+
+def neutron_fq_kspace(
+    frames: Sequence[Atoms],
+    q_max: float = 16.0,
+    dq: float = 0.05,
+    lengths: Mapping[str, float] | None = None,
+    max_vectors: int = 200_000,
+    seed: int = 0,
+):
+    """Neutron F(Q) in barns/sr/atom on the reciprocal lattice of each periodic frame (Faber-Ziman).
+
+    F(k) = (1/N) |sum_j b_j exp(i k.r_j)|^2 - sum_a c_a b_a^2 = sum_ab c_a c_b b_a b_b (S_ab(k) - 1)
+    for every reciprocal-lattice vector k of the cell (0 < |k| <= ``q_max``, one of each +-k pair),
+    averaged over the vectors in bins of ``dq`` (1/Å) and over the frames: exact for the periodic
+    model at every Q its cell allows, with no real-space cut-off (the g(r) route stops at half the
+    cell, which in a 72-atom cell washes out the first sharp diffraction peak). Cells with more
+    than ``max_vectors`` vectors keep every vector below 4 1/Å and a random subset (``seed``) above.
+    Returns (Q bin centres in 1/Å, F(Q) in barns, number of vectors per bin), empty bins dropped.
+    """
+    species = sorted({s for a in frames for s in a.get_chemical_symbols()})
+    powers = scattering_powers(species, "neutron", lengths)  # fm
+    rng = np.random.default_rng(seed)
+    edges = np.arange(0.0, q_max + dq, dq)
+    total = np.zeros(len(edges) - 1)
+    counts = np.zeros(len(edges) - 1)
+    for atoms in frames:
+        if not atoms.pbc.all():
+            raise ValueError("neutron_fq_kspace needs periodic frames")
+        reciprocal = 2 * np.pi * np.linalg.inv(atoms.cell.array).T  # rows b_i, 1/Å
+        n_max = np.ceil(q_max / np.linalg.norm(reciprocal, axis=1)).astype(int)
+        grid = np.mgrid[-n_max[0] : n_max[0] + 1, -n_max[1] : n_max[1] + 1, 0 : n_max[2] + 1].reshape(3, -1).T
+        half = (grid[:, 2] > 0) | ((grid[:, 2] == 0) & ((grid[:, 1] > 0) | ((grid[:, 1] == 0) & (grid[:, 0] > 0))))
+        k = grid[half] @ reciprocal
+        q = np.linalg.norm(k, axis=1)
+        keep = q <= q_max
+        k, q = k[keep], q[keep]
+        if len(q) > max_vectors:
+            low = q < 4.0
+            take = np.flatnonzero(~low)
+            take = rng.choice(take, size=max(0, max_vectors - int(low.sum())), replace=False)
+            chosen = np.concatenate([np.flatnonzero(low), take])
+            k, q = k[chosen], q[chosen]
+        b = np.array([powers[s] for s in atoms.get_chemical_symbols()])
+        self_term = float(np.mean(b**2))
+        positions = atoms.get_positions()
+        amplitude = np.empty(len(k))
+        for start in range(0, len(k), 20_000):
+            phase = positions @ k[start : start + 20_000].T
+            amplitude[start : start + 20_000] = ((b @ np.cos(phase)) ** 2 + (b @ np.sin(phase)) ** 2) / len(atoms) - self_term
+        index = np.minimum(np.digitize(q, edges) - 1, len(total) - 1)
+        total += np.bincount(index, weights=amplitude, minlength=len(total))
+        counts += np.bincount(index, minlength=len(total))
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    filled = counts > 0
+    return centres[filled], total[filled] / counts[filled] / 100.0, counts[filled]  # fm^2 -> barns
+
+
+def fq_r_factor(
+    q_model: np.ndarray, f_model: np.ndarray, q_exp: np.ndarray, f_exp: np.ndarray, q_min: float, q_max: float
+) -> float:
+    """R = sqrt( sum (F_model - F_exp)^2 / sum F_exp^2 ) over the experimental points in [q_min, q_max] (1/Å),
+    the model interpolated onto them."""
+    inside = (q_exp >= q_min) & (q_exp <= q_max)
+    if not inside.any():
+        raise ValueError(f"no experimental point between {q_min} and {q_max} 1/Å")
+    if q_model.min() > q_exp[inside].min() or q_model.max() < q_exp[inside].max():
+        raise ValueError(
+            f"the model F(Q) covers {q_model.min():.2f}-{q_model.max():.2f} 1/Å, not the whole {q_min}-{q_max} 1/Å range"
+        )
+    model = np.interp(q_exp[inside], q_model, f_model)
+    return float(np.sqrt(np.sum((model - f_exp[inside]) ** 2) / np.sum(f_exp[inside] ** 2)))
+
+
+def peak_position(q: np.ndarray, f: np.ndarray, q_min: float, q_max: float, smooth_inv_A: float = 0.05) -> float:
+    """Q (1/Å) of the maximum of f in [q_min, q_max] after a Gaussian smoothing of width ``smooth_inv_A``
+    (the first sharp diffraction peak of a glass: the binned model F(Q) of a small cell is noisy)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    step = float(np.median(np.diff(q)))
+    smooth = gaussian_filter1d(f, smooth_inv_A / step) if smooth_inv_A > 0 else f
+    inside = (q >= q_min) & (q <= q_max)
+    if not inside.any():
+        raise ValueError(f"no Q point between {q_min} and {q_max} 1/Å")
+    return float(q[inside][np.argmax(smooth[inside])])

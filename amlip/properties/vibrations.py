@@ -158,7 +158,9 @@ def fit_force_constants(
         prepared.append(moved)
     cs = ClusterSpace(reference, [cutoff])
     sc = StructureContainer(cs)
-    for s in prepare_structures(prepared, reference):
+    # the snapshots come from MD of the ideal structure's atoms in its order: no permutation to search
+    # for (hiphive's search fails with "Duplicates in permutation" once an atom moved far)
+    for s in prepare_structures(prepared, reference, check_permutation=False):
         sc.add_structure(s)
     opt = Optimizer(sc.get_fit_data(), fit_method=fit_method, seed=seed)
     opt.train()

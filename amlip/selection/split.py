@@ -136,15 +136,21 @@ def split_extxyz(
     seed: int = 0,
     iteration: int | None = None,
     max_force_eV_A: float | None = None,
+    method: str = "flat_histogram",
 ):
-    """Flat-histogram train/test/validation split of an extended-XYZ file of labelled frames,
-    in two passes whatever its size (energies per atom from the comment lines, then a copy).
+    """Train/test/validation split of an extended-XYZ file of labelled frames, in two passes
+    whatever its size (energies per atom from the comment lines, then a copy).
+
+    ``method`` is ``flat_histogram`` (ZIF: one frame per non-empty energy bin, for pools of
+    thousands to millions of frames; on a few dozen frames spread over eV/atom most bins are
+    empty and the training set comes out far below the requested fraction) or ``random``
+    (exactly the requested fractions).
 
     ``outputs`` maps ``train``, ``test`` and ``val`` to output paths. With ``max_force_eV_A``
     (AS equilibrium domain), frames whose largest ``REF_forces`` norm exceeds it are dropped
     first (this reads the atoms, one frame at a time). Of the kept frames,
     ``round(fraction * n_kept)`` are requested for train and test. Each written frame gets
-    ``split``, ``split_method=flat_histogram``, ``split_iteration`` and, for train and test,
+    ``split``, ``split_method``, ``split_iteration`` and, for a flat-histogram train and test set,
     ``split_bin``. Returns one row per input frame: ``frame_index``, ``split`` (or
     ``dropped``), ``energy_eV_atom``, ``bin`` (-1 for validation and dropped frames) and
     ``max_force_eV_A`` (NaN without a filter).
@@ -160,18 +166,23 @@ def split_extxyz(
     if max_force_eV_A is not None and n:
         fmax = max_force_norms(iter_frames(path))
         keep = np.flatnonzero(fmax <= max_force_eV_A)
-    split = flat_histogram_assign(
-        index.energies_per_atom[keep], round(train_fraction * len(keep)), round(test_fraction * len(keep)), seed
-    )
-    sets = {
-        "train": (keep[split.train], split.train_bins),
-        "test": (keep[split.test], split.test_bins),
-        "val": (keep[split.val], None),
-    }
+    n_train, n_test = round(train_fraction * len(keep)), round(test_fraction * len(keep))
+    if method == "flat_histogram":
+        split = flat_histogram_assign(index.energies_per_atom[keep], n_train, n_test, seed)
+        sets = {
+            "train": (keep[split.train], split.train_bins),
+            "test": (keep[split.test], split.test_bins),
+            "val": (keep[split.val], None),
+        }
+    elif method == "random":
+        train, test, val = random_split(len(keep), n_train, n_test, seed)
+        sets = {"train": (keep[train], None), "test": (keep[test], None), "val": (keep[val], None)}
+    else:
+        raise ValueError(f"select.split_method '{method}': use flat_histogram or random")
     extract_frame_sets(
         index,
         {
-            outputs[name]: (indices, selection_info("flat_histogram", iteration, prefix="split", bin=bins, split=name))
+            outputs[name]: (indices, selection_info(method, iteration, prefix="split", bin=bins, split=name))
             for name, (indices, bins) in sets.items()
         },
     )
