@@ -10,7 +10,7 @@ from ase import Atoms
 from amlip.labelers.base import Labeler, split_settings, timeout_setting
 
 #: The xtb settings and their defaults (config/schema.yaml label.xtb holds the same).
-XTB_DEFAULTS = {"method": "GFN1-xTB", "accuracy": 1.0, "electronic_temperature_K": 300.0, "max_iterations": 250}
+XTB_DEFAULTS = {"method": "GFN2-xTB", "accuracy": 1.0, "electronic_temperature_K": 300.0, "max_iterations": 250}
 
 
 def build(settings: Mapping) -> Labeler:
