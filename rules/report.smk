@@ -102,3 +102,27 @@ rule plot_structure:
         reference_density_g_cm3=config["validate"]["reference_density_g_cm3"],
     script:
         "../scripts/plot_structure.py"
+
+
+# The numbers of this run the README quotes (python -m amlip.report readme), after every other target, so
+# that the CPU time of every job (results/benchmarks/) is in.
+rule report_run_summary:
+    input:
+        unpack(fq_comparison),
+        everything=final_targets(summary=False),
+        verdict="results/validate/verdict.csv",
+        summaries=[p for d in DOMAINS for p in expand("results/learn/{domain}/iter_{i}/summary.csv", domain=d, i=range(N_ITER + 1))],
+        accuracy="results/report/accuracy.csv",
+    output:
+        summary="results/report/run_summary.json",
+        markdown="results/report/run_summary.md",
+    log:
+        "logs/report/run_summary.log",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/report_run_summary.py"
