@@ -65,6 +65,8 @@ def test_replace_readme_block_keeps_the_rest_and_refuses_a_readme_without_marker
 
 def test_the_readme_table_is_the_kept_run_summary_rendered():
     kept = ROOT / "docs/measured/default_run.json"
+    if not kept.exists():
+        pytest.skip("no default run kept yet (python -m amlip.report readme after make run)")
     readme = (ROOT / "README.md").read_text()
     block = readme[readme.index(README_START) : readme.index(README_END) + len(README_END)]
     assert block == readme_block(json.loads(kept.read_text()))
