@@ -166,7 +166,7 @@ def test_quick_benchmark_run(tmp_path, root):
 
 @pytest.mark.parametrize("pool", ["exploration_pool", "balanced_pool"])
 def test_measured_ratio_follows_from_its_table(root, pool):
-    """The README's ratios come from benchmarks/measured/: recomputing them from the learning curves gives the summary."""
+    """The ratios of docs/benchmarks.md come from benchmarks/measured/: recomputing them from the learning curves gives the summary."""
     measured = root / "benchmarks" / "measured"
     table = pd.read_csv(measured / f"label_efficiency_{pool}.csv")
     summary = pd.read_csv(measured / f"label_efficiency_{pool}_summary.csv").iloc[0]

@@ -70,3 +70,12 @@ def test_the_readme_table_is_the_kept_run_summary_rendered():
     readme = (ROOT / "README.md").read_text()
     block = readme[readme.index(README_START) : readme.index(README_END) + len(README_END)]
     assert block == readme_block(json.loads(kept.read_text()))
+
+
+def test_the_readme_is_short_names_the_two_commands_and_ci_runs_its_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 150
+    assert "make run " in readme and "make test " in readme
+    assert "make test\n" in (ROOT / ".ci/run").read_text()
+    for doc in ("docs/stages.md", "docs/environments.md", "docs/slurm.md", "docs/benchmarks.md", "config/README.md"):
+        assert doc in readme and (ROOT / doc).exists()
