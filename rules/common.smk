@@ -299,9 +299,8 @@ def screening_settings(wildcards):
     return {key: c[key] for key in SCREENING_KEYS[c["property"]]}
 
 
-def final_targets(summary=True):
-    """What rule all asks for; ``summary`` adds results/report/run_summary.json, which needs the rest."""
-    targets = ["results/report/run_summary.json"] if summary else []
+def final_targets():
+    targets = ["results/report/run_summary.json"]
     for d in DOMAINS:
         targets += expand("results/learn/{domain}/iter_{i}/summary.csv", domain=d, i=range(N_ITER + 1))
         targets += expand("results/select/{domain}/iter_{i}/energy_selection.png", domain=d, i=range(N_ITER + 1))

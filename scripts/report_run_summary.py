@@ -1,31 +1,25 @@
 """Rule report_run_summary: the numbers of this run a README quotes (run_summary.json), from its outputs."""
 
 import json
-from pathlib import Path
 
 import pandas as pd
 
 from _common import setup
-from amlip.report import readme_block, run_summary
+from amlip.report import run_summary
 
 
-def main(verdict: str, summaries: list, accuracy: str, benchmarks: list, summary: str, markdown: str, log, fq: str | None = None):
-    """Verdict, per-iteration summaries, accuracy table, F(Q) comparison and the ``benchmarks`` of every job
-    (this rule runs after every other target) into ``summary`` (JSON) and the README block it renders into
-    ``markdown``."""
+def main(verdict: str, summaries: list, accuracy: str, summary: str, log, fq: str | None = None):
+    """Verdict, per-iteration summaries, accuracy table and F(Q) comparison into ``summary`` (JSON);
+    ``python -m amlip.report readme`` adds the CPU time of the jobs and renders it into the README."""
     result = run_summary(
         pd.read_csv(verdict),
         pd.concat([pd.read_csv(p) for p in summaries]),
         pd.read_csv(accuracy),
         pd.read_csv(fq).iloc[0].to_dict() if fq else None,
-        [pd.read_csv(p, sep="\t") for p in benchmarks],
     )
     with open(summary, "w") as fh:
         json.dump(result, fh, indent=1)
-    block = readme_block(result)
-    with open(markdown, "w") as fh:
-        fh.write(block + "\n")
-    log.info("\n%s", block)
+    log.info("%s", result)
 
 
 if __name__ == "__main__":
@@ -34,8 +28,7 @@ if __name__ == "__main__":
         i.verdict,
         list(i.summaries),
         i.accuracy,
-        sorted(str(p) for p in Path("results/benchmarks").rglob("*.tsv")),
-        **snakemake.output,
+        snakemake.output.summary,
         log=setup(snakemake),
         fq=i.fq if "fq" in i.keys() else None,
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amlip.report import README_END, README_START, readme_block, replace_readme_block, run_summary
+from amlip.report import README_END, README_START, add_cpu_time, readme_block, replace_readme_block, run_summary
 from conftest import ROOT
 
 
@@ -33,7 +33,7 @@ def small_run():
         }
     )
     benchmarks = [pd.DataFrame({"cpu_time": [60.0]}), pd.DataFrame({"cpu_time": [120.0]})]
-    return run_summary(verdict, summaries, accuracy, {"r_factor": 0.31}, benchmarks)
+    return add_cpu_time(run_summary(verdict, summaries, accuracy, {"r_factor": 0.31}), benchmarks)
 
 
 def test_run_summary_and_its_readme_block():

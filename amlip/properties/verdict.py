@@ -144,8 +144,9 @@ def verdict_lines(table) -> list[str]:
         if np.isfinite(row.low) or np.isfinite(row.high):
             band = f"[{_number(row.low)}, {_number(row.high)}]" if np.isfinite(row.high) else f">= {_number(row.low)}"
         value = f"{_number(row.value)} {row.unit}".strip()
-        note = f"  ({row.note})" if isinstance(row.note, str) and row.note and not row.passed else ""
-        lines.append(f"{'PASS' if row.passed else 'FAIL'}  {row.check}, {row.subject}: {value} {band}{note}".rstrip())
+        measured = f": {value} {band}".rstrip() if value or band else ""
+        note = f" ({row.note})" if isinstance(row.note, str) and row.note and not row.passed else ""
+        lines.append(f"{'PASS' if row.passed else 'FAIL'}  {row.check}, {row.subject}{measured}{note}")
     failed = table[~table.passed.astype(bool)]
     if failed.empty:
         lines.append(f"VERDICT: PASS, all {len(table)} checks")
