@@ -50,9 +50,13 @@ $(NEQUIP_STAMP): requirements-nequip.txt pyproject.toml
 
 install: $(STAMP) $(NEQUIP_STAMP)
 
+# The config of `make run` (e.g. make run CONFIG=config/tests/tiny.yaml), checked first: Snakemake
+# reports a YAML syntax error in a --configfile without its file or line.
+CONFIG ?= config/config.yaml
 run: install
-	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
-	$(BIN)/snakemake --cores 1 --configfile config/config.yaml --report report.html
+	$(BIN)/python -m amlip.config $(CONFIG)
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
+	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report report.html
 	@echo "Report: $(abspath report.html) (figures and tables under $(abspath results/report))"
 
 # Lint and format checks (ruff for Python, snakefmt for the Snakefile and rules/), pinned in requirements.txt.

@@ -1,14 +1,22 @@
 """The checks across config keys, run once at start-up after the schema (rules/common.smk).
 
 ``config/schema.yaml`` checks each key alone (type, range, unknown keys) and fills the defaults;
-:func:`check_config` checks what one key means for another (a domain that must be learned, a
-structure that must exist, a band whose edges must be ordered) and raises one ValueError that
-names every offending key, before any job runs.
+:func:`check_config` adds what JSON Schema lets through (1.0 for an integer, .inf and .nan for a
+number) and checks what one key means for another (a domain that must be learned, a structure
+that must exist, a band whose edges must be ordered), and raises one ValueError that names every
+offending key, before any job runs.
+
+``python -m amlip.config [CONFIGFILE ...]`` runs the same checks on config/config.yaml with the
+given files on top, as ``snakemake --configfile`` would merge them; a YAML syntax error names the
+file, line and column (Snakemake's own message names neither).
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+import math
+import os
+import sys
+from typing import Mapping, Sequence
 
 #: Names of the starting structures besides random_<k> and crystal_<name> (with a ``pore:`` block).
 HYDROXYLATED_PORE = "hydroxylated_pore"
@@ -103,8 +111,106 @@ def config_errors(config: Mapping) -> list[str]:
     return errors
 
 
-def check_config(config: Mapping) -> None:
-    """Raise one ValueError listing every :func:`config_errors` of ``config`` (nothing when it is consistent)."""
-    errors = config_errors(config)
+def _key(path: Sequence) -> str:
+    """A config key as the docs write it: learn.n_iterations, explore.md.temperatures_K[1]."""
+    key = ""
+    for part in path:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key
+
+
+def _strict_validator(schema: Mapping):
+    """A JSON Schema validator whose integers are ints (JSON Schema counts 1.0 as one) and whose
+    numbers are finite (.inf and .nan pass every minimum and maximum)."""
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {
+            "integer": lambda _, value: isinstance(value, int) and not isinstance(value, bool),
+            "number": lambda _, value: isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+        }
+    )
+    return validators.extend(Draft202012Validator, type_checker=checker)(schema)
+
+
+def _type_message(error) -> str:
+    """What is wrong with a value the strict validator refused, naming its key."""
+    for inner in [error, *(error.context or [])]:
+        value = inner.instance
+        if inner.validator == "type" and isinstance(value, float) and not math.isfinite(value):
+            return f"{_key(inner.absolute_path)}: {value} is not a finite number"
+        if inner.validator == "type" and isinstance(value, float) and "integer" in inner.validator_value:
+            return f"{_key(inner.absolute_path)}: {value} is a real number where an integer is needed (write {int(value)})"
+    return f"{_key(error.absolute_path)}: {error.message}"
+
+
+def strict_type_errors(config: Mapping, schema: Mapping | str | os.PathLike) -> list[str]:
+    """Values of a schema-validated ``config`` that JSON Schema lets through but the pipeline cannot
+    use: a real number for an integer key (``n_iterations: 1.0``) and a non-finite number (``.inf``,
+    ``.nan``). ``schema``: the schema or its YAML file."""
+    if not isinstance(schema, Mapping):
+        schema = read_yaml(schema)
+    return [_type_message(error) for error in _strict_validator(schema).iter_errors(config)]
+
+
+def check_config(config: Mapping, schema: Mapping | str | os.PathLike | None = None) -> None:
+    """Raise one ValueError listing every problem of ``config`` (nothing when it is consistent):
+    with ``schema``, the :func:`strict_type_errors` first (the cross-key checks need the types
+    right), then every :func:`config_errors`."""
+    errors = strict_type_errors(config, schema) if schema is not None else []
+    if not errors:
+        errors = config_errors(config)
     if errors:
         raise ValueError("config errors:\n  - " + "\n  - ".join(errors))
+
+
+def read_yaml(path: str | os.PathLike) -> dict:
+    """A YAML file as a dict; a syntax error raises ValueError naming the file, line and column."""
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        try:
+            data = yaml.safe_load(fh)
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+            raise ValueError(f"{where}: YAML syntax error: {error.problem or error.context}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config file is a mapping of keys, not a {type(data).__name__}")
+    return data
+
+
+def merge_config(base: dict, override: Mapping) -> dict:
+    """``override`` merged into ``base`` key by key, nested mappings included (Snakemake's merge of
+    --configfile files over the workflow's config); returns ``base``."""
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            merge_config(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def main(argv: Sequence[str], root: str | os.PathLike = ".") -> int:
+    """Check config/config.yaml under ``root`` with the files ``argv`` on top: syntax, schema (with its
+    defaults filled), strict types and cross-key checks. Prints what is wrong; returns the exit status."""
+    from snakemake.utils import validate
+
+    schema = os.path.join(root, "config", "schema.yaml")
+    try:
+        config = read_yaml(os.path.join(root, "config", "config.yaml"))
+        for path in argv:
+            merge_config(config, read_yaml(path))
+        validate(config, schema, set_default=True)
+        check_config(config, schema)
+    except Exception as error:  # every kind of config error is reported the same way
+        print(error, file=sys.stderr)
+        return 1
+    print(f"config OK: config/config.yaml{''.join(' + ' + p for p in argv)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

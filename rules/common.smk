@@ -11,9 +11,10 @@ from amlip.models.nequip import PRESETS as NEQUIP_PRESETS
 from amlip.models.nequip import nequip_commands
 
 # The schema checks every key and fills every default (the only defaults there are); check_config
-# the relations between keys. Both before any job.
+# what JSON Schema lets through (1.0 for an integer, .inf/.nan for a number) and the relations
+# between keys. Both before any job.
 validate(config, "../config/schema.yaml")
-check_config(config)
+check_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 
 
 report: "../report/workflow.rst"
@@ -310,7 +311,7 @@ def nequip_command_line(wildcards, input, output):
     if output.model == compiled:
         return f"{train} && {compile_}"
     # train.nequip.compile: false: the best checkpoint is the member (eager ASE calculator).
-    return f"{train} && cp {os.path.join(run_dir, 'best.ckpt')} {output.model}"
+    return f"{train} && cp {shlex.quote(os.path.join(run_dir, 'best.ckpt'))} {shlex.quote(output.model)}"
 
 
 # AIMD as exploration (rules/aimd.smk): its frames join iteration 0 of the domains in aimd.domains.

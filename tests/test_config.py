@@ -9,7 +9,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from amlip.config import check_config
+from amlip.config import check_config, main, read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -93,7 +93,7 @@ def test_shipped_configs_pass_the_cross_field_checks():
         config = copy.deepcopy(CONFIG)
         _update(config, yaml.safe_load(path.read_text()) or {})
         validate(config, str(SCHEMA), set_default=True)
-        check_config(config)
+        check_config(config, SCHEMA)
 
 
 def _update(base: dict, override: dict) -> None:
@@ -145,6 +145,67 @@ def test_all_cross_field_errors_come_at_once():
     with pytest.raises(ValueError) as error:
         check_config(config)
     assert "produce.melt_quench.domain" in str(error.value) and "aimd.structures" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"learn": {"n_iterations": 1.0}}, "learn.n_iterations: 1.0 is a real number where an integer is needed (write 1)"),
+        ({"label": {"chunk_size": 6.0}}, "label.chunk_size: 6.0 is a real number where an integer is needed (write 6)"),
+        (
+            {"produce": {"melt_quench": {"time_scale": float("nan")}}},
+            "produce.melt_quench.time_scale: nan is not a finite number",
+        ),
+        (
+            {"produce": {"melt_quench": {"timestep_fs": float("inf")}}},
+            "produce.melt_quench.timestep_fs: inf is not a finite number",
+        ),
+        (
+            {"explore": {"md": {"temperatures_K": [300, float("inf")]}}},
+            "explore.md.temperatures_K[1]: inf is not a finite number",
+        ),
+        ({"label": {"cp2k": {"kpoints": [2, 2, 2.0]}}}, "label.cp2k.kpoints[2]: 2.0 is a real number where an integer is needed"),
+    ],
+)
+def test_reals_for_integers_and_non_finite_numbers_are_refused_naming_the_key(override, message):
+    config = copy.deepcopy(CONFIG)
+    _update(config, override)
+    validate(config, str(SCHEMA), set_default=True)  # JSON Schema itself lets these through
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_config(config, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"structures": {"random": {"n_structures": 0}}}, "0 is less than the minimum of 1"),
+        ({"train": {"mace": {"x$(touch pwned)": True}}}, "'x$(touch pwned)' does not match"),
+        ({"train": {"finetune": {"flags": {"a b": 1}}}}, "'a b' does not match"),
+        ({"train": {"nequip": {"overrides": {"model": {"l;max": 1}}}}}, "'l;max' does not match"),
+        ({"train": {"nequip": {"device": "cpu; rm -rf ~"}}}, "'cpu; rm -rf ~' does not match"),
+    ],
+)
+def test_the_schema_refuses_zero_structures_and_flag_names_a_shell_would_run(override, message):
+    config = copy.deepcopy(CONFIG)
+    _update(config, override)
+    with pytest.raises(Exception, match=re.escape(message)):
+        validate(config, str(SCHEMA), set_default=True)
+
+
+def test_a_yaml_syntax_error_names_file_line_and_column(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("learn:\n  n_iterations: 1\n   stop_when_converged: false\n")
+    with pytest.raises(
+        ValueError, match=re.escape(f"{bad}, line 3, column 23: YAML syntax error: mapping values are not allowed")
+    ):
+        read_yaml(bad)
+    assert main([str(bad)], root=ROOT) == 1
+    assert f"{bad}, line 3" in capsys.readouterr().err
+    nan = tmp_path / "nan.yaml"
+    nan.write_text("produce: {melt_quench: {time_scale: .nan}}\n")
+    assert main([str(nan)], root=ROOT) == 1
+    assert "produce.melt_quench.time_scale: nan is not a finite number" in capsys.readouterr().err
+    assert main([str(ROOT / "config/tests/tiny.yaml")], root=ROOT) == 0
 
 
 def test_labeler_presets_in_code_equal_the_schema_defaults():
