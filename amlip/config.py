@@ -46,11 +46,63 @@ def screen_structure_name(choose_by: Mapping) -> str:
     return HYDROXYLATED_PORE if choose_by["property"] == "dehydrogenation" else "random_0"
 
 
+def _crystal_symbols(key: str, name: str, cif: str | None, errors: list[str]) -> set[str]:
+    """The elements of crystal ``name`` (built in, or read from ``cif``); a problem goes to ``errors``."""
+    from amlip.structures.crystals import CRYSTALS
+
+    if not cif:
+        return set(CRYSTALS[name]().get_chemical_symbols()) if name in CRYSTALS else set()
+    try:
+        import ase.io
+
+        return set(ase.io.read(cif).get_chemical_symbols())
+    except Exception as error:  # a missing file, an unknown symbol, a broken CIF: all named the same way
+        errors.append(f"{key}.cif {cif} cannot be read: {type(error).__name__}: {error}")
+        return set()
+
+
+def element_errors(config: Mapping) -> list[str]:
+    """Elements the run would meet too late: a symbol of ``elements`` that is no element, and an
+    element of a starting structure (precursor units, crystals and CIFs, the pore and its H) or
+    of select.soap.centers that ``elements`` lacks; each names its key and the element."""
+    from ase.data import chemical_symbols
+
+    from amlip.structures.packing import PRECURSOR_UNITS
+
+    errors = []
+    elements = config["elements"]
+    for symbol in elements:
+        if symbol not in chemical_symbols[1:]:
+            errors.append(f"elements names '{symbol}', which is not a chemical symbol")
+    needed: dict[str, set[str]] = {}
+    units = [("structures.random.units", config["structures"]["random"]["units"])]
+    pore = config.get("pore")
+    if pore:
+        units.append(("pore.units", pore["units"]))
+        needed["pore (its hydroxyls)"] = {"H"}
+        crystal = pore["starting_cell"]["crystal"]
+        needed["pore.starting_cell.crystal"] = _crystal_symbols("pore.starting_cell", crystal, None, errors)
+    for key, counts in units:
+        for unit in counts:
+            if unit not in PRECURSOR_UNITS:
+                errors.append(f"{key}.{unit} is not a precursor unit {sorted(PRECURSOR_UNITS)}")
+            else:
+                needed[f"{key}.{unit}"] = set(PRECURSOR_UNITS[unit][0])
+    for name, settings in config["structures"]["crystals"].items():
+        needed[f"structures.crystals.{name}"] = _crystal_symbols(f"structures.crystals.{name}", name, settings.get("cif"), errors)
+    if "centers" in config["select"]["soap"]:
+        needed["select.soap.centers"] = set(config["select"]["soap"]["centers"])
+    for key, symbols in needed.items():
+        for symbol in sorted(symbols - set(elements)):
+            errors.append(f"{key} has {symbol}, which elements {list(elements)} lacks: add {symbol} to elements")
+    return errors
+
+
 def config_errors(config: Mapping) -> list[str]:
     """Every cross-key problem of a schema-validated config, each naming its keys."""
     from amlip.structures.crystals import CRYSTALS
 
-    errors = []
+    errors = element_errors(config)
     learn, domains = config["learn"], config["learn"]["domains"]
     structures = starting_structure_names(config)
 
@@ -67,6 +119,10 @@ def config_errors(config: Mapping) -> list[str]:
     for name, settings in config["structures"]["crystals"].items():
         if name not in CRYSTALS and not settings.get("cif"):
             errors.append(f"structures.crystals.{name} is not a built-in crystal {sorted(CRYSTALS)}: give it a cif")
+    if config.get("pore") and config["pore"]["starting_cell"]["crystal"] not in CRYSTALS:
+        errors.append(
+            f"pore.starting_cell.crystal '{config['pore']['starting_cell']['crystal']}' is not a built-in crystal {sorted(CRYSTALS)}"
+        )
 
     aimd = config["aimd"]
     for key, names, known in (("aimd.domains", aimd["domains"], domains), ("aimd.structures", aimd["structures"], structures)):

@@ -124,6 +124,16 @@ def _update(base: dict, override: dict) -> None:
         ),
         ({"learn": {"choose_by": {"property": "dehydrogenation"}}}, "learn.choose_by screens on structure 'hydroxylated_pore'"),
         ({"label": {"relabel": {"x": {"frames": "a.extxyz", "backend": "dft9000"}}}}, "dft9000"),
+        ({"elements": ["Si"]}, "structures.random.units.SiO2 has O, which elements ['Si'] lacks: add O to elements"),
+        ({"elements": ["Si", "O", "Xx"]}, "elements names 'Xx', which is not a chemical symbol"),
+        (
+            {"structures": {"random": {"units": {"SiO2": 20, "Al2O3": 2}}}},
+            "structures.random.units.Al2O3 has Al, which elements ['Si', 'O'] lacks",
+        ),
+        ({"structures": {"random": {"units": {"MgO": 2}}}}, "structures.random.units.MgO is not a precursor unit"),
+        ({"pore": {}}, "pore (its hydroxyls) has H, which elements ['Si', 'O'] lacks"),
+        ({"select": {"soap": {"centers": ["Al"]}}}, "select.soap.centers has Al, which elements ['Si', 'O'] lacks"),
+        ({"structures": {"crystals": {"x": {"cif": "nowhere.cif"}}}}, "structures.crystals.x.cif nowhere.cif cannot be read"),
     ],
 )
 def test_cross_field_errors_name_the_keys(override, message):
@@ -136,6 +146,22 @@ def test_cross_field_errors_name_the_keys(override, message):
         return
     with pytest.raises(ValueError, match=re.escape(message)):
         check_config(config)
+
+
+def test_the_elements_of_a_cif_crystal_must_be_in_elements(tmp_path):
+    from ase.build import bulk
+
+    cif = tmp_path / "rocksalt.cif"
+    bulk("NaCl", "rocksalt", a=5.64).write(cif)
+    config = copy.deepcopy(CONFIG)
+    _update(config, {"structures": {"crystals": {"rocksalt": {"cif": str(cif)}}}})
+    validate(config, str(SCHEMA), set_default=True)
+    with pytest.raises(ValueError) as error:
+        check_config(config, SCHEMA)
+    assert "structures.crystals.rocksalt has Cl, which elements ['Si', 'O'] lacks" in str(error.value)
+    assert "structures.crystals.rocksalt has Na," in str(error.value)
+    config["elements"] += ["Na", "Cl"]
+    check_config(config, SCHEMA)
 
 
 def test_all_cross_field_errors_come_at_once():
