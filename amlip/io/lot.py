@@ -15,6 +15,8 @@ from typing import Mapping
 
 from ase import Atoms
 
+from amlip.io.frames import check_labels
+
 LOT_KEY = "level_of_theory"
 LOT_HASH_KEY = "lot_hash"
 
@@ -48,8 +50,19 @@ def stamp_level_of_theory(atoms: Atoms, record: Mapping[str, object]) -> None:
     atoms.info[LOT_HASH_KEY] = level_of_theory_hash(record)
 
 
+#: info keys that say where a frame came from before it reached the file being merged
+PROVENANCE_KEYS = ("aimd_source", "aimd_frame", "frame_index")
+
+
+def _frame_name(name: str, index: int, atoms: Atoms) -> str:
+    """Frame ``index`` of ``name``, with the provenance keys it carries (its AIMD source, its pool index)."""
+    origin = ", ".join(f"{key} {atoms.info[key]}" for key in PROVENANCE_KEYS if key in atoms.info)
+    return f"frame {index} of {name}" + (f" ({origin})" if origin else "")
+
+
 def merge_labelled(sources: Mapping[str, list[Atoms]], reference: tuple[str, str, str] | None = None) -> list[Atoms]:
-    """Concatenate labelled frame lists, refusing any mix of levels of theory.
+    """Concatenate labelled frame lists, refusing any mix of levels of theory and any label that is
+    not finite.
 
     ``sources`` maps a name (usually the file) to its frames. Every frame must
     carry ``lot_hash``; the error names the file, the frame index and both levels.
@@ -62,6 +75,7 @@ def merge_labelled(sources: Mapping[str, list[Atoms]], reference: tuple[str, str
         first = (reference[0], "-", reference[1], reference[2])
     for name, frames in sources.items():
         for index, atoms in enumerate(frames):
+            check_labels(atoms, _frame_name(name, index, atoms))
             lot_hash = atoms.info.get(LOT_HASH_KEY)
             if lot_hash is None:
                 raise LevelOfTheoryError(
