@@ -10,7 +10,9 @@ rule run_aimd:
     output:
         protected(directory("results/aimd/{domain}/run_{structure}")),
     log:
-        "logs/aimd/{domain}/run_{structure}.log",
+        run="logs/aimd/{domain}/run_{structure}.log",
+        # the frames computed before a failure (Snakemake removes a failed job's output directory)
+        frames_before_failure="logs/aimd/{domain}/run_{structure}.frames_before_failure.extxyz",
     benchmark:
         "results/benchmarks/aimd/{domain}/run_{structure}.tsv"
     conda:

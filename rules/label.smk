@@ -38,7 +38,9 @@ rule merge_labels:
         labelled=protected("results/label/{domain}/iter_{i}/labelled.extxyz"),
         failed="results/label/{domain}/iter_{i}/failed.csv",
     log:
-        "logs/label/{domain}/iter_{i}/merge.log",
+        merge="logs/label/{domain}/iter_{i}/merge.log",
+        # the failed frames again where a stopped merge leaves them (Snakemake removes its outputs)
+        failed="logs/label/{domain}/iter_{i}/failed.csv",
     conda:
         "../envs/amlip.yaml"
     threads: 1
@@ -117,7 +119,9 @@ rule merge_relabel:
             caption="../report/relabel.rst",
         ),
     log:
-        "logs/relabel/{relabel_set}/merge.log",
+        merge="logs/relabel/{relabel_set}/merge.log",
+        # the failed frames again where a stopped merge leaves them (Snakemake removes its outputs)
+        failed="logs/relabel/{relabel_set}/failed.csv",
     conda:
         "../envs/amlip.yaml"
     threads: 1

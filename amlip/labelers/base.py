@@ -289,8 +289,15 @@ def relabel(frames: Iterable[Atoms], labeler: Labeler, keep_previous: bool = Tru
 
 
 def isolated_atom_energies(symbols: Iterable[str], labeler: Labeler) -> dict[str, float]:
-    """Energy (eV) of each isolated atom, computed with the same labeler and settings (E0s)."""
+    """Energy (eV) of each isolated atom, computed with the same labeler and settings (E0s). A failure
+    raises :class:`LabelingError` naming the element (which of the config's elements to look at)."""
     energies = {}
     for symbol in sorted(set(symbols)):
-        energies[symbol] = labeler.single_point(labeler.isolated_atom(symbol)).info[REF_ENERGY]
+        try:
+            energies[symbol] = labeler.single_point(labeler.isolated_atom(symbol)).info[REF_ENERGY]
+        except Exception as exc:  # a backend's own error type, or an unknown symbol
+            raise LabelingError(
+                f"isolated-atom energy (E0) of element {symbol} at {labeler.backend} {labeler.lot_hash} failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
     return energies
