@@ -167,6 +167,87 @@ def config_errors(config: Mapping) -> list[str]:
     return errors
 
 
+def _label_setting_keys(config: Mapping, domain: str) -> dict[str, tuple[str, object]]:
+    """{setting: (config key, value)} of the settings that make up a domain's level of theory:
+    label.<backend>.<setting>, or learn.domain_settings.<domain>.label.<setting> where that is set;
+    the run settings (command, timeout_s, workdir, keep_workdir) left out."""
+    from amlip.labelers.base import RUN_SETTINGS
+
+    backend = config["label"]["backend"]
+    own = (config["learn"]["domain_settings"].get(domain) or {}).get("label") or {}
+    keys = {name: (f"label.{backend}.{name}", value) for name, value in config["label"][backend].items()}
+    keys.update({name: (f"learn.domain_settings.{domain}.label.{name}", value) for name, value in own.items()})
+    return {name: key for name, key in keys.items() if name not in RUN_SETTINGS}
+
+
+def _aimd_setting_keys(config: Mapping, domain: str) -> dict[str, tuple[str, object]]:
+    """As :func:`_label_setting_keys` for a domain's AIMD runs: aimd.settings over the domain's label
+    settings when aimd.backend is label.backend."""
+    from amlip.labelers.base import RUN_SETTINGS
+
+    same = config["aimd"]["backend"] == config["label"]["backend"]
+    keys = _label_setting_keys(config, domain) if same else {}
+    keys.update(
+        {name: (f"aimd.settings.{name}", v) for name, v in config["aimd"]["settings"].items() if name not in RUN_SETTINGS}
+    )
+    return keys
+
+
+def _record_changes(path: str, record: Mapping, backend_key: str, backend: str, keys: Mapping, block: str) -> list[str]:
+    """The keys whose values differ from those ``record`` (a JSON file's backend and settings) was made
+    with; ``keys`` as :func:`_label_setting_keys` gives them, ``block`` the key of a setting no longer set."""
+    if record["backend"] != backend:
+        return [f"{backend_key} is {backend}, but was {record['backend']} when {path} was computed"]
+    changes = []
+    recorded = record["settings"]
+    for name in sorted(set(recorded) | set(keys)):
+        key, now = keys.get(name, (f"{block}.{name}", None))
+        if name not in recorded or name not in keys or recorded[name] != now:
+            now = repr(now) if name in keys else "not set"
+            then = repr(recorded[name]) if name in recorded else "not set"
+            changes.append(f"{key} is {now}, but was {then} when {path} was computed")
+    return changes
+
+
+def level_of_theory_changes(config: Mapping, results: str | os.PathLike = "results") -> list[str]:
+    """Settings of the labels under ``results`` that the config now changes, each naming its key:
+    per domain, those its isolated-atom energies (label/<domain>/isolated_atoms.json, computed with
+    the settings of the domain's chunks) and its AIMD runs (aimd/<domain>/run_*/run.json) were
+    computed with. Labels are protected outputs: a change would rerun every one of them at another
+    level of theory (and as root, rewrite the read-only files). Run settings are never a change.
+    Files without a settings record (older runs) are skipped."""
+    import json
+    from pathlib import Path
+
+    changes = []
+    for domain in config["learn"]["domains"]:
+        e0s = Path(results, "label", domain, "isolated_atoms.json")
+        label = config["label"]["backend"]
+        records = [(e0s, "label.backend", label, _label_setting_keys(config, domain), f"label.{label}")]
+        if domain in config["aimd"]["domains"]:
+            for structure in config["aimd"]["structures"]:
+                run = Path(results, "aimd", domain, f"run_{structure}", "run.json")
+                keys = _aimd_setting_keys(config, domain)
+                records.append((run, "aimd.backend", config["aimd"]["backend"], keys, "aimd.settings"))
+        for path, backend_key, backend, keys, block in records:
+            record = json.loads(path.read_text()) if path.exists() else {}
+            if "settings" in record:
+                changes += _record_changes(str(path), record, backend_key, backend, keys, block)
+    return changes
+
+
+def check_level_of_theory(config: Mapping, results: str | os.PathLike = "results") -> None:
+    """Raise ValueError naming every :func:`level_of_theory_changes` and what to do about them."""
+    changes = level_of_theory_changes(config, results)
+    if changes:
+        raise ValueError(
+            "the config changes the level of theory of existing labels:\n  - "
+            + "\n  - ".join(changes)
+            + "\nLabels are protected: restore the key(s) to keep them, or move the labels away (results/label/<domain>, "
+            "results/aimd/<domain>; make clean removes all results) to compute them again at the new settings."
+        )
+
+
 def _key(path: Sequence) -> str:
     """A config key as the docs write it: learn.n_iterations, explore.md.temperatures_K[1]."""
     key = ""

@@ -24,6 +24,7 @@ rule run_aimd:
     params:
         backend=AIMD_BACKEND,
         settings=aimd_settings,
+        run_settings=aimd_run_settings,
         n_steps=AIMD["n_steps"],
         temperature_K=AIMD["temperature_K"],
         timestep_fs=AIMD["timestep_fs"],
@@ -62,5 +63,6 @@ rule import_aimd:
         # 'level_of_theory: label' in aimd.import means the chunk labels' record (backend + settings)
         label_backend=BACKEND,
         label_settings=label_settings,
+        label_run_settings=label_run_settings,
     script:
         "../scripts/import_aimd.py"

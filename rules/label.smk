@@ -22,6 +22,7 @@ rule label_chunk:
     params:
         backend=BACKEND,
         settings=label_settings,
+        run_settings=label_run_settings,
         chunk_size=config["label"]["chunk_size"],
     script:
         "../scripts/label_chunk.py"
@@ -69,6 +70,7 @@ rule label_isolated_atoms:
     params:
         backend=BACKEND,
         settings=label_settings,
+        run_settings=label_run_settings,
         elements=config["elements"],
     script:
         "../scripts/label_isolated_atoms.py"
@@ -96,7 +98,8 @@ rule relabel_chunk:
         runtime=relabel_resource("runtime"),
     params:
         backend=lambda wildcards: relabel_spec(wildcards.relabel_set)["backend"],
-        settings=lambda wildcards: relabel_spec(wildcards.relabel_set)["settings"],
+        settings=lambda wildcards: level_settings(relabel_spec(wildcards.relabel_set)["settings"]),
+        run_settings=lambda wildcards: run_settings(relabel_spec(wildcards.relabel_set)["settings"]),
         n_chunks=lambda wildcards: relabel_spec(wildcards.relabel_set)["n_chunks"],
     script:
         "../scripts/relabel_chunk.py"

@@ -1,5 +1,6 @@
 """Bad input through the real workflow (issue 20), each case in its own copy of it: what a failed job
-points to is still there, an imported NaN stops at the import, an AIMD failure names its step."""
+points to is still there, an imported NaN stops at the import, an AIMD failure names its step, and a
+run-only label setting reruns nothing while a level-of-theory setting stops with its key."""
 
 import ase.io
 import numpy as np
@@ -70,3 +71,15 @@ def test_an_aimd_failure_at_step_0_names_the_step(workflow):
     assert run.returncode != 0
     log = (workflow.path / "logs/aimd/syn/run_random_0.log").read_text()
     assert "AIMD step 0 of 6: " in log and "no frames kept" in log
+
+
+def test_a_run_setting_reruns_no_label_and_a_level_setting_stops_naming_its_key(workflow):
+    target = "results/label/syn/isolated_atoms.json"
+    assert workflow(target).returncode == 0
+    again = workflow(target, "label: {xtb: {timeout_s: 30}}", dry=True)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    changed = workflow(target, "label: {xtb: {accuracy: 0.5}}", dry=True)
+    assert changed.returncode != 0
+    assert f"label.xtb.accuracy is 0.5, but was 1.0 when {target} was computed" in changed.stdout + changed.stderr
+    domain = workflow(target, "learn: {domain_settings: {syn: {label: {method: GFN2-xTB}}}}", dry=True)
+    assert "learn.domain_settings.syn.label.method is 'GFN2-xTB', but" in domain.stdout + domain.stderr

@@ -293,3 +293,37 @@ def test_the_literal_get_finder_finds_them(tmp_path):
     rules.write_text('    params:\n        x=config["a"].get("b", {}),\n        y=config["a"].get("b"),  # .get("c", 1)\n')
     assert literal_get_calls(script, tmp_path) == ["s.py:1", "s.py:3"]
     assert literal_get_calls(rules, tmp_path) == ["r.smk:2"]
+
+
+def test_level_of_theory_changes_name_the_key_and_the_file(tmp_path):
+    import json
+
+    from amlip.config import level_of_theory_changes
+
+    config = copy.deepcopy(CONFIG)
+    validate(config, str(SCHEMA), set_default=True)
+    settings = dict(config["label"]["xtb"])
+    e0s = tmp_path / "label/syn/isolated_atoms.json"
+    run = tmp_path / "aimd/syn/run_random_0/run.json"
+    for path in (e0s, run):
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"backend": "xtb", "settings": settings}))
+    assert level_of_theory_changes(config, tmp_path) == []
+    # run settings are not the level of theory
+    _update(config, {"label": {"xtb": {"timeout_s": 5}}})
+    assert level_of_theory_changes(config, tmp_path) == []
+    _update(config, {"label": {"xtb": {"accuracy": 0.5}}})
+    assert level_of_theory_changes(config, tmp_path) == [
+        f"label.xtb.accuracy is 0.5, but was 1.0 when {e0s} was computed",
+        f"label.xtb.accuracy is 0.5, but was 1.0 when {run} was computed",
+    ]
+    _update(config, {"label": {"xtb": {"accuracy": 1.0}}, "aimd": {"settings": {"method": "GFN2-xTB"}}})
+    assert level_of_theory_changes(config, tmp_path) == [
+        f"aimd.settings.method is 'GFN2-xTB', but was 'GFN1-xTB' when {run} was computed"
+    ]
+    config["aimd"]["settings"] = {}
+    _update(config, {"label": {"backend": "lammps"}})
+    changes = level_of_theory_changes(config, tmp_path)
+    assert changes[0] == f"label.backend is lammps, but was xtb when {e0s} was computed"
+    # AIMD (xtb) no longer takes the label settings: each is now the preset's, not the config's
+    assert changes[1] == f"aimd.settings.accuracy is not set, but was 1.0 when {run} was computed" and len(changes) == 5

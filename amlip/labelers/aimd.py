@@ -18,7 +18,7 @@ from ase import Atoms
 
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, label_problem
 from amlip.io.lot import stamp_level_of_theory
-from amlip.labelers.base import Labeler, LabelingError, strip_labels
+from amlip.labelers.base import RUN_SETTINGS, Labeler, LabelingError, strip_labels
 from amlip.labelers.cp2k import run_cp2k_md
 from amlip.labelers.registry import make_labeler
 
@@ -195,6 +195,8 @@ def run_aimd(
         log.info("CP2K AIMD done in %.0f s", time.perf_counter() - start)
     manifest.update(
         backend=backend,
+        # the settings of the level of theory, which amlip.config.check_level_of_theory compares with the config
+        settings={key: value for key, value in settings.items() if key not in RUN_SETTINGS},
         level_of_theory=labeler.level_of_theory,
         lot_hash=labeler.lot_hash,
         cell=np.asarray(atoms.cell).tolist(),
