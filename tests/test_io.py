@@ -139,3 +139,24 @@ def test_writes_appear_whole_or_not_at_all(tmp_path):
         write_stream(out, frames_then_error())
     assert list(out.parent.iterdir()) == []
     assert write_stream(out, [_frame({"code": "x"})] * 3, every=2) == 2 and len(read_frames(out)) == 2
+
+
+def test_the_data_set_refuses_an_element_without_an_isolated_atom_energy(tmp_path):
+    import json
+
+    from amlip.io.lot import e0s_elements
+
+    record = {"code": "x", "method": "a"}
+    e0s = tmp_path / "isolated_atoms.json"
+    e0s.write_text(json.dumps({"energies_eV": {"H": -13.6}, "level_of_theory": record, "lot_hash": level_of_theory_hash(record)}))
+    water = _frame(record)
+    water.symbols[1] = "O"
+    water.info["aimd_source"] = "import_0"
+    frames = {"train.extxyz": [_frame(record), water]}
+    with pytest.raises(ValueError) as error:
+        merge_labelled(frames, e0s_reference(e0s), e0s_elements(e0s))
+    assert str(error.value) == (
+        f"frame 1 of train.extxyz (aimd_source import_0) has ['O'], which the isolated-atom energies {e0s} lacks (['H']): "
+        "add ['O'] to the config's elements"
+    )
+    assert len(merge_labelled({"train.extxyz": frames["train.extxyz"][:1]}, e0s_reference(e0s), ["H"])) == 1
