@@ -50,11 +50,15 @@ $(NEQUIP_STAMP): requirements-nequip.txt pyproject.toml
 
 install: $(STAMP) $(NEQUIP_STAMP)
 
-# The verdict (results/validate/verdict.txt) is printed last, also when a failing check stopped the run
+# The config of `make run` (e.g. make run CONFIG=config/tests/tiny.yaml), checked first: Snakemake
+# reports a YAML syntax error in a --configfile without its file or line. The verdict
+# (results/validate/verdict.txt) is printed last, also when a failing check stopped the run
 # (validate.strict) or a job failed after it was written.
+CONFIG ?= config/config.yaml
 run: install
-	@status=0; $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml || status=$$?; \
-	if [ $$status = 0 ]; then $(BIN)/snakemake --cores 1 --configfile config/config.yaml --report report.html || status=$$?; \
+	$(BIN)/python -m amlip.config $(CONFIG)
+	@status=0; $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) || status=$$?; \
+	if [ $$status = 0 ]; then $(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report report.html || status=$$?; \
 	  echo "Report: $(abspath report.html) (figures and tables under $(abspath results))"; fi; \
 	if [ -f results/validate/verdict.txt ]; then echo; echo "Verdict (results/validate/verdict.csv):"; cat results/validate/verdict.txt; \
 	else echo "no verdict: the run stopped before results/validate/verdict.csv"; fi; \

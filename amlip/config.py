@@ -1,14 +1,22 @@
 """The checks across config keys, run once at start-up after the schema (rules/common.smk).
 
 ``config/schema.yaml`` checks each key alone (type, range, unknown keys) and fills the defaults;
-:func:`check_config` checks what one key means for another (a domain that must be learned, a
-structure that must exist, a band whose edges must be ordered) and raises one ValueError that
-names every offending key, before any job runs.
+:func:`check_config` adds what JSON Schema lets through (1.0 for an integer, .inf and .nan for a
+number) and checks what one key means for another (a domain that must be learned, a structure
+that must exist, a band whose edges must be ordered), and raises one ValueError that names every
+offending key, before any job runs.
+
+``python -m amlip.config [CONFIGFILE ...]`` runs the same checks on config/config.yaml with the
+given files on top, as ``snakemake --configfile`` would merge them; a YAML syntax error names the
+file, line and column (Snakemake's own message names neither).
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+import math
+import os
+import sys
+from typing import Mapping, Sequence
 
 #: Names of the starting structures besides random_<k> and crystal_<name> (with a ``pore:`` block).
 HYDROXYLATED_PORE = "hydroxylated_pore"
@@ -38,11 +46,63 @@ def screen_structure_name(choose_by: Mapping) -> str:
     return HYDROXYLATED_PORE if choose_by["property"] == "dehydrogenation" else "random_0"
 
 
+def _crystal_symbols(key: str, name: str, cif: str | None, errors: list[str]) -> set[str]:
+    """The elements of crystal ``name`` (built in, or read from ``cif``); a problem goes to ``errors``."""
+    from amlip.structures.crystals import CRYSTALS
+
+    if not cif:
+        return set(CRYSTALS[name]().get_chemical_symbols()) if name in CRYSTALS else set()
+    try:
+        import ase.io
+
+        return set(ase.io.read(cif).get_chemical_symbols())
+    except Exception as error:  # a missing file, an unknown symbol, a broken CIF: all named the same way
+        errors.append(f"{key}.cif {cif} cannot be read: {type(error).__name__}: {error}")
+        return set()
+
+
+def element_errors(config: Mapping) -> list[str]:
+    """Elements the run would meet too late: a symbol of ``elements`` that is no element, and an
+    element of a starting structure (precursor units, crystals and CIFs, the pore and its H) or
+    of select.soap.centers that ``elements`` lacks; each names its key and the element."""
+    from ase.data import chemical_symbols
+
+    from amlip.structures.packing import PRECURSOR_UNITS
+
+    errors = []
+    elements = config["elements"]
+    for symbol in elements:
+        if symbol not in chemical_symbols[1:]:
+            errors.append(f"elements names '{symbol}', which is not a chemical symbol")
+    needed: dict[str, set[str]] = {}
+    units = [("structures.random.units", config["structures"]["random"]["units"])]
+    pore = config.get("pore")
+    if pore:
+        units.append(("pore.units", pore["units"]))
+        needed["pore (its hydroxyls)"] = {"H"}
+        crystal = pore["starting_cell"]["crystal"]
+        needed["pore.starting_cell.crystal"] = _crystal_symbols("pore.starting_cell", crystal, None, errors)
+    for key, counts in units:
+        for unit in counts:
+            if unit not in PRECURSOR_UNITS:
+                errors.append(f"{key}.{unit} is not a precursor unit {sorted(PRECURSOR_UNITS)}")
+            else:
+                needed[f"{key}.{unit}"] = set(PRECURSOR_UNITS[unit][0])
+    for name, settings in config["structures"]["crystals"].items():
+        needed[f"structures.crystals.{name}"] = _crystal_symbols(f"structures.crystals.{name}", name, settings.get("cif"), errors)
+    if "centers" in config["select"]["soap"]:
+        needed["select.soap.centers"] = set(config["select"]["soap"]["centers"])
+    for key, symbols in needed.items():
+        for symbol in sorted(symbols - set(elements)):
+            errors.append(f"{key} has {symbol}, which elements {list(elements)} lacks: add {symbol} to elements")
+    return errors
+
+
 def config_errors(config: Mapping) -> list[str]:
     """Every cross-key problem of a schema-validated config, each naming its keys."""
     from amlip.structures.crystals import CRYSTALS
 
-    errors = []
+    errors = element_errors(config)
     learn, domains = config["learn"], config["learn"]["domains"]
     structures = starting_structure_names(config)
 
@@ -76,6 +136,10 @@ def config_errors(config: Mapping) -> list[str]:
     for name, settings in config["structures"]["crystals"].items():
         if name not in CRYSTALS and not settings.get("cif"):
             errors.append(f"structures.crystals.{name} is not a built-in crystal {sorted(CRYSTALS)}: give it a cif")
+    if config.get("pore") and config["pore"]["starting_cell"]["crystal"] not in CRYSTALS:
+        errors.append(
+            f"pore.starting_cell.crystal '{config['pore']['starting_cell']['crystal']}' is not a built-in crystal {sorted(CRYSTALS)}"
+        )
 
     aimd = config["aimd"]
     for key, names, known in (("aimd.domains", aimd["domains"], domains), ("aimd.structures", aimd["structures"], structures)):
@@ -120,8 +184,187 @@ def config_errors(config: Mapping) -> list[str]:
     return errors
 
 
-def check_config(config: Mapping) -> None:
-    """Raise one ValueError listing every :func:`config_errors` of ``config`` (nothing when it is consistent)."""
-    errors = config_errors(config)
+def _label_setting_keys(config: Mapping, domain: str) -> dict[str, tuple[str, object]]:
+    """{setting: (config key, value)} of the settings that make up a domain's level of theory:
+    label.<backend>.<setting>, or learn.domain_settings.<domain>.label.<setting> where that is set;
+    the run settings (command, timeout_s, workdir, keep_workdir) left out."""
+    from amlip.labelers.base import RUN_SETTINGS
+
+    backend = config["label"]["backend"]
+    own = (config["learn"]["domain_settings"].get(domain) or {}).get("label") or {}
+    keys = {name: (f"label.{backend}.{name}", value) for name, value in config["label"][backend].items()}
+    keys.update({name: (f"learn.domain_settings.{domain}.label.{name}", value) for name, value in own.items()})
+    return {name: key for name, key in keys.items() if name not in RUN_SETTINGS}
+
+
+def _aimd_setting_keys(config: Mapping, domain: str) -> dict[str, tuple[str, object]]:
+    """As :func:`_label_setting_keys` for a domain's AIMD runs: aimd.settings over the domain's label
+    settings when aimd.backend is label.backend."""
+    from amlip.labelers.base import RUN_SETTINGS
+
+    same = config["aimd"]["backend"] == config["label"]["backend"]
+    keys = _label_setting_keys(config, domain) if same else {}
+    keys.update(
+        {name: (f"aimd.settings.{name}", v) for name, v in config["aimd"]["settings"].items() if name not in RUN_SETTINGS}
+    )
+    return keys
+
+
+def _record_changes(path: str, record: Mapping, backend_key: str, backend: str, keys: Mapping, block: str) -> list[str]:
+    """The keys whose values differ from those ``record`` (a JSON file's backend and settings) was made
+    with; ``keys`` as :func:`_label_setting_keys` gives them, ``block`` the key of a setting no longer set."""
+    if record["backend"] != backend:
+        return [f"{backend_key} is {backend}, but was {record['backend']} when {path} was computed"]
+    changes = []
+    recorded = record["settings"]
+    for name in sorted(set(recorded) | set(keys)):
+        key, now = keys.get(name, (f"{block}.{name}", None))
+        if name not in recorded or name not in keys or recorded[name] != now:
+            now = repr(now) if name in keys else "not set"
+            then = repr(recorded[name]) if name in recorded else "not set"
+            changes.append(f"{key} is {now}, but was {then} when {path} was computed")
+    return changes
+
+
+def level_of_theory_changes(config: Mapping, results: str | os.PathLike = "results") -> list[str]:
+    """Settings of the labels under ``results`` that the config now changes, each naming its key:
+    per domain, those its isolated-atom energies (label/<domain>/isolated_atoms.json, computed with
+    the settings of the domain's chunks) and its AIMD runs (aimd/<domain>/run_*/run.json) were
+    computed with. Labels are protected outputs: a change would rerun every one of them at another
+    level of theory (and as root, rewrite the read-only files). Run settings are never a change.
+    Files without a settings record (older runs) are skipped."""
+    import json
+    from pathlib import Path
+
+    changes = []
+    for domain in config["learn"]["domains"]:
+        e0s = Path(results, "label", domain, "isolated_atoms.json")
+        label = config["label"]["backend"]
+        records = [(e0s, "label.backend", label, _label_setting_keys(config, domain), f"label.{label}")]
+        if domain in config["aimd"]["domains"]:
+            for structure in config["aimd"]["structures"]:
+                run = Path(results, "aimd", domain, f"run_{structure}", "run.json")
+                keys = _aimd_setting_keys(config, domain)
+                records.append((run, "aimd.backend", config["aimd"]["backend"], keys, "aimd.settings"))
+        for path, backend_key, backend, keys, block in records:
+            record = json.loads(path.read_text()) if path.exists() else {}
+            if "settings" in record:
+                changes += _record_changes(str(path), record, backend_key, backend, keys, block)
+    return changes
+
+
+def check_level_of_theory(config: Mapping, results: str | os.PathLike = "results") -> None:
+    """Raise ValueError naming every :func:`level_of_theory_changes` and what to do about them."""
+    changes = level_of_theory_changes(config, results)
+    if changes:
+        raise ValueError(
+            "the config changes the level of theory of existing labels:\n  - "
+            + "\n  - ".join(changes)
+            + "\nLabels are protected: restore the key(s) to keep them, or move the labels away (results/label/<domain>, "
+            "results/aimd/<domain>; make clean removes all results) to compute them again at the new settings."
+        )
+
+
+def _key(path: Sequence) -> str:
+    """A config key as the docs write it: learn.n_iterations, explore.md.temperatures_K[1]."""
+    key = ""
+    for part in path:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key
+
+
+def _strict_validator(schema: Mapping):
+    """A JSON Schema validator whose integers are ints (JSON Schema counts 1.0 as one) and whose
+    numbers are finite (.inf and .nan pass every minimum and maximum)."""
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {
+            "integer": lambda _, value: isinstance(value, int) and not isinstance(value, bool),
+            "number": lambda _, value: isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+        }
+    )
+    return validators.extend(Draft202012Validator, type_checker=checker)(schema)
+
+
+def _type_message(error) -> str:
+    """What is wrong with a value the strict validator refused, naming its key."""
+    for inner in [error, *(error.context or [])]:
+        value = inner.instance
+        if inner.validator == "type" and isinstance(value, float) and not math.isfinite(value):
+            return f"{_key(inner.absolute_path)}: {value} is not a finite number"
+        if inner.validator == "type" and isinstance(value, float) and "integer" in inner.validator_value:
+            return f"{_key(inner.absolute_path)}: {value} is a real number where an integer is needed (write {int(value)})"
+    return f"{_key(error.absolute_path)}: {error.message}"
+
+
+def strict_type_errors(config: Mapping, schema: Mapping | str | os.PathLike) -> list[str]:
+    """Values of a schema-validated ``config`` that JSON Schema lets through but the pipeline cannot
+    use: a real number for an integer key (``n_iterations: 1.0``) and a non-finite number (``.inf``,
+    ``.nan``). ``schema``: the schema or its YAML file."""
+    if not isinstance(schema, Mapping):
+        schema = read_yaml(schema)
+    return [_type_message(error) for error in _strict_validator(schema).iter_errors(config)]
+
+
+def check_config(config: Mapping, schema: Mapping | str | os.PathLike | None = None) -> None:
+    """Raise one ValueError listing every problem of ``config`` (nothing when it is consistent):
+    with ``schema``, the :func:`strict_type_errors` first (the cross-key checks need the types
+    right), then every :func:`config_errors`."""
+    errors = strict_type_errors(config, schema) if schema is not None else []
+    if not errors:
+        errors = config_errors(config)
     if errors:
         raise ValueError("config errors:\n  - " + "\n  - ".join(errors))
+
+
+def read_yaml(path: str | os.PathLike) -> dict:
+    """A YAML file as a dict; a syntax error raises ValueError naming the file, line and column."""
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        try:
+            data = yaml.safe_load(fh)
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+            raise ValueError(f"{where}: YAML syntax error: {error.problem or error.context}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config file is a mapping of keys, not a {type(data).__name__}")
+    return data
+
+
+def merge_config(base: dict, override: Mapping) -> dict:
+    """``override`` merged into ``base`` key by key, nested mappings included (Snakemake's merge of
+    --configfile files over the workflow's config); returns ``base``."""
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            merge_config(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def main(argv: Sequence[str], root: str | os.PathLike = ".") -> int:
+    """Check config/config.yaml under ``root`` with the files ``argv`` on top: syntax, schema (with its
+    defaults filled), strict types and cross-key checks. Prints what is wrong; returns the exit status."""
+    from snakemake.utils import validate
+
+    schema = os.path.join(root, "config", "schema.yaml")
+    try:
+        config = read_yaml(os.path.join(root, "config", "config.yaml"))
+        for path in argv:
+            merge_config(config, read_yaml(path))
+        validate(config, schema, set_default=True)
+        check_config(config, schema)
+    except Exception as error:  # every kind of config error is reported the same way
+        print(error, file=sys.stderr)
+        return 1
+    print(f"config OK: config/config.yaml{''.join(' + ' + p for p in argv)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

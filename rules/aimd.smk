@@ -10,7 +10,9 @@ rule run_aimd:
     output:
         protected(directory("results/aimd/{domain}/run_{structure}")),
     log:
-        "logs/aimd/{domain}/run_{structure}.log",
+        run="logs/aimd/{domain}/run_{structure}.log",
+        # the frames computed before a failure (Snakemake removes a failed job's output directory)
+        frames_before_failure="logs/aimd/{domain}/run_{structure}.frames_before_failure.extxyz",
     benchmark:
         "results/benchmarks/aimd/{domain}/run_{structure}.tsv"
     conda:
@@ -22,6 +24,7 @@ rule run_aimd:
     params:
         backend=AIMD_BACKEND,
         settings=aimd_settings,
+        run_settings=aimd_run_settings,
         n_steps=AIMD["n_steps"],
         temperature_K=AIMD["temperature_K"],
         timestep_fs=AIMD["timestep_fs"],
@@ -60,5 +63,6 @@ rule import_aimd:
         # 'level_of_theory: label' in aimd.import means the chunk labels' record (backend + settings)
         label_backend=BACKEND,
         label_settings=label_settings,
+        label_run_settings=label_run_settings,
     script:
         "../scripts/import_aimd.py"

@@ -1,19 +1,25 @@
 # Config validation, wildcard constraints and input functions shared by every stage.
 import math
 import shlex
+from types import SimpleNamespace
 
 from snakemake.utils import validate
 
-from amlip.config import check_config, screen_structure_name, starting_structure_names
+from amlip.config import check_config, check_level_of_theory, screen_structure_name, starting_structure_names
+from amlip.labelers.base import RUN_SETTINGS
 from amlip.learning.loop import domain_settings
 from amlip.models.loading import model_file
 from amlip.models.nequip import PRESETS as NEQUIP_PRESETS
 from amlip.models.nequip import nequip_commands
 
 # The schema checks every key and fills every default (the only defaults there are); check_config
-# the relations between keys. Both before any job.
+# what JSON Schema lets through (1.0 for an integer, .inf/.nan for a number) and the relations
+# between keys. Both before any job.
 validate(config, "../config/schema.yaml")
-check_config(config)
+check_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+# Labels are protected: a config that changes the settings existing labels were computed with stops
+# here, naming the keys (Snakemake would rerun them all, and as root rewrite the read-only files).
+check_level_of_theory(config)
 
 
 report: "../report/workflow.rst"
@@ -162,6 +168,20 @@ def max_frames(i, domain="syn"):
 RELABEL = config["label"]["relabel"]
 
 
+def level_settings(settings):
+    """A labeler's settings that make up its level of theory (all but the run settings): a job that
+    gets them reruns when one changes."""
+    return {key: value for key, value in settings.items() if key not in RUN_SETTINGS}
+
+
+def run_settings(settings):
+    """A labeler's run settings (amlip.labelers.base.RUN_SETTINGS: command, timeout_s, workdir,
+    keep_workdir) as a param Snakemake hands to the job without recording it: a SimpleNamespace is
+    not among the types its params rerun trigger compares, so changing one reruns no label, isolated
+    atom or AIMD job (the scripts merge vars() of it over the level settings)."""
+    return SimpleNamespace(**{key: value for key, value in settings.items() if key in RUN_SETTINGS})
+
+
 def relabel_spec(relabel_set):
     """label.relabel.<relabel_set> with its backend (label.backend unless it names one), settings
     merged over that backend's label block, and n_chunks."""
@@ -192,8 +212,13 @@ def relabel_resource(key):
 
 
 def label_settings(wildcards):
-    """The label backend's settings for a domain (learn.domain_settings.<domain>.label on top)."""
-    return DOMAIN_SETTINGS[wildcards.domain]["label"]
+    """The label backend's level settings for a domain (learn.domain_settings.<domain>.label on top)."""
+    return level_settings(DOMAIN_SETTINGS[wildcards.domain]["label"])
+
+
+def label_run_settings(wildcards):
+    """The label backend's run settings for a domain, untracked (:func:`run_settings`)."""
+    return run_settings(DOMAIN_SETTINGS[wildcards.domain]["label"])
 
 
 def label_chunks(wildcards, pattern="results/label/{domain}/iter_{i}/chunk_{c}.extxyz"):
@@ -383,7 +408,7 @@ def nequip_command_line(wildcards, input, output):
     if output.model == compiled:
         return f"{train} && {compile_}"
     # train.nequip.compile: false: the best checkpoint is the member (eager ASE calculator).
-    return f"{train} && cp {os.path.join(run_dir, 'best.ckpt')} {output.model}"
+    return f"{train} && cp {shlex.quote(os.path.join(run_dir, 'best.ckpt'))} {shlex.quote(output.model)}"
 
 
 # AIMD as exploration (rules/aimd.smk): its frames join iteration 0 of the domains in aimd.domains.
@@ -391,10 +416,20 @@ AIMD = config["aimd"]
 AIMD_BACKEND = AIMD["backend"]
 
 
-def aimd_settings(wildcards):
+def all_aimd_settings(wildcards):
     """AIMD labeler settings: aimd.settings over the domain's label settings when the backends agree."""
-    base = label_settings(wildcards) if AIMD_BACKEND == BACKEND else {}
+    base = DOMAIN_SETTINGS[wildcards.domain]["label"] if AIMD_BACKEND == BACKEND else {}
     return {**base, **AIMD["settings"]}
+
+
+def aimd_settings(wildcards):
+    """The AIMD labeler's level settings (:func:`all_aimd_settings`)."""
+    return level_settings(all_aimd_settings(wildcards))
+
+
+def aimd_run_settings(wildcards):
+    """The AIMD labeler's run settings, untracked (:func:`run_settings`)."""
+    return run_settings(all_aimd_settings(wildcards))
 
 
 def aimd_import_files(wildcards):

@@ -22,6 +22,7 @@ rule label_chunk:
     params:
         backend=BACKEND,
         settings=label_settings,
+        run_settings=label_run_settings,
         chunk_size=config["label"]["chunk_size"],
     script:
         "../scripts/label_chunk.py"
@@ -38,7 +39,9 @@ rule merge_labels:
         labelled=protected("results/label/{domain}/iter_{i}/labelled.extxyz"),
         failed="results/label/{domain}/iter_{i}/failed.csv",
     log:
-        "logs/label/{domain}/iter_{i}/merge.log",
+        merge="logs/label/{domain}/iter_{i}/merge.log",
+        # the failed frames again where a stopped merge leaves them (Snakemake removes its outputs)
+        failed="logs/label/{domain}/iter_{i}/failed.csv",
     conda:
         "../envs/amlip.yaml"
     threads: 1
@@ -67,6 +70,7 @@ rule label_isolated_atoms:
     params:
         backend=BACKEND,
         settings=label_settings,
+        run_settings=label_run_settings,
         elements=config["elements"],
     script:
         "../scripts/label_isolated_atoms.py"
@@ -94,7 +98,8 @@ rule relabel_chunk:
         runtime=relabel_resource("runtime"),
     params:
         backend=lambda wildcards: relabel_spec(wildcards.relabel_set)["backend"],
-        settings=lambda wildcards: relabel_spec(wildcards.relabel_set)["settings"],
+        settings=lambda wildcards: level_settings(relabel_spec(wildcards.relabel_set)["settings"]),
+        run_settings=lambda wildcards: run_settings(relabel_spec(wildcards.relabel_set)["settings"]),
         n_chunks=lambda wildcards: relabel_spec(wildcards.relabel_set)["n_chunks"],
     script:
         "../scripts/relabel_chunk.py"
@@ -117,7 +122,9 @@ rule merge_relabel:
             caption="../report/relabel.rst",
         ),
     log:
-        "logs/relabel/{relabel_set}/merge.log",
+        merge="logs/relabel/{relabel_set}/merge.log",
+        # the failed frames again where a stopped merge leaves them (Snakemake removes its outputs)
+        failed="logs/relabel/{relabel_set}/failed.csv",
     conda:
         "../envs/amlip.yaml"
     threads: 1

@@ -103,6 +103,7 @@ rule label_dehydrogenation:
     params:
         backend=BACKEND,
         settings=label_settings,
+        run_settings=label_run_settings,
         max_sites=lambda wildcards: choose_by(wildcards.domain)["max_sites"],
     script:
         "../scripts/label_dehydrogenation.py"

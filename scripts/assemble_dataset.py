@@ -2,16 +2,17 @@
 
 from _common import setup
 from amlip.io.frames import iter_frames, write_frames
-from amlip.io.lot import e0s_reference, merge_labelled
+from amlip.io.lot import e0s_elements, e0s_reference, merge_labelled
 
 
 def main(new: dict, previous: dict, e0s: str, outputs, log) -> None:
     """``previous`` (split -> file of iteration i-1, empty for iteration 0) and ``new`` (split -> the split's new
-    frames) merged into ``outputs``; every frame must share the level of theory of the isolated-atom energies ``e0s``."""
-    reference = e0s_reference(e0s)
+    frames) merged into ``outputs``; every frame must share the level of theory of the isolated-atom energies ``e0s``
+    and be made of their elements."""
+    reference, elements = e0s_reference(e0s), e0s_elements(e0s)
     for split in ("train", "test", "val"):
         sources = {path: list(iter_frames(path)) for path in ([previous[split]] if split in previous else []) + [new[split]]}
-        n = write_frames(outputs[split], merge_labelled(sources, reference))
+        n = write_frames(outputs[split], merge_labelled(sources, reference, elements))
         log.info("%s: %d frames", split, n)
 
 

@@ -8,10 +8,11 @@ from amlip.labelers.registry import make_labeler
 from amlip.properties.energetics import dehydrogenation_energies
 
 
-def main(structure: str, e0s: str, output: str, backend: str, settings: dict, max_sites: int, log) -> None:
-    """E(O*) + E(H) - E(OH) (eV) of up to ``max_sites`` hydroxyls of ``structure`` by the reference labeler,
-    E(H) from the isolated-atom energies ``e0s`` (same level of theory, or refused)."""
-    labeler = make_labeler(backend, settings)
+def main(structure: str, e0s: str, output: str, backend: str, settings: dict, run_settings, max_sites: int, log) -> None:
+    """E(O*) + E(H) - E(OH) (eV) of up to ``max_sites`` hydroxyls of ``structure`` by the reference labeler
+    (``settings``, with ``run_settings``: a namespace of command, timeout_s, ...), E(H) from the isolated-atom
+    energies ``e0s`` (same level of theory, or refused)."""
+    labeler = make_labeler(backend, {**settings, **vars(run_settings)})
     with open(e0s) as fh:
         record = json.load(fh)
     if record["lot_hash"] != labeler.lot_hash:

@@ -11,12 +11,24 @@ from amlip.labelers.base import FAILED_COLUMNS, relabel
 from amlip.labelers.registry import make_labeler
 
 
-def main(frames: str, labelled: str, failed: str, relabel_set: str, chunk: int, backend: str, settings: dict, n_chunks: int, log):
-    """Chunk ``chunk`` of ``n_chunks`` of ``frames`` relabelled with ``backend``; the old labels kept under lot<hash>_*."""
+def main(
+    frames: str,
+    labelled: str,
+    failed: str,
+    relabel_set: str,
+    chunk: int,
+    backend: str,
+    settings: dict,
+    run_settings,
+    n_chunks: int,
+    log,
+):
+    """Chunk ``chunk`` of ``n_chunks`` of ``frames`` relabelled with ``backend`` (``settings``, with ``run_settings``:
+    a namespace of command, timeout_s, ...); the old labels kept under lot<hash>_*."""
     n_frames = sum(1 for _ in iter_frames(frames))
     first, last = chunk_bounds(n_frames, n_chunks, chunk)
     todo = list(islice(iter_frames(frames), first, last))
-    labeler = make_labeler(backend, settings)
+    labeler = make_labeler(backend, {**settings, **vars(run_settings)})
     log.info(
         "relabel %s chunk %d/%d: frames %d..%d of %d from %s at %s (%s)",
         relabel_set, chunk, n_chunks, first, last - 1, n_frames, frames, labeler.lot_hash, labeler.level_of_theory,

@@ -12,6 +12,7 @@ import ase.io
 import numpy as np
 import pytest
 from ase.build import molecule
+from ase.calculators.lj import LennardJones
 from ase.units import Hartree
 
 from amlip.io.frames import REF_ENERGY, REF_FORCES, read_frames
@@ -80,7 +81,11 @@ def _merge(tmp_path, chunks, aimd):
         ase.io.write(paths[name], frames, format="extxyz")
     failed = tmp_path / "chunk_failed.csv"
     failed.write_text("frame_index,formula,error,reason,wall_s,lot_hash\n")
-    out = {"labelled": str(tmp_path / "labelled.extxyz"), "failed": str(tmp_path / "failed.csv")}
+    out = {
+        "labelled": str(tmp_path / "labelled.extxyz"),
+        "failed": str(tmp_path / "failed.csv"),
+        "report": str(tmp_path / "report.csv"),
+    }
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         main = runpy.run_path(str(ROOT / "scripts/merge_labels.py"))["main"]
@@ -94,6 +99,7 @@ def _merge(tmp_path, chunks, aimd):
         [str(paths["aimd"])],
         out["labelled"],
         out["failed"],
+        out["report"],
         0.2,
         logging.getLogger("test"),
     )
@@ -167,3 +173,81 @@ def test_dry_run_wires_aimd_into_iteration_0(snakemake_copy, tmp_path):
     assert merge and "results/aimd/syn/imported.extxyz" in merge[0]
     off = _dry_run(snakemake_copy, tmp_path, "aimd: {domains: []}\n")
     assert off.returncode == 0 and "run_aimd" not in off.stdout
+
+
+class _FailingLJ(LennardJones):
+    """Lennard-Jones forces until calculation ``fail_at`` (counted from 0), which raises instead."""
+
+    def __init__(self, fail_at, **kwargs):
+        super().__init__(**kwargs)
+        self.fail_at, self.calls = fail_at, 0
+
+    def calculate(self, *args, **kwargs):
+        if self.calls == self.fail_at:
+            raise RuntimeError("SCF run NOT converged")
+        self.calls += 1
+        super().calculate(*args, **kwargs)
+
+
+def _failing_labeler(fail_at):
+    from amlip.labelers.base import Labeler
+
+    return Labeler("xtb", {"code": "lj"}, lambda atoms: _FailingLJ(fail_at, sigma=2.0, epsilon=0.01, rc=5.0))
+
+
+def test_an_aimd_failure_names_its_step_and_keeps_the_frames_before_it(tmp_path, quartz, monkeypatch):
+    import amlip.labelers.aimd as aimd
+    from amlip.labelers.base import LabelingError
+
+    md = dict(n_steps=6, temperature_K=300.0, timestep_fs=0.5, thermostat_timecon_fs=100.0)
+    # the single point of step 0 starts the run: its failure names step 0
+    with pytest.raises(LabelingError, match="AIMD step 0 of 6: RuntimeError: SCF run NOT converged"):
+        list(aimd.aimd_frames(quartz, _failing_labeler(0), **md))
+    # the 4th calculation is step 3: steps 0-2 were computed and are kept outside the run folder
+    monkeypatch.setattr(aimd, "make_labeler", lambda backend, settings: _failing_labeler(3))
+    kept = tmp_path / "logs" / "run_quartz.frames_before_failure.extxyz"
+    with pytest.raises(LabelingError) as error:
+        aimd.run_aimd(quartz, tmp_path / "run", "xtb", {}, sample_every=1, frames_on_failure=kept, **md)
+    assert str(error.value).startswith("AIMD step 3 of 6: RuntimeError: SCF run NOT converged")
+    assert str(error.value).endswith(f"the 3 frames computed before it are in {kept}")
+    frames = read_frames(kept)
+    assert [a.info["md_step"] for a in frames] == [0, 1, 2] and all(np.isfinite(a.info[REF_ENERGY]) for a in frames)
+    assert not (tmp_path / "run" / "trajectory.extxyz").exists()
+    # a rerun that succeeds leaves no stale frames behind
+    monkeypatch.setattr(aimd, "make_labeler", lambda backend, settings: _failing_labeler(100))
+    aimd.run_aimd(quartz, tmp_path / "run", "xtb", {}, sample_every=2, frames_on_failure=kept, **md)
+    assert not kept.exists() and len(read_frames(tmp_path / "run" / "trajectory.extxyz")) == 4
+
+
+def test_a_failed_cp2k_aimd_keeps_the_frames_cp2k_wrote(tmp_path, quartz, monkeypatch):
+    import amlip.labelers.aimd as aimd
+    from amlip.labelers.base import LabelingError
+
+    def crashing_cp2k(atoms, directory, settings, **md):
+        """CP2K killed while writing step 3: its last frame in md-pos-1.xyz is cut short."""
+        shutil.copytree(DATA / "cp2k_md", directory)
+        pos = directory / "md-pos-1.xyz"
+        pos.write_text("".join(pos.read_text().splitlines(keepends=True)[:-2]))
+        raise RuntimeError(f"CP2K MD in {directory} failed (exit 1)")
+
+    monkeypatch.setattr(aimd, "make_labeler", lambda backend, settings: _failing_labeler(100))
+    monkeypatch.setattr(aimd, "run_cp2k_md", crashing_cp2k)
+    kept = tmp_path / "kept.extxyz"
+    with pytest.raises(LabelingError, match=f"CP2K MD in .* failed \\(exit 1\\); the 3 frames computed before it are in {kept}"):
+        aimd.run_aimd(quartz, tmp_path / "run", "cp2k", {}, n_steps=4, temperature_K=300.0, timestep_fs=0.5,
+                      thermostat_timecon_fs=100.0, sample_every=1, frames_on_failure=kept)  # fmt: skip
+    frames = read_frames(kept)
+    assert [a.info["md_step"] for a in frames] == [0, 1, 2]
+    energies = np.loadtxt(DATA / "cp2k_md/md-1.ener")[:3, 4] * Hartree
+    assert [a.info[REF_ENERGY] for a in frames] == pytest.approx(energies, abs=1e-8)
+
+
+def test_an_isolated_atom_failure_names_the_element(quartz):
+    from amlip.labelers.base import LabelingError, isolated_atom_energies
+
+    with pytest.raises(
+        LabelingError, match="isolated-atom energy \\(E0\\) of element O at xtb .* failed: SCFNotConverged: RuntimeError: SCF"
+    ):
+        isolated_atom_energies(["Si", "O"], _failing_labeler(0))
+    with pytest.raises(LabelingError, match="E0\\) of element Xx at xtb .* failed: KeyError"):
+        isolated_atom_energies(["Xx"], make_labeler("xtb", XTB))

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from amlip.config import check_config
+from amlip.config import check_config, main, read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -93,7 +93,7 @@ def test_shipped_configs_pass_the_cross_field_checks():
         config = copy.deepcopy(CONFIG)
         _update(config, yaml.safe_load(path.read_text()) or {})
         validate(config, str(SCHEMA), set_default=True)
-        check_config(config)
+        check_config(config, SCHEMA)
 
 
 def _update(base: dict, override: dict) -> None:
@@ -130,6 +130,16 @@ def _update(base: dict, override: dict) -> None:
             "hold ['Na']: set explore.classical.potential to {}",
         ),
         ({"explore": {"classical": {"potential": {"potential": "reaxff"}}}}, "the LAMMPS engine runs bks only"),
+        ({"elements": ["Si"]}, "structures.random.units.SiO2 has O, which elements ['Si'] lacks: add O to elements"),
+        ({"elements": ["Si", "O", "Xx"]}, "elements names 'Xx', which is not a chemical symbol"),
+        (
+            {"structures": {"random": {"units": {"SiO2": 20, "Al2O3": 2}}}},
+            "structures.random.units.Al2O3 has Al, which elements ['Si', 'O'] lacks",
+        ),
+        ({"structures": {"random": {"units": {"MgO": 2}}}}, "structures.random.units.MgO is not a precursor unit"),
+        ({"pore": {}}, "pore (its hydroxyls) has H, which elements ['Si', 'O'] lacks"),
+        ({"select": {"soap": {"centers": ["Al"]}}}, "select.soap.centers has Al, which elements ['Si', 'O'] lacks"),
+        ({"structures": {"crystals": {"x": {"cif": "nowhere.cif"}}}}, "structures.crystals.x.cif nowhere.cif cannot be read"),
     ],
 )
 def test_cross_field_errors_name_the_keys(override, message):
@@ -144,6 +154,22 @@ def test_cross_field_errors_name_the_keys(override, message):
         check_config(config)
 
 
+def test_the_elements_of_a_cif_crystal_must_be_in_elements(tmp_path):
+    from ase.build import bulk
+
+    cif = tmp_path / "rocksalt.cif"
+    bulk("NaCl", "rocksalt", a=5.64).write(cif)
+    config = copy.deepcopy(CONFIG)
+    _update(config, {"structures": {"crystals": {"rocksalt": {"cif": str(cif)}}}})
+    validate(config, str(SCHEMA), set_default=True)
+    with pytest.raises(ValueError) as error:
+        check_config(config, SCHEMA)
+    assert "structures.crystals.rocksalt has Cl, which elements ['Si', 'O'] lacks" in str(error.value)
+    assert "structures.crystals.rocksalt has Na," in str(error.value)
+    config["elements"] += ["Na", "Cl"]
+    check_config(config, SCHEMA)
+
+
 def test_all_cross_field_errors_come_at_once():
     config = copy.deepcopy(CONFIG)
     _update(config, {"produce": {"melt_quench": {"domain": "eq"}}, "aimd": {"structures": ["nowhere"]}})
@@ -151,6 +177,67 @@ def test_all_cross_field_errors_come_at_once():
     with pytest.raises(ValueError) as error:
         check_config(config)
     assert "produce.melt_quench.domain" in str(error.value) and "aimd.structures" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"learn": {"n_iterations": 1.0}}, "learn.n_iterations: 1.0 is a real number where an integer is needed (write 1)"),
+        ({"label": {"chunk_size": 6.0}}, "label.chunk_size: 6.0 is a real number where an integer is needed (write 6)"),
+        (
+            {"produce": {"melt_quench": {"time_scale": float("nan")}}},
+            "produce.melt_quench.time_scale: nan is not a finite number",
+        ),
+        (
+            {"produce": {"melt_quench": {"timestep_fs": float("inf")}}},
+            "produce.melt_quench.timestep_fs: inf is not a finite number",
+        ),
+        (
+            {"explore": {"md": {"temperatures_K": [300, float("inf")]}}},
+            "explore.md.temperatures_K[1]: inf is not a finite number",
+        ),
+        ({"label": {"cp2k": {"kpoints": [2, 2, 2.0]}}}, "label.cp2k.kpoints[2]: 2.0 is a real number where an integer is needed"),
+    ],
+)
+def test_reals_for_integers_and_non_finite_numbers_are_refused_naming_the_key(override, message):
+    config = copy.deepcopy(CONFIG)
+    _update(config, override)
+    validate(config, str(SCHEMA), set_default=True)  # JSON Schema itself lets these through
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_config(config, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"structures": {"random": {"n_structures": 0}}}, "0 is less than the minimum of 1"),
+        ({"train": {"mace": {"x$(touch pwned)": True}}}, "'x$(touch pwned)' does not match"),
+        ({"train": {"finetune": {"flags": {"a b": 1}}}}, "'a b' does not match"),
+        ({"train": {"nequip": {"overrides": {"model": {"l;max": 1}}}}}, "'l;max' does not match"),
+        ({"train": {"nequip": {"device": "cpu; rm -rf ~"}}}, "'cpu; rm -rf ~' does not match"),
+    ],
+)
+def test_the_schema_refuses_zero_structures_and_flag_names_a_shell_would_run(override, message):
+    config = copy.deepcopy(CONFIG)
+    _update(config, override)
+    with pytest.raises(Exception, match=re.escape(message)):
+        validate(config, str(SCHEMA), set_default=True)
+
+
+def test_a_yaml_syntax_error_names_file_line_and_column(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("learn:\n  n_iterations: 1\n   stop_when_converged: false\n")
+    with pytest.raises(
+        ValueError, match=re.escape(f"{bad}, line 3, column 23: YAML syntax error: mapping values are not allowed")
+    ):
+        read_yaml(bad)
+    assert main([str(bad)], root=ROOT) == 1
+    assert f"{bad}, line 3" in capsys.readouterr().err
+    nan = tmp_path / "nan.yaml"
+    nan.write_text("produce: {melt_quench: {time_scale: .nan}}\n")
+    assert main([str(nan)], root=ROOT) == 1
+    assert "produce.melt_quench.time_scale: nan is not a finite number" in capsys.readouterr().err
+    assert main([str(ROOT / "config/tests/tiny.yaml")], root=ROOT) == 0
 
 
 def test_labeler_presets_in_code_equal_the_schema_defaults():
@@ -212,3 +299,38 @@ def test_the_literal_get_finder_finds_them(tmp_path):
     rules.write_text('    params:\n        x=config["a"].get("b", {}),\n        y=config["a"].get("b"),  # .get("c", 1)\n')
     assert literal_get_calls(script, tmp_path) == ["s.py:1", "s.py:3"]
     assert literal_get_calls(rules, tmp_path) == ["r.smk:2"]
+
+
+def test_level_of_theory_changes_name_the_key_and_the_file(tmp_path):
+    import json
+
+    from amlip.config import level_of_theory_changes
+
+    config = copy.deepcopy(CONFIG)
+    validate(config, str(SCHEMA), set_default=True)
+    settings = dict(config["label"]["xtb"])
+    e0s = tmp_path / "label/syn/isolated_atoms.json"
+    run = tmp_path / "aimd/syn/run_random_0/run.json"
+    for path in (e0s, run):
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"backend": "xtb", "settings": settings}))
+    assert level_of_theory_changes(config, tmp_path) == []
+    # run settings are not the level of theory
+    _update(config, {"label": {"xtb": {"timeout_s": 5}}})
+    assert level_of_theory_changes(config, tmp_path) == []
+    _update(config, {"label": {"xtb": {"accuracy": 0.5}}})
+    assert level_of_theory_changes(config, tmp_path) == [
+        f"label.xtb.accuracy is 0.5, but was 1.0 when {e0s} was computed",
+        f"label.xtb.accuracy is 0.5, but was 1.0 when {run} was computed",
+    ]
+    other = "GFN1-xTB" if settings["method"] == "GFN2-xTB" else "GFN2-xTB"
+    _update(config, {"label": {"xtb": {"accuracy": 1.0}}, "aimd": {"settings": {"method": other}}})
+    assert level_of_theory_changes(config, tmp_path) == [
+        f"aimd.settings.method is '{other}', but was '{settings['method']}' when {run} was computed"
+    ]
+    config["aimd"]["settings"] = {}
+    _update(config, {"label": {"backend": "lammps"}})
+    changes = level_of_theory_changes(config, tmp_path)
+    assert changes[0] == f"label.backend is lammps, but was xtb when {e0s} was computed"
+    # AIMD (xtb) no longer takes the label settings: each is now the preset's, not the config's
+    assert changes[1] == f"aimd.settings.accuracy is not set, but was 1.0 when {run} was computed" and len(changes) == 5

@@ -1,5 +1,7 @@
 """Streaming importers: extended XYZ, CP2K MD output, VASP OUTCAR / vasprun.xml."""
 
+import re
+import shutil
 import types
 from itertools import islice
 from pathlib import Path
@@ -12,7 +14,7 @@ from ase.units import Bohr, GPa, Hartree, bar
 
 from amlip.io.extxyz import iter_extxyz_frames
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, read_frames, write_frames, write_stream
-from amlip.io.importers import iter_cp2k_md, iter_extxyz, iter_vasp
+from amlip.io.importers import import_sources, iter_cp2k_md, iter_extxyz, iter_vasp
 from amlip.io.lot import LevelOfTheoryError, level_of_theory_hash
 from amlip.structures.crystals import build_crystal
 
@@ -184,8 +186,9 @@ def test_extxyz_streams_and_names_bad_frames(tmp_path):
     path.write_text(text[: len(text) - 200])
     first = next(islice(iter_extxyz(path, AIMD, fast=True), 1))  # frames before the damage still come
     assert first.info[REF_ENERGY] == -30.0
-    with pytest.raises(ValueError, match="ends inside frame 2"):
-        list(iter_extxyz(path, AIMD, fast=True))
+    for fast, reason in ((True, "the file ends inside this frame"), (False, "the header says 9 atoms but the file ends after")):
+        with pytest.raises(ValueError, match=f"truncated.extxyz: frame 2, line 23: {reason}"):
+            list(iter_extxyz(path, AIMD, fast=fast))
     plain = tmp_path / "plain.extxyz"
     plain.write_text('1\nProperties=species:S:1:pos:R:3 pbc="F F F"\nH 0 0 0\n')
     with pytest.raises(ValueError, match="frame 0 has no energy"):
@@ -202,7 +205,7 @@ def test_fast_reader_names_a_frame_that_is_not_one(tmp_path, threaded):
     for chunk_bytes in (1 << 22, 512):
         frames = iter_extxyz_frames(str(path), fast=True, calculator=False, chunk_bytes=chunk_bytes, threaded=threaded)
         assert [a.info["energy"] for a in islice(frames, 3)] == [-30.0, -31.0, -32.0]
-        with pytest.raises(ValueError, match="frame 3 starts with b'this is not a frame', not an atom count"):
+        with pytest.raises(ValueError, match="frame 3, line 34: starts with b'this is not a frame', not an atom count"):
             next(frames)
 
 
@@ -408,3 +411,115 @@ def test_fast_reader_converts_changing_number_runs_as_ase(tmp_path):
     for k, (a, b) in enumerate(zip(fast, slow)):
         _same_frame(a, b, f"frame {k}: {runs[k]!r}")
     assert fast[1].info["run"].dtype.kind == "i" and type(fast[4].info["run"]) is np.float64
+
+
+def _damaged(tmp_path, name, damage):
+    """Three quartz frames (9 atoms: frame k's header is line 11 k + 1) written by ASE, then damaged
+    by ``damage(lines)`` (a list of lines without their ends)."""
+    path = tmp_path / f"{name}.extxyz"
+    ase.io.write(path, _frames(3), format="extxyz")
+    lines = path.read_text().splitlines()
+    damage(lines)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _replace_column(lines, row, column, text):
+    tokens = lines[row].split()
+    tokens[column] = text
+    lines[row] = " ".join(tokens)
+
+
+DAMAGE = {
+    # frame 1, atom 2 (line 15): a word for a number
+    "word": (lambda lines: _replace_column(lines, 14, 2, "abc"), 1, 15, "could not convert string to float: 'abc'"),
+    # frame 2, atom 4 (line 27): a force column missing
+    "column": (lambda lines: lines.__setitem__(26, " ".join(lines[26].split()[:-1])), 2, 27, "could not assign tuple"),
+    # frame 1 says 7 atoms: frame 2 then starts at an atom line (line 21)
+    "count": (lambda lines: lines.__setitem__(11, "7"), 2, 21, "not an atom count"),
+    # the file stops two atom lines into frame 2 (header line 23)
+    "truncated": (lambda lines: lines.__delitem__(slice(26, None)), 2, 23, "ends"),
+}
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["ase", "compiled"])
+@pytest.mark.parametrize("case", sorted(DAMAGE))
+def test_every_reader_error_names_the_file_the_frame_and_the_line(tmp_path, case, fast):
+    damage, frame, line, reason = DAMAGE[case]
+    path = _damaged(tmp_path, case, damage)
+    frames = iter_extxyz_frames(str(path), fast=fast)
+    with pytest.raises(ValueError) as error:
+        for _ in frames:
+            pass
+    assert str(error.value).startswith(f"{path}: frame {frame}, line {line}: ")
+    assert reason in str(error.value)
+
+
+def test_both_readers_skip_blank_lines_between_frames(tmp_path):
+    # ase.io.iread stops at the first blank line: two of three frames would vanish without a word
+    path = _damaged(tmp_path, "blank", lambda lines: lines.insert(11, ""))
+    for fast in (False, True):
+        assert [a.get_potential_energy() for a in iter_extxyz_frames(str(path), fast=fast)] == [-30.0, -31.0, -32.0]
+
+
+def test_cp2k_and_vasp_reader_errors_name_the_file_and_where(tmp_path):
+    pos = tmp_path / "md-pos-1.xyz"
+    lines = (DATA / "cp2k_md/md-pos-1.xyz").read_text().splitlines()
+    n = int(lines[0])
+    _replace_column(lines, n + 5, 1, "abc")  # frame 1 (header on line n + 3), atom 1
+    pos.write_text("\n".join(lines) + "\n")
+    shutil.copy(DATA / "cp2k_md/md-frc-1.xyz", tmp_path / "md-frc-1.xyz")
+    with pytest.raises(ValueError, match=re.escape(f"{pos}: frame 1, line {n + 6}: could not convert string to float")):
+        list(iter_cp2k_md(pos, AIMD, cell=np.eye(3) * 6.0, ener_path=DATA / "cp2k_md/md-1.ener"))
+    ener = tmp_path / "md-1.ener"
+    ener.write_text((DATA / "cp2k_md/md-1.ener").read_text().replace("0.000000", "x.000000", 1))
+    bad_line = next(k for k, text in enumerate(ener.read_text().splitlines(), 1) if "x.000000" in text)
+    with pytest.raises(ValueError, match=re.escape(f"{ener}, line {bad_line}: could not convert string to float")):
+        list(iter_cp2k_md(DATA / "cp2k_md/md-pos-1.xyz", AIMD, cell=np.eye(3) * 6.0, ener_path=ener))
+    xml = tmp_path / "vasprun.xml"
+    text = (DATA / "vasp/vasprun.xml").read_text()
+    xml.write_text(text[: text.index("<calculation>", text.index("<calculation>") + 1) + 200])
+    with pytest.raises(ValueError, match=re.escape(f"{xml}: ionic step 1: ParseError")):
+        list(iter_vasp(xml, VASP))
+
+
+def _with_labels(tmp_path, name, edit):
+    """Three labelled quartz frames written by ASE with ``edit(frames)`` applied first."""
+    frames = _frames(3)
+    edit(frames)
+    path = tmp_path / f"{name}.extxyz"
+    ase.io.write(path, frames, format="extxyz")
+    return path
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["ase", "compiled"])
+def test_a_label_that_is_not_finite_is_refused_at_import_naming_the_file_and_frame(tmp_path, fast):
+    def nan_force(frames):
+        frames[2].calc.results["forces"][4, 1] = np.nan
+
+    def inf_stress(frames):
+        frames[1].calc.results["stress"][3] = np.inf
+
+    path = _with_labels(tmp_path, "nan", nan_force)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: frame 2: REF_forces[4, 1] is nan; every label entering a data set")):
+        list(iter_extxyz(path, AIMD, fast=fast))
+    path = _with_labels(tmp_path, "inf", inf_stress)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: frame 1: REF_stress[3] is inf")):
+        list(iter_extxyz(path, AIMD, fast=fast))
+
+
+def test_a_failed_import_leaves_nothing_at_the_output_and_an_empty_source_is_refused(tmp_path):
+    good = _with_labels(tmp_path, "good", lambda frames: None)
+    bad = _with_labels(tmp_path, "bad", lambda frames: frames[1].calc.results.__setitem__("energy", np.nan))
+    out = tmp_path / "out" / "imported.extxyz"
+    sources = [{"format": "extxyz", "path": str(p), "level_of_theory": AIMD} for p in (good, bad)]
+    with pytest.raises(ValueError, match=re.escape(f"{bad}: frame 1: REF_energy is nan")):
+        import_sources([], sources, None, out)
+    assert not out.exists() and list(out.parent.iterdir()) == []  # three frames were written before the error
+    empty = tmp_path / "empty.extxyz"
+    empty.write_text("")
+    with pytest.raises(ValueError, match=re.escape(f"import source import_1: {empty} has no frames")):
+        import_sources([], sources[:1] + [{**sources[0], "path": str(empty)}], None, out)
+    assert not out.exists()
+    table = import_sources([], sources[:1], None, out)
+    assert len(table) == len(read_frames(out)) == 3

@@ -101,3 +101,62 @@ def test_both_engines_of_the_one_reader_give_ase_frames_with_their_calculator(tm
         keys = list(iter_extxyz_frames(path, fast=fast, calculator=False))
         assert keys[1].calc is None and keys[1].info["energy"] == -1.5 and keys[1].arrays["forces"].shape == (3, 3)
     assert read_frames(tmp_path / "f.extxyz")[2].get_potential_energy() == -3.0
+
+
+def test_merge_refuses_a_label_that_is_not_finite_naming_the_file_frame_and_origin(tmp_path):
+    record = {"code": "x", "method": "a"}
+    good = [_frame(record) for _ in range(3)]
+    bad = [_frame(record) for _ in range(3)]
+    bad[2].arrays["REF_forces"][1, 2] = np.nan
+    bad[2].info.update(aimd_source="import_0", aimd_frame=40)
+    with pytest.raises(ValueError) as error:
+        merge_labelled({"chunk_0.extxyz": good, "imported.extxyz": bad})
+    assert str(error.value).startswith(
+        "frame 2 of imported.extxyz (aimd_source import_0, aimd_frame 40): REF_forces[1, 2] is nan; every label"
+    )
+    # through a file and back (the merge reads what the chunks wrote)
+    good[1].info["REF_energy"] = np.inf
+    path = tmp_path / "chunk_1.extxyz"
+    write_frames(path, good)
+    with pytest.raises(ValueError, match=f"frame 1 of {path}: REF_energy is inf"):
+        merge_labelled({str(path): read_frames(path)})
+
+
+def test_writes_appear_whole_or_not_at_all(tmp_path):
+    from amlip.io.frames import write_stream
+
+    def frames_then_error():
+        yield _frame({"code": "x"})
+        yield _frame({"code": "x"})
+        raise RuntimeError("step 2 failed")
+
+    out, partial = tmp_path / "run" / "trajectory.extxyz", tmp_path / "logs" / "partial.extxyz"
+    with pytest.raises(RuntimeError, match="step 2 failed"):
+        write_stream(out, frames_then_error(), partial=partial)
+    assert not out.exists() and list(out.parent.iterdir()) == []
+    assert [a.info["REF_energy"] for a in read_frames(partial)] == [-1.0, -1.0]
+    with pytest.raises(RuntimeError):
+        write_stream(out, frames_then_error())
+    assert list(out.parent.iterdir()) == []
+    assert write_stream(out, [_frame({"code": "x"})] * 3, every=2) == 2 and len(read_frames(out)) == 2
+
+
+def test_the_data_set_refuses_an_element_without_an_isolated_atom_energy(tmp_path):
+    import json
+
+    from amlip.io.lot import e0s_elements
+
+    record = {"code": "x", "method": "a"}
+    e0s = tmp_path / "isolated_atoms.json"
+    e0s.write_text(json.dumps({"energies_eV": {"H": -13.6}, "level_of_theory": record, "lot_hash": level_of_theory_hash(record)}))
+    water = _frame(record)
+    water.symbols[1] = "O"
+    water.info["aimd_source"] = "import_0"
+    frames = {"train.extxyz": [_frame(record), water]}
+    with pytest.raises(ValueError) as error:
+        merge_labelled(frames, e0s_reference(e0s), e0s_elements(e0s))
+    assert str(error.value) == (
+        f"frame 1 of train.extxyz (aimd_source import_0) has ['O'], which the isolated-atom energies {e0s} lacks (['H']): "
+        "add ['O'] to the config's elements"
+    )
+    assert len(merge_labelled({"train.extxyz": frames["train.extxyz"][:1]}, e0s_reference(e0s), ["H"])) == 1

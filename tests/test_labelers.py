@@ -144,3 +144,30 @@ def test_xtb_aimd_frames_carry_their_own_labels(quartz, gfn1):
     again = gfn1.single_point(frames[-1])
     assert frames[-1].info["REF_energy"] == pytest.approx(again.info["REF_energy"], abs=1e-6)
     assert np.allclose(frames[-1].arrays["REF_forces"], again.arrays["REF_forces"], atol=1e-4)  # SCF restart
+
+
+def _fixed_labeler(**results):
+    """A labeler whose single point gives -1 eV, zero forces and stress, or ``results`` instead."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from amlip.labelers.base import Labeler
+
+    def make(atoms):
+        return SinglePointCalculator(
+            atoms, **{"energy": -1.0, "forces": np.zeros((len(atoms), 3)), "stress": np.zeros(6), **results}
+        )
+
+    return Labeler("fixed", {"code": "fixed"}, make)
+
+
+def test_a_label_that_is_not_finite_sends_the_frame_to_the_failed_list(quartz):
+    stress = np.zeros(6)
+    stress[4] = np.nan
+    outcome = label_frames([quartz, quartz], _fixed_labeler(stress=stress), first_index=5)
+    assert outcome.labelled == [] and [f["frame_index"] for f in outcome.failed] == [5, 6]
+    assert outcome.failed[0]["reason"] == "non-finite label: REF_stress[4] is nan"
+    forces = np.zeros((len(quartz), 3))
+    forces[2, 0] = np.inf
+    (failed,) = label_frames([quartz], _fixed_labeler(forces=forces)).failed
+    assert failed["reason"] == "non-finite label: REF_forces[2, 0] is inf"
+    assert len(label_frames([quartz], _fixed_labeler()).labelled) == 1

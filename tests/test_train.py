@@ -1,5 +1,7 @@
 import json
+import re
 import shlex
+import subprocess
 
 import numpy as np
 import pytest
@@ -38,6 +40,20 @@ def test_mace_cli_args(tmp_path):
     assert "--work_dir=out dir" in args
     assert "--E0s={8: -1.0000000000}" in args
     assert "--energy_key=REF_energy" in args and "--stress_key=REF_stress" in args
+
+
+def test_mace_cli_args_refuse_a_key_that_is_not_a_flag_name_and_quote_the_rest(tmp_path):
+    common = dict(name="mace", train_file="t.xyz", valid_file="v.xyz", test_file="s.xyz", e0s_file=str(tmp_path / "none.json"),
+                  work_dir="w", seed=0)  # fmt: skip
+    hostile = {"x$(touch pwned)": True}
+    with pytest.raises(ValueError, match=re.escape("mace_run_train flag 'x$(touch pwned)' (a key of train.mace")):
+        mace_cli_args(hostile, **common)
+    with pytest.raises(ValueError, match="'lr;rm' .* is not a flag name"):
+        mace_cli_args({}, **common, finetune={"foundation_model": "f.model", "flags": {"lr;rm": 1}})
+    # a value is one word for the shell whatever it holds: the command runs nothing
+    text = mace_cli_args({"loss": "$(touch pwned); echo"}, **common)
+    out = subprocess.run(["bash", "-c", f"printf '%s\\n' {text}"], cwd=tmp_path, capture_output=True, text=True).stdout
+    assert "--loss=$(touch pwned); echo" in out.splitlines() and not (tmp_path / "pwned").exists()
 
 
 def test_error_metrics_by_hand():

@@ -91,6 +91,12 @@ def test_lint_is_clean(snakemake):
         ("train: {n_models: two}", "n_models"),
         ("learnn: {n_iterations: 1}", "learnn"),
         ("train: {architecture: allegro}", "train.nequip.preset is zif_nequip"),
+        ("learn: {n_iterations: 1.0}", "learn.n_iterations: 1.0 is a real number where an integer is needed"),
+        ("produce: {melt_quench: {time_scale: .nan}}", "produce.melt_quench.time_scale: nan is not a finite number"),
+        ("structures: {random: {n_structures: 0}}", "0 is less than the minimum of 1"),
+        ("train: {mace: {'x$(touch pwned)': true}}", "'x$(touch pwned)' does not match"),
+        ("elements: [Si]", "structures.random.units.SiO2 has O, which elements ['Si'] lacks"),
+        ("elements: [Si, O, Xx]", "elements names 'Xx', which is not a chemical symbol"),
     ],
 )
 def test_invalid_config_fails_naming_the_key(snakemake, tmp_path, override, expected):

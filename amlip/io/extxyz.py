@@ -6,13 +6,12 @@ after the species. The numbers of a whole read are parsed by the compiled loops 
 :mod:`amlip.io.extxyz_kernels`; Python handles the comments and builds the Atoms, while a second
 thread parses the next read. Any frame outside that layout (exponents beyond the range, > 15
 digits, nan, extra columns, string or logical columns, comments with brackets or escapes) is
-handed whole to ase.io's reader, so the result is always what ase.io.read gives (calculator
-results moved to info/arrays).
+handed whole to ase.io's reader (:mod:`amlip.io.extxyz_ase`), so the result is always what
+ase.io.read gives (calculator results moved to info/arrays).
 """
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from typing import Iterator
@@ -20,6 +19,15 @@ from typing import Iterator
 import numpy as np
 from ase import Atoms
 
+from amlip.io.extxyz_ase import (
+    _DEFAULT_PROPERTIES,
+    ExtxyzError,
+    _ase_frames,
+    _frame_from_ase,
+    _frame_problem,
+    _keys_to_results,
+    _line_at,
+)
 from amlip.io.extxyz_kernels import _SENTINEL, _Z_TABLE, _kernels
 
 # ase.io.extxyz conventions, mirrored (tests compare with ase.io.read)
@@ -273,33 +281,6 @@ def _atoms_builder():
 _BUILD_ATOMS = None
 
 
-def _frame_from_ase(text: str) -> Atoms:
-    """One frame through ase.io's extxyz reader, calculator results moved to info/arrays."""
-    import ase.io
-
-    atoms = ase.io.read(io.StringIO(text), index=0, format="extxyz")
-    _results_to_keys(atoms)
-    return atoms
-
-
-def _keys_to_results(atoms: Atoms) -> None:
-    """The inverse of :func:`_results_to_keys`: standard results onto a SinglePointCalculator, as ASE's reader puts them."""
-    from ase.calculators.calculator import all_properties
-    from ase.calculators.singlepoint import SinglePointCalculator
-
-    results = {key: atoms.arrays.pop(key) for key in [k for k in atoms.arrays if k in all_properties]}
-    results |= {key: atoms.info.pop(key) for key in [k for k in atoms.info if k in all_properties]}
-    if results:
-        atoms.calc = SinglePointCalculator(atoms, **results)
-
-
-def _results_to_keys(atoms: Atoms) -> None:
-    if atoms.calc is not None:  # ASE moves energy/forces/stress into a SinglePointCalculator
-        for key, value in atoms.calc.results.items():
-            (atoms.arrays if np.ndim(value) == 2 and len(value) == len(atoms) else atoms.info)[key] = value
-        atoms.calc = None
-
-
 def _fast_frame(info: dict, layout: tuple, numbers: np.ndarray, values: np.ndarray) -> Atoms:
     """Atoms from a parsed comment (``info`` without Properties) and atom block, as ASE builds them.
     ``numbers`` and ``values`` (the frame's block, grouped by property) are views of the reader's
@@ -333,6 +314,7 @@ class _Chunk:
 
     def __init__(self, size: int):
         self.size, self.end, self.layout, self.count, self.status, self.after, self.last = size, 0, None, 0, 1, 0, False
+        self.offset = 0  # of data[0] in the file, for the line numbers of errors
         self.data = bytearray(size + 1 + len(_SENTINEL))  # + 1: the final newline a file may lack
         self.array = np.frombuffer(self.data, dtype=np.uint8)
         # a 272-atom frame of %16.8f columns is 27 kB: size / 64 rows hold a read (more on demand)
@@ -361,9 +343,6 @@ class _Chunk:
                 self.table = np.empty((2 * len(self.table), 7), dtype=np.int64)
             else:
                 self.numbers = np.empty(2 * len(self.numbers), dtype=np.int64)
-
-
-_DEFAULT_PROPERTIES = "species:S:1:pos:R:3"
 
 
 class _FastReader:
@@ -428,12 +407,12 @@ class _FastReader:
     def _chunks(self, f, free) -> Iterator[_Chunk]:
         """Read and parse the file, a chunk from ``free`` at a time; the incomplete frame at the end
         of one read starts the next. The last chunk has ``last`` set (end of file or a bad header)."""
-        carry = b""
+        carry, offset = b"", 0
         while not self.stopped:
             chunk = free.get()
             if chunk is None:
                 return
-            chunk.end, chunk.last = 0, False
+            chunk.end, chunk.last, chunk.offset = 0, False, offset
             while chunk.size <= len(carry):  # an earlier chunk grew for a long frame
                 chunk.grow_data()
             chunk.data[: len(carry)] = carry
@@ -453,6 +432,7 @@ class _FastReader:
                 chunk.grow_data()  # not even one frame in a full read
             chunk.last = chunk.last or chunk.status == 2
             carry = bytes(chunk.data[chunk.after : chunk.end])
+            offset += chunk.after
             yield chunk
             if chunk.last:
                 return
@@ -460,15 +440,26 @@ class _FastReader:
     def _frames_of(self, chunk: _Chunk) -> Iterator[Atoms]:
         """The frames of a parsed chunk; at the last one, the errors the file ends with."""
         for header, comment, comment_end, stop, row, n, parsed in chunk.table[: chunk.count].tolist():
-            yield self._frame(chunk, header, comment, comment_end, stop, row, n, parsed)
+            try:
+                atoms = self._frame(chunk, header, comment, comment_end, stop, row, n, parsed)
+            except Exception as error:
+                line = _line_at(self.path, chunk.offset + header)
+                text = chunk.data[header:stop].decode(errors="replace")
+                line, reason = _frame_problem(text, line) or (line, f"{type(error).__name__}: {error}")
+                raise ExtxyzError(self.path, self.frame, line, reason) from error
+            yield atoms
             self.frame += 1
         if chunk.status == 2:
-            line = bytes(chunk.data[chunk.after : chunk.data.find(b"\n", chunk.after)][:40])
-            raise ValueError(
-                f"{self.path}: frame {self.frame} starts with {line!r}, not an atom count; is this an extended-XYZ file?"
+            text = bytes(chunk.data[chunk.after : chunk.data.find(b"\n", chunk.after)][:40])
+            raise ExtxyzError(
+                self.path,
+                self.frame,
+                _line_at(self.path, chunk.offset + chunk.after),
+                f"starts with {text!r}, not an atom count; is this an extended-XYZ file?",
             )
         if chunk.last and chunk.data[chunk.after : chunk.end].strip():
-            raise ValueError(f"{self.path}: the file ends inside frame {self.frame}; truncated?")
+            line = _line_at(self.path, chunk.offset + chunk.after)
+            raise ExtxyzError(self.path, self.frame, line, "the file ends inside this frame; truncated?")
 
     def _frame(self, chunk: _Chunk, header, comment, comment_end, stop, row, n, parsed) -> Atoms:
         """The Atoms of one row of a chunk's frame table."""
@@ -506,21 +497,22 @@ def iter_extxyz_frames(
 
     Both engines give ``ase.io.iread``'s frames: ``fast`` the compiled reader (``chunk_bytes``
     read at a time; ``threaded`` parses the next read in a second thread, by default when this
-    process may use more than one CPU), else ASE's reader; by default the compiled one for files
-    above :data:`FAST_READER_MIN_BYTES`. ``calculator``: the standard results (energy, forces,
-    stress, ...) on a ``SinglePointCalculator`` as ASE gives them; False moves them to
-    ``info``/``arrays`` under their own names (what the importers relabel). Blank lines between
-    frames are skipped.
+    process may use more than one CPU), else ASE's reader frame by frame; by default the compiled
+    one for files above :data:`FAST_READER_MIN_BYTES`. ``calculator``: the standard results
+    (energy, forces, stress, ...) on a ``SinglePointCalculator`` as ASE gives them; False moves
+    them to ``info``/``arrays`` under their own names (what the importers relabel). Blank lines
+    between frames are skipped by both (``ase.io.iread`` would stop at the first). A frame that
+    cannot be read raises :class:`amlip.io.extxyz_ase.ExtxyzError` naming the file, the frame's
+    index and the line at fault (an atom line with a word for a number or a missing column, a line
+    where an atom count should be, the end of a truncated file).
     """
     path = str(path)
     if fast is None:
         fast = os.path.getsize(path) > FAST_READER_MIN_BYTES
     if not fast:
-        import ase.io
-
-        for atoms in ase.io.iread(path, index=":", format="extxyz"):
-            if not calculator:
-                _results_to_keys(atoms)
+        for atoms in _ase_frames(path):
+            if calculator:
+                _keys_to_results(atoms)
             yield atoms
         return
     if threaded is None:

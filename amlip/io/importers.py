@@ -20,7 +20,9 @@ Formats:
   through an ``iterparse`` loop that frees each ionic step (``ase.io.iread`` would keep the
   whole XML tree).
 
-Frames that already carry a ``lot_hash`` different from the caller's record are refused.
+Frames that already carry a ``lot_hash`` different from the caller's record are refused, and so
+are frames with a label that is not finite; both errors name the source file and the frame's
+index in it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from ase import Atoms
 from ase.units import Bohr, Hartree, _aut, bar, fs
 
 from amlip.io.extxyz import iter_extxyz_frames
-from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, write_stream
+from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, check_labels, write_stream
 from amlip.io.lot import LOT_HASH_KEY, LOT_KEY, LevelOfTheoryError, level_of_theory_hash, level_of_theory_string
 
 log = logging.getLogger(__name__)
@@ -64,13 +66,15 @@ def _stress_voigt(value, volume: float | None = None, virial: bool = False) -> n
     return -value / volume if virial else value
 
 
-def _finish(atoms: Atoms, record: Mapping, lot_hash: str, where) -> Atoms:
-    """Stamp the caller's level of theory; refuse a frame that already carries another one.
-    ``where`` (text, or a function giving it) names the frame in the error."""
+def _finish(atoms: Atoms, record: Mapping, lot_hash: str, where: str) -> Atoms:
+    """Stamp the caller's level of theory; refuse a frame that already carries another one, and a
+    frame whose labels are not all finite. ``where`` names the frame in the error: the source file
+    and the frame's index in it."""
+    check_labels(atoms, where)
     old = atoms.info.get(LOT_HASH_KEY)
     if old is not None and old != lot_hash:
         raise LevelOfTheoryError(
-            f"{where() if callable(where) else where} is labelled {old} ({atoms.info.get(LOT_KEY, '?')}) but the "
+            f"{where} is labelled {old} ({atoms.info.get(LOT_KEY, '?')}) but the "
             f"import says {lot_hash} ({record}); import it with its own level of theory"
         )
     atoms.info[LOT_KEY] = _lot_string(record)
@@ -156,37 +160,67 @@ _CP2K_STEP = re.compile(r"i\s*=\s*(\d+)")
 _CP2K_E = re.compile(r"E\s*=\s*(\S+)")
 
 
+def _xyz_line_error(lines: list[str]) -> tuple[int, str]:
+    """(index, reason) of the first of a CP2K frame's atom lines that is not "<symbol> x y z"."""
+    for k, line in enumerate(lines):
+        tokens = line.split()
+        try:
+            if len(tokens) != 4:
+                raise ValueError(f"{len(tokens)} columns, not 4")
+            [float(t) for t in tokens[1:]]
+        except ValueError as error:
+            return k, f"{error} in {line.strip()[:80]!r}"
+    return 0, "unreadable atom lines"
+
+
 def _iter_xyz_blocks(path: str) -> Iterator[tuple[int, float | None, list[str], np.ndarray]]:
-    """(step, energy in hartree or None, symbols, 3 columns) per frame of a CP2K xyz file."""
+    """(step, energy in hartree or None, symbols, 3 columns) per frame of a CP2K xyz file. A frame
+    that cannot be read raises ValueError naming the file, the frame and the line."""
     with open(path, "r", buffering=1 << 20) as f:
+        frame, row = 0, 0  # row: lines read so far
         for header in f:
+            row += 1
             if not header.strip():
                 continue
-            n = int(header)
+            where = f"{path}: frame {frame}, line {row}"
+            try:
+                n = int(header)
+            except ValueError:
+                raise ValueError(f"{where}: {header.strip()[:40]!r} is not an atom count") from None
             comment = f.readline()
             step = _CP2K_STEP.search(comment)
             energy = _CP2K_E.search(comment)
             lines = list(islice(f, n))
             if len(lines) < n:
-                raise ValueError(f"{path}: ends inside the frame of step {step.group(1) if step else '?'}")
-            table = np.array("".join(lines).split(), dtype=object).reshape(n, 4)
+                raise ValueError(f"{where}: the file ends inside the frame of step {step.group(1) if step else '?'}")
+            try:
+                table = np.array("".join(lines).split(), dtype=object).reshape(n, 4)
+                values = table[:, 1:].astype(str).astype(float)
+            except ValueError:
+                k, reason = _xyz_line_error(lines)
+                raise ValueError(f"{path}: frame {frame}, line {row + 2 + k}: {reason}") from None
             yield (
                 int(step.group(1)) if step else -1,
                 float(energy.group(1)) if energy else None,
                 table[:, 0].astype(str),
-                table[:, 1:].astype(str).astype(float),
+                values,
             )
+            frame, row = frame + 1, row + 1 + n
 
 
 def _iter_table(path: str | None) -> Iterator[np.ndarray]:
-    """Rows of a whitespace table (CP2K .ener/.cell/.stress), comments (#) skipped."""
+    """Rows of a whitespace table (CP2K .ener/.cell/.stress), comments (#) skipped; a row that is not
+    numbers raises ValueError naming the file and the line."""
     if path is None:
         return
     with open(path) as f:
-        for line in f:
+        for row, line in enumerate(f, 1):
             if line.lstrip().startswith("#") or not line.strip():
                 continue
-            yield np.array(line.split(), dtype=float)
+            try:
+                yield np.array(line.split(), dtype=float)
+            except ValueError as error:
+                raise ValueError(f"{path}, line {row}: {error} in {line.strip()[:80]!r}") from None
 
 
 def _rows_at(rows: Iterator[np.ndarray], step: int, name: str) -> np.ndarray:
@@ -323,7 +357,15 @@ def iter_vasp(path: str | os.PathLike, level_of_theory: Mapping) -> Iterator[Ato
         frames = _iter_vasprun(path)
     else:
         frames = ase.io.iread(path, index=":", format="vasp-out")
-    for index, atoms in enumerate(frames):
+    index = -1
+    while True:
+        index += 1
+        try:
+            atoms = next(frames)
+        except StopIteration:
+            return
+        except Exception as error:  # ASE's and ElementTree's parsers name neither the file nor the step
+            raise ValueError(f"{path}: ionic step {index}: {type(error).__name__}: {error}") from error
         results = atoms.calc.results
         labelled = Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
         labelled.info[REF_ENERGY] = float(results.get("free_energy", results["energy"]))
@@ -347,7 +389,8 @@ def iter_source(
     other :func:`iter_cp2k_md` paths (cp2k, with ``cell`` 3x3 Å), optional ``every`` (keep every
     n-th frame) and the extxyz ``energy_key``/``forces_key``/``stress_key``/``virial_key``;
     relative paths are under ``base``. Every frame gets ``aimd_source`` (``name`` or the path)
-    and ``aimd_frame`` (its index in the source) besides the importer's keys.
+    and ``aimd_frame`` (its index in the source) besides the importer's keys. A source without
+    frames (an empty file) raises ValueError naming it.
     """
     fmt = source.get("format")
     if fmt not in SOURCE_FORMATS:
@@ -372,12 +415,18 @@ def iter_source(
     every = int(source.get("every", 1))
     if every < 1:
         raise ValueError(f"import source {label}: every={every} must be >= 1")
+    index = -1
     for index, atoms in enumerate(frames):
         if index % every:
             continue
         atoms.info["aimd_source"] = label
         atoms.info["aimd_frame"] = index
         yield atoms
+    if index < 0:
+        raise ValueError(
+            f"import source {label}: {where('path' if fmt != 'cp2k' else 'pos_path')} has no frames; "
+            "an empty file is a mistake (a wrong path, a run that wrote nothing): fix the path or remove the source"
+        )
 
 
 def import_sources(runs: Iterable[str | os.PathLike], sources: Iterable[Mapping], label_record,
@@ -389,8 +438,9 @@ def import_sources(runs: Iterable[str | os.PathLike], sources: Iterable[Mapping]
     plus ``level_of_theory`` (a record, or ``"label"`` for ``label_record``, the chunk labels'
     record or a function returning it: the user vouches that the file was computed with exactly
     those settings).
-    Frames are written one at a time (memory flat in the trajectory length); the table has one
-    row per frame: aimd_source, aimd_frame, md_step, n_atoms, energy_eV_atom, lot_hash.
+    Frames are written one at a time (memory flat in the trajectory length), under a temporary name
+    renamed to ``out_path`` at the end: a failed import leaves no partial file there. The table has
+    one row per frame: aimd_source, aimd_frame, md_step, n_atoms, energy_eV_atom, lot_hash.
     """
     import json
 

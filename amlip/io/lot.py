@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Collection, Mapping
 
 from ase import Atoms
+
+from amlip.io.frames import check_labels
 
 LOT_KEY = "level_of_theory"
 LOT_HASH_KEY = "lot_hash"
@@ -48,13 +50,29 @@ def stamp_level_of_theory(atoms: Atoms, record: Mapping[str, object]) -> None:
     atoms.info[LOT_HASH_KEY] = level_of_theory_hash(record)
 
 
-def merge_labelled(sources: Mapping[str, list[Atoms]], reference: tuple[str, str, str] | None = None) -> list[Atoms]:
-    """Concatenate labelled frame lists, refusing any mix of levels of theory.
+#: info keys that say where a frame came from before it reached the file being merged
+PROVENANCE_KEYS = ("aimd_source", "aimd_frame", "frame_index")
+
+
+def _frame_name(name: str, index: int, atoms: Atoms) -> str:
+    """Frame ``index`` of ``name``, with the provenance keys it carries (its AIMD source, its pool index)."""
+    origin = ", ".join(f"{key} {atoms.info[key]}" for key in PROVENANCE_KEYS if key in atoms.info)
+    return f"frame {index} of {name}" + (f" ({origin})" if origin else "")
+
+
+def merge_labelled(
+    sources: Mapping[str, list[Atoms]],
+    reference: tuple[str, str, str] | None = None,
+    elements: Collection[str] | None = None,
+) -> list[Atoms]:
+    """Concatenate labelled frame lists, refusing any mix of levels of theory and any label that is
+    not finite.
 
     ``sources`` maps a name (usually the file) to its frames. Every frame must
     carry ``lot_hash``; the error names the file, the frame index and both levels.
     ``reference`` = (name, lot_hash, level-of-theory string) is a level every frame must
-    match, e.g. that of the isolated-atom energies the data set will be trained with.
+    match, e.g. that of the isolated-atom energies the data set will be trained with;
+    ``elements`` (those energies' elements) the elements every frame must be made of.
     """
     merged: list[Atoms] = []
     first: tuple[str, int | str, str, str] | None = None
@@ -62,6 +80,13 @@ def merge_labelled(sources: Mapping[str, list[Atoms]], reference: tuple[str, str
         first = (reference[0], "-", reference[1], reference[2])
     for name, frames in sources.items():
         for index, atoms in enumerate(frames):
+            check_labels(atoms, _frame_name(name, index, atoms))
+            if elements is not None and not set(atoms.symbols) <= set(elements):
+                unknown = sorted(set(atoms.symbols) - set(elements))
+                raise ValueError(
+                    f"{_frame_name(name, index, atoms)} has {unknown}, which {reference[0] if reference else 'the data set'} "
+                    f"lacks ({sorted(elements)}): add {unknown} to the config's elements"
+                )
             lot_hash = atoms.info.get(LOT_HASH_KEY)
             if lot_hash is None:
                 raise LevelOfTheoryError(
@@ -78,6 +103,13 @@ def merge_labelled(sources: Mapping[str, list[Atoms]], reference: tuple[str, str
                 )
             merged.append(atoms)
     return merged
+
+
+def e0s_elements(path: str | os.PathLike) -> list[str]:
+    """The elements of an isolated-atom energy file written by rule label_isolated_atoms."""
+    import json
+
+    return sorted(json.loads(Path(path).read_text())["energies_eV"])
 
 
 def e0s_reference(path: str | os.PathLike) -> tuple[str, str, str]:

@@ -34,7 +34,8 @@ def check_accounted(n_input: int, labelled: Iterable[Atoms], failed_indices: Ite
 
 def check_failed_fraction(n_failed: int, n_input: int, limit: float, failed_path: str, verb: str = "label") -> float:
     """The failed fraction of a merge; above ``limit`` (label.max_failed_fraction) a RuntimeError
-    names it and ``failed_path``. The chunks stay on disk either way."""
+    names it and ``failed_path``, which must outlive the failed job (a log, not one of its
+    outputs, which Snakemake removes). The chunks stay on disk either way."""
     fraction = n_failed / n_input if n_input else 0.0
     if fraction > limit:
         raise RuntimeError(

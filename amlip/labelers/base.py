@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 from ase import Atoms
 
-from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
+from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS, label_problem
 from amlip.io.lot import LOT_HASH_KEY, LOT_KEY, level_of_theory_hash, stamp_level_of_theory
 
 log = logging.getLogger(__name__)
@@ -146,12 +146,13 @@ class Labeler:
         wall = time.perf_counter() - start
         if self.timeout_s and wall > self.timeout_s:
             raise LabelTimeout(f"took {wall:.1f} s, more than timeout_s={self.timeout_s:g}")
-        if not np.isfinite(energy) or not np.all(np.isfinite(forces)):
-            raise LabelingError("non-finite energy or forces")
         labelled.info[REF_ENERGY] = float(energy)
         labelled.arrays[REF_FORCES] = np.asarray(forces, dtype=float)
         if stress is not None:
             labelled.info[REF_STRESS] = np.asarray(stress, dtype=float)
+        problem = label_problem(labelled)
+        if problem is not None:
+            raise LabelingError(f"non-finite label: {problem}")
         labelled.info["label_wall_s"] = round(wall, 3)
         labelled.info["scf_converged"] = True
         stamp_level_of_theory(labelled, self.level_of_theory)
@@ -288,8 +289,15 @@ def relabel(frames: Iterable[Atoms], labeler: Labeler, keep_previous: bool = Tru
 
 
 def isolated_atom_energies(symbols: Iterable[str], labeler: Labeler) -> dict[str, float]:
-    """Energy (eV) of each isolated atom, computed with the same labeler and settings (E0s)."""
+    """Energy (eV) of each isolated atom, computed with the same labeler and settings (E0s). A failure
+    raises :class:`LabelingError` naming the element (which of the config's elements to look at)."""
     energies = {}
     for symbol in sorted(set(symbols)):
-        energies[symbol] = labeler.single_point(labeler.isolated_atom(symbol)).info[REF_ENERGY]
+        try:
+            energies[symbol] = labeler.single_point(labeler.isolated_atom(symbol)).info[REF_ENERGY]
+        except Exception as exc:  # a backend's own error type, or an unknown symbol
+            raise LabelingError(
+                f"isolated-atom energy (E0) of element {symbol} at {labeler.backend} {labeler.lot_hash} failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
     return energies

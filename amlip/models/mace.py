@@ -36,6 +36,11 @@ MIL_FINETUNE_FLAGS = {
 }
 
 
+#: What a key of train.mace / train.finetune.flags must look like to become a ``--flag`` (as the schema's
+#: propertyNames pattern says).
+FLAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
 def mace_cli_args(
     settings: Mapping,
     *,
@@ -91,12 +96,18 @@ def mace_cli_args(
         args.update(finetune.get("flags", MIL_FINETUNE_FLAGS))
     parts = []
     for key, value in args.items():
+        # The string goes to a shell: a key is a flag name or refused, and quoted like the value.
+        if not FLAG_NAME.fullmatch(str(key)):
+            raise ValueError(
+                f"mace_run_train flag {str(key)!r} (a key of train.mace or train.finetune.flags) is not a flag name: "
+                "use letters, digits and _ only"
+            )
         # YAML true/false are switches (store_true flags such as --save_cpu); flags that take a
         # boolean value (--plot, --compute_stress) are written as strings "True"/"False" in config.
         if value is True:
-            parts.append(f"--{key}")
+            parts.append(shlex.quote(f"--{key}"))
         elif value is not False:
-            parts.append(f"--{key}={shlex.quote(str(value))}")
+            parts.append(shlex.quote(f"--{key}") + "=" + shlex.quote(str(value)))
     return " ".join(parts)
 
 
