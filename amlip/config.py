@@ -77,6 +77,10 @@ def config_errors(config: Mapping) -> list[str]:
         if name not in CRYSTALS and not settings.get("cif"):
             errors.append(f"structures.crystals.{name} is not a built-in crystal {sorted(CRYSTALS)}: give it a cif")
 
+    start = config["produce"]["melt_quench"]["structure"]
+    if start and start not in structures:
+        errors.append(f"produce.melt_quench.structure '{start}' is not among the starting structures {structures}")
+
     aimd = config["aimd"]
     for key, names, known in (("aimd.domains", aimd["domains"], domains), ("aimd.structures", aimd["structures"], structures)):
         unknown = sorted(set(names) - set(known))

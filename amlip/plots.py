@@ -410,3 +410,87 @@ def plot_fq_comparison(table, summary: dict, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_zif(rdf, angles, rings, path: str, title: str = "") -> None:
+    """ZIF analyses of one trajectory (ZIF Fig. 4, 6-8): Zn-N / Zn-Zn RDFs with the Zn-N PMF, the
+    N-Zn-N / Zn-Im-Zn angle distributions with the N-Zn-N angular PMF, and the Zn-Im ring sizes."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    g_cols = [c for c in rdf.columns if c.startswith("g_")]
+    for c in g_cols:
+        axes[0, 0].plot(rdf.r_A, rdf[c], label=c[2:])
+    axes[0, 0].set(xlabel="r (Å)", ylabel="g(r)")
+    axes[0, 0].legend(fontsize=8)
+    f_col = [c for c in rdf.columns if c.startswith("F_")][0]
+    axes[0, 1].plot(rdf.r_A, rdf[f_col].replace(np.inf, np.nan), color="C3")
+    axes[0, 1].set(xlabel="r (Å)", ylabel=f"PMF {f_col[2:-7]} (kJ/mol)")
+    for c in [c for c in angles.columns if c.startswith("P_")]:
+        axes[1, 0].plot(angles.angle_deg, angles[c], label=c[2:])
+    axes[1, 0].set(xlabel="angle (deg)", ylabel="probability density (1/deg)")
+    axes[1, 0].legend(fontsize=8)
+    ax2 = axes[1, 0].twinx()
+    f_angle = [c for c in angles.columns if c.startswith("F_")][0]
+    ax2.plot(angles.angle_deg, angles[f_angle].replace(np.inf, np.nan), "k--", lw=0.8)
+    ax2.set_ylabel(f"angular PMF {f_angle[2:-7]} (kJ/mol)")
+    axes[1, 1].bar(rings.ring_size_zn_im, rings.rings_per_metal, width=1.5)
+    axes[1, 1].set(xlabel="Zn-Im ring size (members)", ylabel="rings per Zn")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_xray(fq, dr, summary: dict, path: str) -> None:
+    """Model and measured X-ray F(Q) (R-factor window shaded) and, when measured, D(r)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2 if dr is not None else 1, figsize=(11 if dr is not None else 6, 4), squeeze=False)
+    ax = axes[0, 0]
+    ax.plot(fq.Q_inv_A, fq.F_measured, "k", lw=1, label="measured")
+    ax.plot(fq.Q_inv_A, fq.F_model, "C0", lw=1, label=f"model (R = {summary['r_factor_FQ']:.2f})")
+    lo, hi = summary["q_window_inv_A"]
+    ax.axvspan(lo, hi, color="0.9", zorder=0)
+    ax.set(xlabel="Q (1/Å)", ylabel="F(Q)")
+    ax.legend(fontsize=8)
+    if dr is not None:
+        ax = axes[0, 1]
+        ax.plot(dr.r_A, dr.D_measured, "k", lw=1, label="measured")
+        ax.plot(dr.r_A, dr.D_from_measured_FQ, "0.6", lw=1, label="transform of measured F(Q)")
+        ax.plot(dr.r_A, dr.D_model, "C0", lw=1, label=f"model (R = {summary['r_factor_Dr']:.2f})")
+        ax.set(xlabel="r (Å)", ylabel="D(r)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_zif_comparison(tables: dict, path: str) -> None:
+    """Every analysed trajectory overlaid: Zn-N RDF, N-Zn-N angle, Zn-Im ring sizes and X-ray F(Q).
+
+    ``tables`` maps a trajectory name to {"rdf", "angles", "rings", "fq"} DataFrames.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    width = 1.6 / max(1, len(tables))
+    for k, (name, t) in enumerate(tables.items()):
+        g_col = [c for c in t["rdf"].columns if c.startswith("g_")][0]
+        axes[0, 0].plot(t["rdf"].r_A, t["rdf"][g_col], label=name)
+        p_col = [c for c in t["angles"].columns if c.startswith("P_")][0]
+        axes[0, 1].plot(t["angles"].angle_deg, t["angles"][p_col], label=name)
+        axes[1, 0].bar(
+            t["rings"].ring_size_zn_im + (k - (len(tables) - 1) / 2) * width, t["rings"].rings_per_metal, width=width, label=name
+        )
+        axes[1, 1].plot(t["fq"].Q_inv_A, t["fq"].F_model, label=name, lw=1)
+    if tables:
+        fq = next(iter(tables.values()))["fq"]
+        axes[1, 1].plot(fq.Q_inv_A, fq.F_measured, "k", lw=1, label="measured")
+    axes[0, 0].set(xlabel="r (Å)", ylabel=f"g {g_col[2:]}" if tables else "g(r)")
+    axes[0, 1].set(xlabel="angle (deg)", ylabel=f"P {p_col[2:]} (1/deg)" if tables else "P")
+    axes[1, 0].set(xlabel="Zn-Im ring size (members)", ylabel="rings per Zn")
+    axes[1, 1].set(xlabel="Q (1/Å)", ylabel="X-ray F(Q)")
+    for ax in axes.flat:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
