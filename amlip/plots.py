@@ -494,3 +494,67 @@ def plot_zif_comparison(tables: dict, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_hydroxyls(distribution, fractions, path: str) -> None:
+    """MIL Fig. 8/10: the OH angle alpha distribution per set of frames and the fractions of structure types."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for name, group in distribution.groupby("name", sort=False):
+        axes[0].plot(group.alpha_deg, group.probability_density, label=name)
+    for edge in (45, 135):
+        axes[0].axvline(edge, color="0.6", lw=0.8, ls="--")
+    axes[0].set(xlabel="alpha (deg)", ylabel="probability density (1/deg)")
+    axes[0].legend(fontsize=7)
+    types = fractions[fractions.kind == "structure_type"]
+    names = list(dict.fromkeys(types.name_of_frames))
+    kinds = list(dict.fromkeys(types.name))
+    width = 0.8 / max(1, len(names))
+    for k, name in enumerate(names):
+        rows = types[types.name_of_frames == name].set_index("name").reindex(kinds)
+        axes[1].bar(np.arange(len(kinds)) + k * width, rows.fraction, width=width, label=name)
+    axes[1].set_xticks(np.arange(len(kinds)) + width * (len(names) - 1) / 2, kinds)
+    axes[1].set(xlabel="structure type of a rod", ylabel="fraction")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_binding(table, path: str) -> None:
+    """CO2 binding energies: model against reference labeler (MIL Table 1), with the identity line."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ref, model = table.E_b_reference_kJ_mol, table.E_b_model_kJ_mol
+    ax.scatter(ref, model)
+    lo, hi = float(min(ref.min(), model.min())) - 5, float(max(ref.max(), model.max())) + 5
+    ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+    mae = float((model - ref).abs().mean())
+    ax.set(xlabel="E_b reference (kJ/mol)", ylabel="E_b model (kJ/mol)", title=f"MAE {mae:.1f} kJ/mol")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_isotherms(table, path: str) -> None:
+    """Loading and isosteric heat against pressure, one line per method (ML-driven GCMC and the classical baseline)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for method, group in table.groupby("method", sort=False):
+        label = method if len(method) < 60 else method[:57] + "..."
+        axes[0].errorbar(
+            group.pressure_bar,
+            group.loading_mmol_g,
+            yerr=group.n_sem * group.loading_mmol_g / group.n_per_cell.where(group.n_per_cell > 0),
+            marker="o",
+            capsize=3,
+            label=label,
+        )
+        axes[1].errorbar(group.pressure_bar, group.q_st_kJ_mol, yerr=group.q_st_sem_kJ_mol, marker="o", capsize=3, label=label)
+    axes[0].set(xlabel="pressure (bar)", ylabel="CO2 loading (mmol/g)")
+    axes[1].set(xlabel="pressure (bar)", ylabel="isosteric heat q_st (kJ/mol)")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

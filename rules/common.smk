@@ -48,8 +48,10 @@ PRODUCE_DOMAIN = config["produce"]["melt_quench"]["domain"]
 # requested; their model paths name the produce domain).
 PORE = config.get("pore")
 PORE_DOMAIN = PORE["domain"] if PORE else PRODUCE_DOMAIN
-# ZIF analyses (rules/mof.smk) with a `zif:` block, else off.
+# ZIF analyses, MIL-120 structures and analyses, ML-driven adsorption (rules/mof.smk): on with their blocks.
 ZIF = config.get("zif")
+MIL = config.get("mil120")
+ADSORPTION = config.get("adsorption")
 VDOS, IR = config["validate"]["vdos"], config["validate"]["ir"]
 # The dtype every MD job runs the chosen model in (MACE; NequIP models keep their own).
 MODEL_DTYPE = config["train"]["mace"]["default_dtype"]
@@ -332,6 +334,10 @@ def final_targets(summary=True):
         targets += ["results/pore/validate/summary.csv", "results/pore/validate/dehydrogenation.png"]
     if ZIF:
         targets += ["results/validate/zif/comparison.csv", "results/validate/zif/comparison.png"]
+    if MIL:
+        targets += ["results/validate/mil120/hydroxyls.png", "results/validate/mil120/co2_binding.csv"]
+    if ADSORPTION:
+        targets += ["results/adsorption/isotherms.csv", "results/adsorption/isotherms.png"]
     targets += expand("results/relabel/{relabel_set}/summary.csv", relabel_set=list(RELABEL))
     return targets
 
@@ -425,3 +431,23 @@ def zif_trajectory(wildcards):
 def zif_keys(*keys):
     """The keys of the zif block a job reads (narrow params: changing another key reruns nothing of the job)."""
     return lambda wildcards: {key: ZIF[key] for key in keys}
+
+
+def mil_frameworks(wildcards=None):
+    """The MIL-120 variants' structure files (mil120.variants)."""
+    return expand("results/structures/mil120_{variant}.extxyz", variant=MIL["variants"])
+
+
+def mil_binding_model(wildcards):
+    """The chosen final model of mil120.binding.domain and its committee files."""
+    domain = MIL["binding"]["domain"]
+    return {"choice": f"results/learn/{domain}/final/choice.json", "models": committee(domain, N_ITER)}
+
+
+def adsorption_inputs(wildcards):
+    """The GCMC host, and the chosen model of adsorption.domain when adsorption.calculator is model."""
+    files = {"host": ADSORPTION["host"]}
+    if ADSORPTION["calculator"] == "model":
+        domain = ADSORPTION["domain"]
+        files |= {"choice": f"results/learn/{domain}/final/choice.json", "models": committee(domain, N_ITER)}
+    return files

@@ -33,6 +33,9 @@ def rules_by_file():
 
 @pytest.mark.parametrize("configfile", CONFIGS, ids=str)
 def test_dry_run_of_every_shipped_config(snakemake, configfile):
+    cif = (yaml.safe_load((ROOT / configfile).read_text()).get("mil120") or {}).get("cif")
+    if cif and not (ROOT / cif).exists():
+        pytest.skip(f"{configfile} needs the MIL-120 CIF {cif}, which is not shipped (test_mil120 dry-runs it with a stand-in)")
     replace = ["--replace-workflow-config"] if configfile in WHOLE else []
     result = snakemake("-n", "--quiet", "rules", "--configfile", str(configfile), *replace)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -221,10 +224,12 @@ def test_pore_rules_only_with_a_pore_block(snakemake):
 
 
 def test_zif_rules_only_with_a_zif_block(snakemake):
-    zif_rules = set(rules_by_file()["mof"])
+    mof_rules = set(rules_by_file()["mof"])
+    zif_rules = {"check_linkers", "validate_zif", "validate_zif_xray", "compare_zif"}
+    assert zif_rules < mof_rules
     default = snakemake("-n")
     assert default.returncode == 0, default.stderr[-3000:]
-    assert not any(f"rule {name}:" in default.stdout for name in zif_rules)
+    assert not any(f"rule {name}:" in default.stdout for name in mof_rules)
     result = snakemake("-n", "--configfile", "config/examples/zif4.yaml", "--replace-workflow-config")
     assert result.returncode == 0, result.stderr[-3000:]
     for name in zif_rules:

@@ -62,6 +62,9 @@ PRESETS: dict[str, list[Stage]] = {
         _ramp("quench", "nvt", 1500, 300, 20.0, 0.5),
         Stage("equilibrate", "nvt", 300, 300, 100.0, 0.5),
     ],
+    # MIL: NVT MD of the framework at 303 K (the isotherm's temperature), 0.5 fs; the paper's OH statistics
+    # (Fig. 8B) come from 0.1 ns of such a run.
+    "md_303K_MIL": [Stage("equilibrate", "nvt", 303, 303, 100.0, 0.5)],
     # AS annealing of functionalised pores, NpT: 5 K/ps to 820 K, 2 ns, back at 5 K/ps, 300 ps at 320 K.
     "anneal_AS": [
         _ramp("heat", "npt", 300, 820, 5.0),
