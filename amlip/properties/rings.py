@@ -7,9 +7,9 @@ they share a bridge (an oxygen, or the N of an imidazolate in ZIFs) bonded to bo
 Ring definition (documented choice): shortest-path rings (Guttman, J. Non-Cryst. Solids 116
 (1990) 145; the "SP" rings of the R.I.N.G.S. code, Le Roux and Jund, Comput. Mater. Sci. 49
 (2010) 70). For every link i-j, every shortest closed path through that link is a ring; each
-distinct ring is counted once. A shortest-path ring cannot be cut by a shortcut into two
-smaller rings through its link, so the set is close to the primitive rings of ZIF (equal for
-the crystals used in the tests). The search runs on the periodic lift of the graph (nodes are
+distinct ring is counted once. These are a subset of the primitive rings (below): the ZIF-4
+crystal's 8-rings are primitive but the shortest ring through none of their links, so ZIF
+analyses use :func:`primitive_rings`. The search runs on the periodic lift of the graph (nodes are
 (atom, image) pairs), so a closed path must return to the same image: loops that only
 wrap around the cell are not rings. Rings larger than ``max_size`` are not searched.
 """
