@@ -310,3 +310,22 @@ def test_zif_rules_run_and_fail_on_a_broken_linker(tmp_path, crystal):
     log = (tmp_path / "logs/validate/zif/broken/linkers.log").read_text()
     assert "1 of 2 frames of broken.extxyz have broken linkers (first: frame 1)" in log
     assert not (tmp_path / "results/validate/zif/broken/linkers.csv").exists()
+
+
+def test_analyses_of_a_hot_reaxff_zif():
+    """Three frames of ReaxFF ZIF-4 at 1500 K (tests/data, how they were made in their 'source'): the imidazolates
+    stay whole while Zn loses N (mean coordination 2.6: ReaxFF's excessive decoordination, which the ZIF paper
+    and Castel & Coudert 2022 report), the Zn network falls apart (no ring up to 10 Zn) and N-Zn-N widens."""
+    from amlip.io.frames import read_frames
+
+    frames = read_frames(ROOT / "tests/data/zif4_reaxff_1500K.extxyz")
+    hot = {**SETTINGS, "temperature_K": 1500.0}
+    assert linkers.linker_integrity(frames).n_broken.tolist() == [0, 0, 0]
+    coordination = zif.coordination_table(frames, hot).set_index("coordination").fraction
+    assert 2.4 < coordination["mean"] < 2.9 and coordination[4] < 0.1
+    assert zif.ring_table(frames, hot).rings_per_cell.sum() == 0
+    _, means = zif.angle_table(frames, hot)
+    assert means["N-Zn-N"][0] > 112 and means["N-Zn-N"][1] > 15  # wider and broader than the crystal's 109.4 +- 3.2
+    assert 135 < means["Zn-Im-Zn"][0] < 150  # the linker itself keeps its shape
+    rdf = zif.rdf_table(frames, hot)
+    assert 2.0 < rdf.r_A[rdf.g_ZnN.idxmax()] < 2.15
