@@ -18,6 +18,7 @@ include: "rules/train.smk"
 include: "rules/learn.smk"
 include: "rules/produce.smk"
 include: "rules/pore.smk"
+include: "rules/mof.smk"
 include: "rules/validate.smk"
 include: "rules/report.smk"
 

@@ -23,12 +23,15 @@ HYDROXYLATED_PORE = "hydroxylated_pore"
 
 
 def starting_structure_names(config: Mapping) -> list[str]:
-    """Names of the starting structures under results/structures/: random_<k>, crystal_<name>, and
-    hydroxylated_pore with a ``pore:`` block."""
+    """Names of the starting structures under results/structures/: random_<k>, crystal_<name>,
+    hydroxylated_pore with a ``pore:`` block, and the MIL-120 variants and CO2 loadings with a ``mil120:`` block."""
     names = [f"random_{k}" for k in range(config["structures"]["random"]["n_structures"])]
     names += [f"crystal_{name}" for name in config["structures"]["crystals"]]
     if config.get("pore"):
         names.append(HYDROXYLATED_PORE)
+    if config.get("mil120"):
+        names += [f"mil120_{v}" for v in config["mil120"]["variants"]]
+        names += [f"mil120_co2_{n}" for n in config["mil120"]["loadings"]]
     return names
 
 
@@ -140,6 +143,15 @@ def config_errors(config: Mapping) -> list[str]:
         errors.append(
             f"pore.starting_cell.crystal '{config['pore']['starting_cell']['crystal']}' is not a built-in crystal {sorted(CRYSTALS)}"
         )
+
+    mil = config.get("mil120")
+    unknown = sorted(set(mil["variants"]) - set(mil["patterns"])) if mil else []
+    if unknown:
+        errors.append(f"mil120.variants {unknown} are not among mil120.patterns {sorted(mil['patterns'])}")
+
+    start = config["produce"]["melt_quench"]["structure"]
+    if start and start not in structures:
+        errors.append(f"produce.melt_quench.structure '{start}' is not among the starting structures {structures}")
 
     aimd = config["aimd"]
     for key, names, known in (("aimd.domains", aimd["domains"], domains), ("aimd.structures", aimd["structures"], structures)):

@@ -54,6 +54,10 @@ PRODUCE_DOMAIN = config["produce"]["melt_quench"]["domain"]
 # requested; their model paths name the produce domain).
 PORE = config.get("pore")
 PORE_DOMAIN = PORE["domain"] if PORE else PRODUCE_DOMAIN
+# ZIF analyses, MIL-120 structures and analyses, ML-driven adsorption (rules/mof.smk): on with their blocks.
+ZIF = config.get("zif")
+MIL = config.get("mil120")
+ADSORPTION = config.get("adsorption")
 VDOS, IR = config["validate"]["vdos"], config["validate"]["ir"]
 # The dtype every MD job runs the chosen model in (MACE; NequIP models keep their own).
 MODEL_DTYPE = config["train"]["mace"]["default_dtype"]
@@ -69,6 +73,7 @@ wildcard_constraints:
     structure=r"[A-Za-z0-9_]+",
     relabel_set=r"[A-Za-z0-9_]+",
     split="train|test|val",
+    zif_name=r"[A-Za-z0-9_]+",
 
 
 # The keys of produce.melt_quench a melt-quench job reads (domain and n_glasses shape the DAG, not a job);
@@ -116,7 +121,10 @@ GLASS_UNITS = config["produce"]["melt_quench"]["units"]
 
 
 def glass_start(g):
-    """The packing glass g melt-quenches: its own (produce.melt_quench.units), else random_{g mod n_structures}."""
+    """The structure glass g melt-quenches: produce.melt_quench.structure (ZIF: the crystal), else its own packing
+    (produce.melt_quench.units), else random_{g mod n_structures}."""
+    if config["produce"]["melt_quench"]["structure"]:
+        return f"results/structures/{config['produce']['melt_quench']['structure']}.extxyz"
     if GLASS_UNITS:
         return f"results/structures/glass_start_{g}.extxyz"
     return f"results/structures/random_{g % N_RANDOM}.extxyz"
@@ -339,21 +347,7 @@ def final_targets():
         "results/report/angles.png",
     ]
     targets += expand(
-        "results/validate/melt_quench/{analysis}.{ext}",
-        analysis=[
-            "xray_pdf",
-            "neutron_sq",
-            "rings",
-            "qn",
-            "pmf",
-            "pores",
-            "density",
-            "vdos",
-            "ir",
-            "elastic",
-            "elastic_fluctuation",
-        ],
-        ext=["csv", "png"],
+        "results/validate/melt_quench/{analysis}.{ext}", analysis=config["validate"]["analyses"], ext=["csv", "png"]
     )
     if NEUTRON["experiment"]:
         targets += ["results/validate/melt_quench/neutron_fq.csv", "results/validate/melt_quench/neutron_fq.png"]
@@ -362,6 +356,12 @@ def final_targets():
         targets += ["results/validate/verdict.ok"]
     if PORE:
         targets += ["results/pore/validate/summary.csv", "results/pore/validate/dehydrogenation.png"]
+    if ZIF:
+        targets += ["results/validate/zif/comparison.csv", "results/validate/zif/comparison.png"]
+    if MIL:
+        targets += ["results/validate/mil120/hydroxyls.png", "results/validate/mil120/co2_binding.csv"]
+    if ADSORPTION:
+        targets += ["results/adsorption/isotherms.csv", "results/adsorption/isotherms.png"]
     targets += expand("results/relabel/{relabel_set}/summary.csv", relabel_set=list(RELABEL))
     return targets
 
@@ -453,3 +453,35 @@ def validate_keys(*keys):
     """The keys of the validate block a job reads, as the settings dict of its table function: changing
     another key reruns nothing of this job."""
     return {key: config["validate"][key] for key in keys}
+
+
+def zif_trajectory(wildcards):
+    """The file behind a zif.trajectories name."""
+    if wildcards.zif_name not in ZIF["trajectories"]:
+        raise ValueError(f"results/validate/zif/{wildcards.zif_name}/ needs zif.trajectories.{wildcards.zif_name}")
+    return ZIF["trajectories"][wildcards.zif_name]
+
+
+def zif_keys(*keys):
+    """The keys of the zif block a job reads (narrow params: changing another key reruns nothing of the job)."""
+    return lambda wildcards: {key: ZIF[key] for key in keys}
+
+
+def mil_frameworks(wildcards=None):
+    """The MIL-120 variants' structure files (mil120.variants)."""
+    return expand("results/structures/mil120_{variant}.extxyz", variant=MIL["variants"])
+
+
+def mil_binding_model(wildcards):
+    """The chosen final model of mil120.binding.domain and its committee files."""
+    domain = MIL["binding"]["domain"]
+    return {"choice": f"results/learn/{domain}/final/choice.json", "models": committee(domain, N_ITER)}
+
+
+def adsorption_inputs(wildcards):
+    """The GCMC host, and the chosen model of adsorption.domain when adsorption.calculator is model."""
+    files = {"host": ADSORPTION["host"]}
+    if ADSORPTION["calculator"] == "model":
+        domain = ADSORPTION["domain"]
+        files |= {"choice": f"results/learn/{domain}/final/choice.json", "models": committee(domain, N_ITER)}
+    return files

@@ -164,7 +164,7 @@ def test_cluster_deck_content_and_lammps_accepts_it(tmp_path):
     deck = files["input"].read_text()
     assert "pair_style mace no_domain_decomposition\npair_coeff * * mace.model-lammps.pt O Si\n" in deck
     assert "fix integrate all nvt temp 300 1500 0.1" in deck  # ZIF: 100 fs thermostat, ramp to 1500 K
-    assert deck.count("\nrun ") == 3 and "timestep 0.0005" in deck
+    assert deck.count("\nrun ") == 5 and "timestep 0.0005" in deck  # prepare, heat, melt, quench, equilibrate
     assert "fix guard all halt 10 v_T > 4500 error hard" in deck
     assert "-k on g 1 -sf kk -pk kokkos newton on neigh half" in files["run"].read_text()
     log = check_deck(tmp_path / "mace")

@@ -401,7 +401,7 @@ def test_reference_densities_and_percent_mae():
     ref = load_reference_densities()
     assert ref.loc["NS33", "density_g_cm3"] == 2.494
     assert ref.loc["SiO2", "density_g_cm3"] == 2.200
-    assert len(ref) == 9 and ref.source.str.len().min() > 10
+    assert len(ref) == 10 and ref.source.str.len().min() > 10
     density = ref.density_g_cm3.to_dict()
     table = compare_with_reference({"SiO2": 2.31, "NS50": 2.63 * 0.95}, density)
     assert table.abs_error.tolist() == pytest.approx([0.11, -0.1315])

@@ -313,3 +313,24 @@ def run_cp2k_md(atoms: Atoms, directory: str | os.PathLike, settings: Mapping | 
         paths["stress_path"] = directory / f"{project}-1.stress"
         paths["vel_path"] = directory / f"{project}-vel-1.xyz"
     return {**paths, "n_scf_not_converged": output.count("SCF run NOT converged")}
+
+
+#: ZIF preset (Castel et al. 2024, "following the protocol established in earlier work": the CP2K input
+#: of Gaillac et al., Nature Mater. 2017, fxcoudert/citable-data folder 091): PBE-D3, GTH pseudopotentials,
+#: 600 Ry / rel. 40 Ry on 4 grids, EPS_SCF 1e-5, MAX_SCF 200, Pulay mixing 0.5, no smearing. That input gives
+#: C, H, N the DZVP-GTH-PBE basis and Zn DZVP-MOLOPT-SR-GTH, minimises with OT/DIIS and gives H the mass of
+#: deuterium; the labeler takes one basis family (DZVP-MOLOPT-SR-GTH for every element) and diagonalises.
+CP2K_ZIF = {
+    **CP2K_DEFAULTS,
+    "cutoff_Ry": 600.0,
+    "rel_cutoff_Ry": 40.0,
+    "ngrids": 4,
+    "eps_scf": 1e-5,
+    "max_scf": 200,
+    "smearing_K": 0.0,
+    "mixing": "PULAY_MIXING",
+    "mixing_alpha": 0.5,
+    "added_mos": 0,
+}
+#: ZIF AIMD as exploration: liquids at 1500 and 1750 K, NVT with CSVR (1000 fs), dt 0.5 fs, > 50 ps each.
+ZIF_AIMD = {"temperatures_K": (1500.0, 1750.0), "timestep_fs": 0.5, "thermostat_timecon_fs": 1000.0, "min_duration_ps": 50.0}

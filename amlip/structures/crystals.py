@@ -27,15 +27,22 @@ def _beta_cristobalite() -> Atoms:
     return crystal(["Si", "O"], [(0, 0, 0), (0.125, 0.125, 0.125)], spacegroup=227, cellpar=[7.16] * 3 + [90] * 3)
 
 
-CRYSTALS = {"alpha_quartz": _alpha_quartz, "beta_cristobalite": _beta_cristobalite}
+def _zif4() -> Atoms:
+    # ZIF paper: the 272-atom ZIF-4 cell from resources/structures/ (amlip.structures.zif).
+    from amlip.structures.zif import zif4_crystal
+
+    return zif4_crystal()
+
+
+CRYSTALS = {"alpha_quartz": _alpha_quartz, "beta_cristobalite": _beta_cristobalite, "zif4": _zif4}
 
 
 def build_crystal(name: str, supercell: Sequence[int] = (1, 1, 1), cif: str | None = None) -> Atoms:
-    """A crystal by registry name (``alpha_quartz``, ``beta_cristobalite``) or from a CIF file."""
+    """A crystal by registry name (``alpha_quartz``, ``beta_cristobalite``, ``zif4``) or from a CIF file."""
     if cif:
-        import ase.io
+        from amlip.structures.zif import read_cif
 
-        atoms = ase.io.read(cif)
+        atoms = read_cif(cif)
     elif name in CRYSTALS:
         atoms = CRYSTALS[name]()
     else:
