@@ -78,7 +78,14 @@ def element_errors(config: Mapping) -> list[str]:
         if symbol not in chemical_symbols[1:]:
             errors.append(f"elements names '{symbol}', which is not a chemical symbol")
     needed: dict[str, set[str]] = {}
-    units = [("structures.random.units", config["structures"]["random"]["units"])]
+    # the random packings are built only when there are any (ZIF and MIL glasses start from a structure)
+    units = (
+        [("structures.random.units", config["structures"]["random"]["units"])]
+        if config["structures"]["random"]["n_structures"]
+        else []
+    )
+    if config["produce"]["melt_quench"]["units"] and not config["produce"]["melt_quench"]["structure"]:
+        units.append(("produce.melt_quench.units", config["produce"]["melt_quench"]["units"]))
     pore = config.get("pore")
     if pore:
         units.append(("pore.units", pore["units"]))
@@ -110,7 +117,7 @@ def config_errors(config: Mapping) -> list[str]:
     structures = starting_structure_names(config)
 
     classical = config["explore"]["classical"]["potential"]
-    if classical:
+    if classical and config["structures"]["random"]["n_structures"]:
         from amlip.structures.packing import PRECURSOR_UNITS
 
         packed = {
@@ -125,6 +132,13 @@ def config_errors(config: Mapping) -> list[str]:
                 f"explore.classical.potential is BKS, which covers Si and O only, but the random packings "
                 f"(structures.random.units) hold {sorted(packed - {'Si', 'O'})}: set explore.classical.potential to {{}}"
             )
+
+    melt_quench = config["produce"]["melt_quench"]
+    if config["structures"]["random"]["n_structures"] == 0 and not melt_quench["structure"] and not melt_quench["units"]:
+        errors.append(
+            "structures.random.n_structures is 0, but the glasses start from the random packings: "
+            "set produce.melt_quench.structure (a starting structure) or produce.melt_quench.units (a packing per glass)"
+        )
 
     architecture, preset = config["train"]["architecture"], config["train"]["nequip"]["preset"]
     if architecture != "mace" and not preset.endswith(architecture):

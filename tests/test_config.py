@@ -90,7 +90,8 @@ def test_shipped_configs_pass_the_cross_field_checks():
     for path in sorted((ROOT / "config").rglob("*.yaml")):
         if path.name == "schema.yaml":
             continue
-        config = copy.deepcopy(CONFIG)
+        # whole configs replace config.yaml (--replace-workflow-config); the schema fills the rest
+        config = {} if path.read_text().startswith("# Whole config") else copy.deepcopy(CONFIG)
         _update(config, yaml.safe_load(path.read_text()) or {})
         validate(config, str(SCHEMA), set_default=True)
         check_config(config, SCHEMA)
@@ -210,14 +211,13 @@ def test_reals_for_integers_and_non_finite_numbers_are_refused_naming_the_key(ov
 @pytest.mark.parametrize(
     "override, message",
     [
-        ({"structures": {"random": {"n_structures": 0}}}, "0 is less than the minimum of 1"),
         ({"train": {"mace": {"x$(touch pwned)": True}}}, "'x$(touch pwned)' does not match"),
         ({"train": {"finetune": {"flags": {"a b": 1}}}}, "'a b' does not match"),
         ({"train": {"nequip": {"overrides": {"model": {"l;max": 1}}}}}, "'l;max' does not match"),
         ({"train": {"nequip": {"device": "cpu; rm -rf ~"}}}, "'cpu; rm -rf ~' does not match"),
     ],
 )
-def test_the_schema_refuses_zero_structures_and_flag_names_a_shell_would_run(override, message):
+def test_the_schema_refuses_flag_names_a_shell_would_run(override, message):
     config = copy.deepcopy(CONFIG)
     _update(config, override)
     with pytest.raises(Exception, match=re.escape(message)):
@@ -299,6 +299,22 @@ def test_the_literal_get_finder_finds_them(tmp_path):
     rules.write_text('    params:\n        x=config["a"].get("b", {}),\n        y=config["a"].get("b"),  # .get("c", 1)\n')
     assert literal_get_calls(script, tmp_path) == ["s.py:1", "s.py:3"]
     assert literal_get_calls(rules, tmp_path) == ["r.smk:2"]
+
+
+def test_no_random_packings_need_a_structure_or_units_for_the_glasses():
+    # a whole config (--replace-workflow-config): only the schema fills in
+    config = {"structures": {"random": {"n_structures": 0}}, "produce": {"melt_quench": {"units": {}}}}
+    validate(config, str(SCHEMA), set_default=True)
+    config["aimd"]["structures"] = []
+    with pytest.raises(
+        ValueError, match=re.escape("structures.random.n_structures is 0, but the glasses start from the random packings")
+    ):
+        check_config(config, SCHEMA)
+    config["produce"]["melt_quench"]["structure"] = "crystal_alpha_quartz"
+    check_config(config, SCHEMA)
+    config["produce"]["melt_quench"]["structure"] = None
+    config["produce"]["melt_quench"]["units"] = {"SiO2": 8}
+    check_config(config, SCHEMA)
 
 
 def test_level_of_theory_changes_name_the_key_and_the_file(tmp_path):

@@ -99,7 +99,6 @@ def test_lint_is_clean(snakemake):
         ("train: {architecture: allegro}", "train.nequip.preset is zif_nequip"),
         ("learn: {n_iterations: 1.0}", "learn.n_iterations: 1.0 is a real number where an integer is needed"),
         ("produce: {melt_quench: {time_scale: .nan}}", "produce.melt_quench.time_scale: nan is not a finite number"),
-        ("structures: {random: {n_structures: 0}}", "0 is less than the minimum of 1"),
         ("train: {mace: {'x$(touch pwned)': true}}", "'x$(touch pwned)' does not match"),
         ("elements: [Si]", "structures.random.units.SiO2 has O, which elements ['Si'] lacks"),
         ("elements: [Si, O, Xx]", "elements names 'Xx', which is not a chemical symbol"),

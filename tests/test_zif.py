@@ -281,6 +281,8 @@ def test_zif_rules_run_and_fail_on_a_broken_linker(tmp_path, crystal):
     write(tmp_path / "rattled.extxyz", frames)
     write(tmp_path / "broken.extxyz", [crystal, broken_ring(crystal)[0]])
     overlay = {
+        # the crystal joins silica's starting structures: its elements must be known (checked at start-up)
+        "elements": ["Si", "O", "Zn", "C", "H", "N"],
         "structures": {"crystals": {"zif4": {"supercell": [1, 1, 1]}}},
         "zif": {
             "trajectories": {"crystal": "results/structures/crystal_zif4.extxyz", "rattled": "rattled.extxyz"},
