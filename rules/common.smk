@@ -6,6 +6,7 @@ from snakemake.utils import validate
 
 from amlip.config import check_config, screen_structure_name, starting_structure_names
 from amlip.learning.loop import domain_settings
+from amlip.models.device import check_devices, gpus_for
 from amlip.models.loading import model_file
 from amlip.models.nequip import PRESETS as NEQUIP_PRESETS
 from amlip.models.nequip import nequip_commands
@@ -14,6 +15,7 @@ from amlip.models.nequip import nequip_commands
 # the relations between keys. Both before any job.
 validate(config, "../config/schema.yaml")
 check_config(config)
+check_devices(config)
 
 
 report: "../report/workflow.rst"
@@ -51,6 +53,9 @@ PORE_DOMAIN = PORE["domain"] if PORE else PRODUCE_DOMAIN
 VDOS, IR = config["validate"]["vdos"], config["validate"]["ir"]
 # The dtype every MD job runs the chosen model in (MACE; NequIP models keep their own).
 MODEL_DTYPE = config["train"]["mace"]["default_dtype"]
+# Each rule family's device setting (auto, cpu, cuda; resolved inside the job) and the GPUs its jobs ask for.
+DEVICE = config["device"]
+GPUS = {family: gpus_for(setting) for family, setting in DEVICE.items()}
 
 
 wildcard_constraints:
@@ -380,7 +385,7 @@ def nequip_command_line(wildcards, input, output):
     member = os.path.dirname(output.model)
     run_dir = os.path.join(member, "nequip", "run")
     compiled = os.path.join(member, "model.nequip.pt2")
-    train, compile_ = nequip_commands(input.config, run_dir, compiled, device=config["train"]["nequip"]["device"])
+    train, compile_ = nequip_commands(input.config, run_dir, compiled, device=DEVICE["train"])
     if output.model == compiled:
         return f"{train} && {compile_}"
     # train.nequip.compile: false: the best checkpoint is the member (eager ASE calculator).

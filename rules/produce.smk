@@ -21,13 +21,14 @@ rule melt_quench:
     resources:
         mem_mb=4000,
         runtime=240,
-        gpu=0,
+        gpu=GPUS["produce"],
     params:
         md=MELT_QUENCH,
         seed=config["seed"],
         dtype=MODEL_DTYPE,
         dispersion=config["produce"]["dispersion"],
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["produce"],
     script:
         "../scripts/melt_quench.py"
 
@@ -55,13 +56,14 @@ rule melt_quench_glass:
     resources:
         mem_mb=4000,
         runtime=240,
-        gpu=0,
+        gpu=GPUS["produce"],
     params:
         md=MELT_QUENCH,
         seed=lambda wc: config["seed"] + int(wc.g),
         dtype=MODEL_DTYPE,
         dispersion=config["produce"]["dispersion"],
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["produce"],
     script:
         "../scripts/melt_quench.py"
 
