@@ -32,11 +32,17 @@ def main(
     guards = dict(md["guards"])
     max_sigma, sigma_every = guards.pop("max_sigma_eV_A"), guards.pop("sigma_every")
     committee = [load_model(m, dtype=dtype, device=device) for m in models] if max_sigma else None
+    if md["engine"] == "batched":  # one glass of the batched engine (device.produce cpu: one glass per job)
+        from amlip.md.batched import load_batched_model
+
+        calculator = load_batched_model(model, dtype, device)
+    else:
+        calculator = load_model(model, dtype=dtype, device=device)
     try:
         frames = run_md(
             md["engine"],
             read_frames(structure)[0],
-            load_model(model, dtype=dtype, device=device),
+            calculator,
             stages,
             sample_every=md["sample_every"],
             seed=seed,

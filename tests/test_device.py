@@ -283,3 +283,27 @@ def test_cuequivariance_kernels_give_maces_own_numbers(tmp_path):
     assert results[1][0] == pytest.approx(results[0][0], abs=1e-9)
     np.testing.assert_allclose(results[1][1], results[0][1], atol=1e-9)
     np.testing.assert_allclose(results[1][2], results[0][2], atol=1e-9)
+
+
+@pytest.mark.parametrize("produce", ["auto", "cpu"])
+def test_batched_engine_runs_every_glass_in_one_gpu_job_and_one_glass_per_job_on_the_cpu(snakemake_copy, tmp_path, produce):
+    override = tmp_path / "batched.yaml"
+    override.write_text(
+        yaml.safe_dump({"device": {"produce": produce}, "produce": {"melt_quench": {"engine": "batched", "n_glasses": 3}}})
+    )
+    result = snakemake_copy("-n", "--profile", "profiles/slurm", "--configfile", "config/config.yaml", str(override))
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    jobs = {
+        rule: len(re.findall(rf"^rule {rule}:$", log, re.M))
+        for rule in ("melt_quench", "melt_quench_glass", "melt_quench_glasses")
+    }
+    gpus = _gpus_per_rule(log)
+    if produce == "auto":
+        assert jobs == {"melt_quench": 0, "melt_quench_glass": 0, "melt_quench_glasses": 1}
+        assert gpus["melt_quench_glasses"] == {1}
+        job = log[log.index("rule melt_quench_glasses:") :].split("\n\n")[0]
+        assert "results/produce/melt_quench/trajectory.extxyz" in job and "glass_2/thermo.csv" in job
+    else:
+        assert jobs == {"melt_quench": 1, "melt_quench_glass": 2, "melt_quench_glasses": 0}
+        assert gpus["melt_quench"] == gpus["melt_quench_glass"] == {0}

@@ -22,7 +22,7 @@ SETTINGS = ("auto", "cpu", "cuda")
 FAMILIES = {
     "train": ("train_model", "train_nequip", "evaluate_model"),
     "explore": ("explore_md", "explore_production", "sample_equilibrium", "screen_member"),
-    "produce": ("melt_quench", "melt_quench_glass", "melt_quench_pore", "relax_pore", "anneal_pore"),
+    "produce": ("melt_quench", "melt_quench_glass", "melt_quench_glasses", "melt_quench_pore", "relax_pore", "anneal_pore"),
     "validate": ("md_vdos", "sample_low_temperature", "validate_elastic", "validate_elastic_fluctuation", "validate_pore"),
 }
 
