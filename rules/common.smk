@@ -8,6 +8,8 @@ from snakemake.utils import validate
 from amlip.config import check_config, check_level_of_theory, screen_structure_name, starting_structure_names
 from amlip.labelers.base import RUN_SETTINGS
 from amlip.learning.loop import domain_settings
+from amlip.md.batched import check_batched
+from amlip.models.device import check_devices, gpus_for
 from amlip.models.loading import model_file
 from amlip.models.nequip import PRESETS as NEQUIP_PRESETS
 from amlip.models.nequip import nequip_commands
@@ -20,6 +22,8 @@ check_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 # Labels are protected: a config that changes the settings existing labels were computed with stops
 # here, naming the keys (Snakemake would rerun them all, and as root rewrite the read-only files).
 check_level_of_theory(config)
+check_devices(config)
+check_batched(config)
 
 
 report: "../report/workflow.rst"
@@ -36,7 +40,8 @@ ARCHITECTURE = config["train"]["architecture"]
 MODEL_FILE = model_file(ARCHITECTURE, compiled=config["train"]["nequip"]["compile"])
 # What train_nequip writes: the committee file, or a compiled model on request beside a MACE committee.
 NEQUIP_MEMBER_FILE = MODEL_FILE if ARCHITECTURE != "mace" else "model.nequip.pt2"
-MODEL_ENV = "../envs/mace.yaml" if ARCHITECTURE == "mace" else "../envs/nequip.yaml"
+MACE_ENV = "../envs/mace_gpu.yaml" if config["device"]["cuequivariance_env"] else "../envs/mace.yaml"
+MODEL_ENV = MACE_ENV if ARCHITECTURE == "mace" else "../envs/nequip.yaml"
 NEQUIP_PYTHON = config["train"]["nequip"]["python"]
 # Active-learning settings per domain (learn.domain_settings over the global values).
 DOMAIN_SETTINGS = {d: domain_settings(config, d) for d in DOMAINS}
@@ -61,6 +66,9 @@ ADSORPTION = config.get("adsorption")
 VDOS, IR = config["validate"]["vdos"], config["validate"]["ir"]
 # The dtype every MD job runs the chosen model in (MACE; NequIP models keep their own).
 MODEL_DTYPE = config["train"]["mace"]["default_dtype"]
+# Each rule family's device setting (auto, cpu, cuda; resolved inside the job) and the GPUs its jobs ask for.
+DEVICE = config["device"]
+GPUS = {family: gpus_for(DEVICE[family]) for family in ("train", "explore", "produce", "validate")}
 
 
 wildcard_constraints:
@@ -81,6 +89,8 @@ wildcard_constraints:
 MELT_QUENCH_KEYS = ("protocol", "time_scale", "timestep_fs", "sample_every", "friction_per_fs", "taut_fs", "taup_fs")
 MELT_QUENCH_KEYS += ("guards", "engine")
 MELT_QUENCH = {key: config["produce"]["melt_quench"][key] for key in MELT_QUENCH_KEYS}
+# Engine batched with a device that may be a GPU: every glass in one job (rule melt_quench_glasses).
+BATCH_GLASSES = MELT_QUENCH["engine"] == "batched" and GPUS["produce"] == 1
 # The random packings: production starts from them, and so do the classical and production-protocol explorations.
 RANDOM_STRUCTURES = [f"random_{k}" for k in range(config["structures"]["random"]["n_structures"])]
 CLASSICAL = config["explore"]["classical"]
@@ -382,6 +392,15 @@ def glass_trajectories(wildcards=None):
     )
 
 
+def glass_outputs(name):
+    """File ``name`` (trajectory.extxyz, schedule.csv, thermo.csv) of every glass: glass 0 in results/produce/melt_quench/,
+    glass k >= 1 in its glass_{k}/ (rules melt_quench, melt_quench_glass and melt_quench_glasses write them alike)."""
+    n = config["produce"]["melt_quench"]["n_glasses"]
+    return expand("results/produce/melt_quench/{name}", name=name) + expand(
+        "results/produce/melt_quench/glass_{g}/{name}", g=range(1, n), name=name
+    )
+
+
 def finetune_inputs(wildcards):
     """The foundation model and replay set when fine-tuning (train.finetune), else nothing."""
     finetune = config["train"]["finetune"]
@@ -404,7 +423,7 @@ def nequip_command_line(wildcards, input, output):
     member = os.path.dirname(output.model)
     run_dir = os.path.join(member, "nequip", "run")
     compiled = os.path.join(member, "model.nequip.pt2")
-    train, compile_ = nequip_commands(input.config, run_dir, compiled, device=config["train"]["nequip"]["device"])
+    train, compile_ = nequip_commands(input.config, run_dir, compiled, device=DEVICE["train"])
     if output.model == compiled:
         return f"{train} && {compile_}"
     # train.nequip.compile: false: the best checkpoint is the member (eager ASE calculator).

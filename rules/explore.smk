@@ -75,12 +75,14 @@ rule explore_md:
     resources:
         mem_mb=4000,
         runtime=60,
+        gpu=GPUS["explore"],
     params:
         # the domain's explore.md block (learn.domain_settings.<domain>.md over explore.md): every key is read
         md=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["md"],
         seed=lambda wildcards: config["seed"] + 1000 * int(wildcards.i),
         iteration=lambda wildcards: int(wildcards.i),
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["explore"],
     script:
         "../scripts/explore_md.py"
 
@@ -108,6 +110,7 @@ rule explore_production:
     resources:
         mem_mb=4000,
         runtime=240,
+        gpu=GPUS["explore"],
     params:
         md={
             key: MELT_QUENCH[key]
@@ -119,6 +122,7 @@ rule explore_production:
         seed=lambda wildcards: config["seed"] + 1000 * int(wildcards.i) + RANDOM_STRUCTURES.index(wildcards.structure),
         iteration=lambda wildcards: int(wildcards.i),
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["explore"],
     script:
         "../scripts/explore_production.py"
 
@@ -167,10 +171,12 @@ if eq_from_syn():
         resources:
             mem_mb=4000,
             runtime=60,
+            gpu=GPUS["explore"],
         params:
             md=DOMAIN_SETTINGS["eq"]["md"],
             seed=config["seed"] + 500,
             iteration=0,
             nequip_python=NEQUIP_PYTHON,
+            device=DEVICE["explore"],
         script:
             "../scripts/explore_md.py"

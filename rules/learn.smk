@@ -126,11 +126,13 @@ rule screen_member:
     resources:
         mem_mb=4000,
         runtime=30,
+        gpu=GPUS["explore"],
     params:
         screening=screening_settings,
         dtype=MODEL_DTYPE,
         seed=config["seed"],
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["explore"],
     script:
         "../scripts/screen_member.py"
 

@@ -227,8 +227,9 @@ rule validate_binding:
     resources:
         mem_mb=LABEL_RESOURCES[BACKEND]["mem_mb"],
         runtime=LABEL_RESOURCES[BACKEND]["runtime"],
-        gpu=0,
+        gpu=GPUS["validate"],
     params:
+        device=DEVICE["validate"],
         names=lambda wildcards: MIL["variants"],
         backend=BACKEND,
         settings=config["label"][BACKEND],
@@ -259,8 +260,9 @@ rule adsorb_ml:
     resources:
         mem_mb=4000,
         runtime=240,
-        gpu=0,
+        gpu=GPUS["validate"],
     params:
+        device=DEVICE["validate"],
         settings=lambda wildcards: {
             key: ADSORPTION[key]
             for key in (

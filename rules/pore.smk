@@ -45,7 +45,7 @@ rule melt_quench_pore:
     resources:
         mem_mb=4000,
         runtime=240,
-        gpu=0,
+        gpu=GPUS["produce"],
     params:
         radius_A=pore_setting("radius_A"),
         wall=pore_setting("wall"),
@@ -53,6 +53,7 @@ rule melt_quench_pore:
         seed=config["seed"],
         dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["produce"],
     script:
         "../scripts/melt_quench_pore.py"
 
@@ -97,13 +98,14 @@ rule relax_pore:
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=0,
+        gpu=GPUS["produce"],
     params:
         radius_A=pore_setting("radius_A"),
         wall=pore_setting("wall"),
         relax=pore_setting("relax"),
         dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["produce"],
     script:
         "../scripts/relax_pore.py"
 
@@ -151,7 +153,7 @@ rule anneal_pore:
     resources:
         mem_mb=4000,
         runtime=480,
-        gpu=0,
+        gpu=GPUS["produce"],
     params:
         radius_A=pore_setting("radius_A"),
         wall=pore_setting("wall"),
@@ -159,6 +161,7 @@ rule anneal_pore:
         seed=config["seed"] + 1,
         dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["produce"],
     script:
         "../scripts/anneal_pore.py"
 
@@ -191,11 +194,12 @@ rule validate_pore:
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=0,
+        gpu=GPUS["validate"],
     params:
         radius_A=pore_setting("radius_A"),
         validate=pore_setting("validate"),
         dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["validate"],
     script:
         "../scripts/validate_pore.py"

@@ -21,13 +21,14 @@ rule melt_quench:
     resources:
         mem_mb=4000,
         runtime=240,
-        gpu=0,
+        gpu=GPUS["produce"],
     params:
         md=MELT_QUENCH,
         seed=config["seed"],
         dtype=MODEL_DTYPE,
         dispersion=config["produce"]["dispersion"],
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["produce"],
     script:
         "../scripts/melt_quench.py"
 
@@ -55,15 +56,55 @@ rule melt_quench_glass:
     resources:
         mem_mb=4000,
         runtime=240,
-        gpu=0,
+        gpu=GPUS["produce"],
     params:
         md=MELT_QUENCH,
         seed=lambda wc: config["seed"] + int(wc.g),
         dtype=MODEL_DTYPE,
         dispersion=config["produce"]["dispersion"],
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["produce"],
     script:
         "../scripts/melt_quench.py"
+
+
+# Engine batched on a GPU (device.produce auto or cuda): every glass in one job on one device, glasses_per_batch
+# of them in one MACE call per MD step (TorchSim). The files per glass are those melt_quench and melt_quench_glass
+# write, which it replaces; with device.produce cpu those two run the batched engine one glass per job.
+if BATCH_GLASSES:
+
+    ruleorder: melt_quench_glasses > melt_quench
+    ruleorder: melt_quench_glasses > melt_quench_glass
+
+    rule melt_quench_glasses:
+        input:
+            structures=[glass_start(g) for g in range(config["produce"]["melt_quench"]["n_glasses"])],
+            choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
+            models=committee(PRODUCE_DOMAIN, N_ITER),
+        output:
+            trajectory=glass_outputs("trajectory.extxyz"),
+            schedule=glass_outputs("schedule.csv"),
+            thermo=glass_outputs("thermo.csv"),
+        log:
+            "logs/produce/melt_quench_glasses.log",
+        benchmark:
+            "results/benchmarks/produce/melt_quench_glasses.tsv"
+        conda:
+            MODEL_ENV
+        threads: 1
+        resources:
+            mem_mb=8000,
+            runtime=1440,
+            gpu=GPUS["produce"],
+        params:
+            md=MELT_QUENCH,
+            glasses_per_batch=config["produce"]["melt_quench"]["glasses_per_batch"],
+            seeds=[config["seed"] + g for g in range(config["produce"]["melt_quench"]["n_glasses"])],
+            dtype=MODEL_DTYPE,
+            device=DEVICE["produce"],
+            nequip_python=NEQUIP_PYTHON,
+        script:
+            "../scripts/melt_quench_glasses.py"
 
 
 # LAMMPS input deck for a GPU cluster (native pair style with KOKKOS) running the same melt-quench;

@@ -22,12 +22,13 @@ rule train_model:
     resources:
         mem_mb=4000,
         runtime=120,
-        gpu=0,
+        gpu=GPUS["train"],
     params:
         settings=config["train"]["mace"],
         budget=config["train"]["budget"],
         finetune=config["train"]["finetune"],
         seed=lambda wildcards: config["seed"] + int(wildcards.m),
+        device=DEVICE["train"],
     script:
         # after a converged iteration (learn.stop_when_converged) the member is copied, not trained
         "../scripts/train_model.py"
@@ -51,12 +52,14 @@ rule evaluate_model:
     resources:
         mem_mb=4000,
         runtime=30,
+        gpu=GPUS["train"],
     params:
         dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
         # the final committee's speed (ZIF): earlier iterations have the same architecture
         cost=lambda wildcards: COST if int(wildcards.i) == N_ITER else {},
         fit_bounds=config["train"]["fit_bounds"],
+        device=DEVICE["train"],
     script:
         "../scripts/evaluate_model.py"
 
@@ -88,7 +91,7 @@ rule write_nequip_config:
         # beside the config; the compiled model beside the member's other files (nequip_command_line)
         work_dir=lambda wildcards, output: os.path.join(os.path.dirname(output.config), "run"),
         compiled=lambda wildcards, output: os.path.join(os.path.dirname(os.path.dirname(output.config)), "model.nequip.pt2"),
-        device=config["train"]["nequip"]["device"],
+        device=DEVICE["train"],
     script:
         "../scripts/write_nequip_config.py"
 
@@ -112,7 +115,7 @@ rule train_nequip:
     resources:
         mem_mb=8000,
         runtime=240,
-        gpu=0,
+        gpu=GPUS["train"],
     params:
         commands=nequip_command_line,
         reuse=reuse_command,

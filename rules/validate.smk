@@ -214,12 +214,13 @@ rule md_vdos:
     resources:
         mem_mb=4000,
         runtime=120,
-        gpu=0,
+        gpu=GPUS["validate"],
     params:
         md={key: VDOS[key] for key in ("temperature_K", "nvt_ps", "nve_ps", "timestep_fs", "sample_every_fs", "friction_per_fs")},
         seed=config["seed"],
         dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["validate"],
     script:
         "../scripts/md_vdos.py"
 
@@ -266,7 +267,7 @@ rule sample_low_temperature:
     resources:
         mem_mb=4000,
         runtime=120,
-        gpu=0,
+        gpu=GPUS["validate"],
     params:
         md={
             key: IR[key]
@@ -277,6 +278,7 @@ rule sample_low_temperature:
         seed=config["seed"],
         dtype="float64",
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["validate"],
     script:
         "../scripts/sample_low_temperature.py"
 
@@ -363,12 +365,13 @@ rule validate_elastic:
     resources:
         mem_mb=4000,
         runtime=120,
-        gpu=0,
+        gpu=GPUS["validate"],
     params:
         # every key of validate.elastic is read
         settings=config["validate"]["elastic"],
         dtype="float64",
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["validate"],
     script:
         "../scripts/validate_elastic.py"
 
@@ -399,7 +402,7 @@ rule validate_elastic_fluctuation:
     resources:
         mem_mb=4000,
         runtime=120,
-        gpu=0,
+        gpu=GPUS["validate"],
     params:
         # every key of validate.elastic_fluctuation is read
         settings=config["validate"]["elastic_fluctuation"],
@@ -407,6 +410,7 @@ rule validate_elastic_fluctuation:
         seed=config["seed"],
         dtype=MODEL_DTYPE,
         nequip_python=NEQUIP_PYTHON,
+        device=DEVICE["validate"],
     script:
         "../scripts/validate_elastic_fluctuation.py"
 

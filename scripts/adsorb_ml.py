@@ -8,12 +8,14 @@ from amlip.md.gcmc_ml import PairLJ, run_gcmc_ase
 from amlip.properties.adsorption import isotherm_row
 
 
-def main(host: str, isotherm: str, snapshots: str, model: str | None, settings: dict, seed: int, dtype: str, log) -> None:
+def main(
+    host: str, isotherm: str, snapshots: str, model: str | None, settings: dict, seed: int, dtype: str, device: str, log
+) -> None:
     """One GCMC run per pressure of ``settings`` in the last frame of ``host``; the isotherm table and the last configurations."""
     from amlip.models.loading import load_model
 
     atoms = read_frames(host)[-1]
-    calculator = load_model(model, dtype=dtype) if model else PairLJ()
+    calculator = load_model(model, dtype=dtype, device=device) if model else PairLJ()
     method = f"GCMC, {'model ' + model if model else 'Lennard-Jones UFF/TraPPE (ASE)'}"
     rows, finals = [], []
     for k, pressure in enumerate(settings["pressures_bar"]):
@@ -43,5 +45,6 @@ if __name__ == "__main__":
         settings=p.settings,
         seed=p.seed,
         dtype=p.dtype,
+        device=p.device,
         log=setup(snakemake),
     )

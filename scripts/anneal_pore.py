@@ -11,11 +11,15 @@ from amlip.md.protocols import schedule_table
 from amlip.models.loading import load_model
 
 
-def main(model: str, structure: str, outputs, radius_A: float, wall: dict, md: dict, seed: int, dtype: str, log) -> None:
+def main(
+    model: str, structure: str, outputs, radius_A: float, wall: dict, md: dict, seed: int, dtype: str, device: str, log
+) -> None:
     """The ``md`` preset (pore.anneal) from ``structure``; trajectory, schedule, thermo and the final frame."""
     start = read_frames(structure)[0]
     try:
-        frames, stages = pore_md(start, load_model(model, dtype=dtype), radius_A=radius_A, wall=wall, **md, seed=seed)
+        frames, stages = pore_md(
+            start, load_model(model, dtype=dtype, device=device), radius_A=radius_A, wall=wall, **md, seed=seed
+        )
     except MDGuardError as exc:
         raise keep_frames_before_guard(exc, outputs.trajectory) from exc
     pd.DataFrame(schedule_table(stages)).to_csv(outputs.schedule, index=False)
@@ -29,4 +33,6 @@ def main(model: str, structure: str, outputs, radius_A: float, wall: dict, md: d
 if __name__ == "__main__":
     p = snakemake.params
     model = chosen_model(snakemake)
-    main(model, snakemake.input.structure, snakemake.output, p.radius_A, p.wall, p.md, p.seed, p.dtype, setup(snakemake))
+    main(
+        model, snakemake.input.structure, snakemake.output, p.radius_A, p.wall, p.md, p.seed, p.dtype, p.device, setup(snakemake)
+    )

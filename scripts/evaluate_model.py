@@ -20,14 +20,16 @@ def main(
     iteration: int,
     member: int,
     dtype: str,
+    device: str,
     cost: dict,
     fit_bounds: dict,
     log,
 ):
     """Errors of ``model`` on ``splits`` (train, val, test, final_test files) into ``table``, its test predictions
-    into ``predictions``; ``cost`` (n_calls, warmup; empty: not timed) adds the cost per atom per call (µs);
+    into ``predictions``, the model on ``device`` (device.train); ``cost`` (n_calls, warmup; empty: not timed) adds the
+    cost per atom per call (µs) on that device;
     ``fit_flag`` says why the member does not fit its training set (``train.fit_bounds``), empty when it does."""
-    calculator = load_model(model, dtype=dtype)
+    calculator = load_model(model, dtype=dtype, device=device)
     prefix = f"{model_family(model)}{member}"
     rows, test_frames = [], []
     for split, path in splits.items():
@@ -74,6 +76,7 @@ if __name__ == "__main__":
         iteration=int(w.i),
         member=int(w.m),
         dtype=p.dtype,
+        device=p.device,
         cost=p.cost,
         fit_bounds=p.fit_bounds,
         log=setup(snakemake),

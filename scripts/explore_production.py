@@ -25,11 +25,13 @@ def main(
     average_last_fraction: float,
     seed: int,
     iteration: int,
+    device: str,
     log,
     decision: str | None = None,
 ) -> None:
     """The ``md`` protocol (produce.melt_quench keys) from ``structure`` with the committee ``models``:
-    frames with sigma_max in ``frames_out``, one summary row in ``summary_out``. After a decision that
+    frames with sigma_max in ``frames_out``, one summary row in ``summary_out``; the committee runs on ``device``
+    (device.explore). After a decision that
     stopped the loop: no MD, an empty pool and a row that says so."""
     row = {"structure": name, "mode": "production", "iteration": iteration}
     if decision is not None and read_loop_decision(decision)["stop_loop"]:
@@ -51,7 +53,7 @@ def main(
     )
     frames, summary = production_exploration(
         read_frames(structure)[0],
-        load_model(models, dtype="float32"),
+        load_model(models, dtype="float32", device=device),
         stages,
         sample_every=sample_every,
         seed=seed,
@@ -86,6 +88,7 @@ if __name__ == "__main__":
         average_last_fraction=p.average_last_fraction,
         seed=p.seed,
         iteration=p.iteration,
+        device=p.device,
         log=setup(snakemake),
         decision=decision,
     )

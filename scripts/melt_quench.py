@@ -12,9 +12,12 @@ from amlip.md.protocols import schedule, schedule_table
 from amlip.models.loading import load_model
 
 
-def main(model: str, structure: str, models: list, outputs, md: dict, seed: int, dtype: str, dispersion: dict, log) -> None:
+def main(
+    model: str, structure: str, models: list, outputs, md: dict, seed: int, dtype: str, device: str, dispersion: dict, log
+) -> None:
     """The ``md`` protocol (produce.melt_quench: preset, time scale, thermostat and barostat, guards, engine) from
-    ``structure`` with ``model`` (D3 ``dispersion`` when on); the trajectory, schedule and thermo table in ``outputs``.
+    ``structure`` with ``model`` on ``device`` (device.produce; D3 ``dispersion`` when on); the trajectory, schedule and
+    thermo table in ``outputs``.
 
     The committee guard (``guards.max_sigma_eV_A``, engine lammps) loads every member of ``models``.
     """
@@ -28,12 +31,18 @@ def main(model: str, structure: str, models: list, outputs, md: dict, seed: int,
     )  # fmt: skip
     guards = dict(md["guards"])
     max_sigma, sigma_every = guards.pop("max_sigma_eV_A"), guards.pop("sigma_every")
-    committee = [load_model(m, dtype=dtype) for m in models] if max_sigma else None
+    committee = [load_model(m, dtype=dtype, device=device) for m in models] if max_sigma else None
+    if md["engine"] == "batched":  # one glass of the batched engine (device.produce cpu: one glass per job)
+        from amlip.md.batched import load_batched_model
+
+        calculator = load_batched_model(model, dtype, device)
+    else:
+        calculator = load_model(model, dtype=dtype, device=device)
     try:
         frames = run_md(
             md["engine"],
             read_frames(structure)[0],
-            load_model(model, dtype=dtype),
+            calculator,
             stages,
             sample_every=md["sample_every"],
             seed=seed,
@@ -55,4 +64,4 @@ def main(model: str, structure: str, models: list, outputs, md: dict, seed: int,
 if __name__ == "__main__":
     i, p = snakemake.input, snakemake.params
     model = chosen_model(snakemake)
-    main(model, i.structure, i.models, snakemake.output, p.md, p.seed, p.dtype, p.dispersion, setup(snakemake))
+    main(model, i.structure, i.models, snakemake.output, p.md, p.seed, p.dtype, p.device, p.dispersion, setup(snakemake))

@@ -9,11 +9,11 @@ from amlip.models.loading import load_model
 from amlip.structures.pores import pore_wall
 
 
-def main(model: str, structure: str, outputs, radius_A: float, wall: dict, relax: dict, dtype: str, log) -> None:
+def main(model: str, structure: str, outputs, radius_A: float, wall: dict, relax: dict, dtype: str, device: str, log) -> None:
     """``structure`` relaxed with ``model`` and the pore wall (``relax``: optimizer, fmax_eV_A, max_steps)."""
     atoms = read_frames(structure)[0]
     cylinder = pore_wall(atoms, radius_A, **wall)
-    relaxed, summary = relax_pore(atoms, load_model(model, dtype=dtype), wall=cylinder.calculator(), **relax)
+    relaxed, summary = relax_pore(atoms, load_model(model, dtype=dtype, device=device), wall=cylinder.calculator(), **relax)
     write_frames(outputs.structure, [relaxed])
     pd.DataFrame([summary | {"wall_radius_A": cylinder.radius_A}]).to_csv(outputs.summary, index=False)
 
@@ -21,4 +21,4 @@ def main(model: str, structure: str, outputs, radius_A: float, wall: dict, relax
 if __name__ == "__main__":
     p = snakemake.params
     model = chosen_model(snakemake)
-    main(model, snakemake.input.structure, snakemake.output, p.radius_A, p.wall, p.relax, p.dtype, setup(snakemake))
+    main(model, snakemake.input.structure, snakemake.output, p.radius_A, p.wall, p.relax, p.dtype, p.device, setup(snakemake))

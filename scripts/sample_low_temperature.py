@@ -6,12 +6,12 @@ from amlip.models.loading import load_model
 from amlip.properties.vibrations import sample_low_temperature
 
 
-def main(model, trajectory, relaxed, snapshots, md, relax_fmax_eV_A, relax_steps, seed, dtype, log) -> None:
+def main(model, trajectory, relaxed, snapshots, md, relax_fmax_eV_A, relax_steps, seed, dtype, device, log) -> None:
     """The last frame of ``trajectory`` relaxed (``relax_fmax_eV_A``, ``relax_steps``) and sampled by Langevin MD (``md``)."""
     glass = read_frames(trajectory)[-1]
     log.info("relax and sample the last glass frame (%d atoms) at %s K with %s", len(glass), md["temperature_K"], model)
     ideal, samples = sample_low_temperature(
-        glass, load_model(model, dtype=dtype), **md, relax_fmax=relax_fmax_eV_A, relax_steps=relax_steps, seed=seed
+        glass, load_model(model, dtype=dtype, device=device), **md, relax_fmax=relax_fmax_eV_A, relax_steps=relax_steps, seed=seed
     )
     if not ideal.info["relax_converged"]:
         log.warning("relaxation stopped at max |F| = %.3f eV/Å (relax_fmax_eV_A not reached)", ideal.info["relax_fmax_eV_A"])
@@ -33,5 +33,6 @@ if __name__ == "__main__":
         p.relax_steps,
         p.seed,
         p.dtype,
+        p.device,
         setup(snakemake),
     )

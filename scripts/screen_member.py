@@ -10,11 +10,13 @@ from amlip.models.handover import use_model_python
 from amlip.models.loading import load_model
 
 
-def main(model: str, structure: str, output: str, member: int, screening: dict, dtype: str, seed: int, log, reference=None):
+def main(
+    model: str, structure: str, output: str, member: int, screening: dict, dtype: str, device: str, seed: int, log, reference=None
+):
     """The property of ``screening`` (density: g/cm3 from NpT MD; dehydrogenation: eV against the ``reference``
     labeler's table) of ``model`` on ``structure``, as one row with the error."""
     atoms = read_frames(structure)[0]
-    calculator = load_model(model, dtype=dtype)
+    calculator = load_model(model, dtype=dtype, device=device)
     row = {"member": member, "model": model}
     if screening["property"] == "density":
         md = {k: v for k, v in screening.items() if k not in ("property", "reference_g_cm3")}
@@ -42,4 +44,4 @@ if __name__ == "__main__":
     use_model_python(i.model, p.nequip_python)
     reference = i.reference if "reference" in i.keys() else None
     member = int(snakemake.wildcards.m)
-    main(i.model, i.structure, snakemake.output[0], member, p.screening, p.dtype, p.seed, setup(snakemake), reference)
+    main(i.model, i.structure, snakemake.output[0], member, p.screening, p.dtype, p.device, p.seed, setup(snakemake), reference)

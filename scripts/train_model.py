@@ -14,6 +14,7 @@ from pathlib import Path
 from _common import setup
 from amlip.io.frames import count_frames
 from amlip.learning.loop import read_loop_decision
+from amlip.models.device import resolve_device, use_cueq
 from amlip.models.mace import epochs_for_budget, fit_table, mace_cli_args, trained_model_file
 
 RUN_NAME = "mace_run"
@@ -31,6 +32,7 @@ def main(
     budget: dict,
     finetune: dict,
     seed: int,
+    device: str,
     threads: int,
     log_file: str,
     log,
@@ -43,7 +45,9 @@ def main(
     ``budget`` is ``train.budget``: ``steps`` optimiser steps from scratch, ``warm_start_steps``
     when ``warm_start`` and a ``previous_model`` exist (iterations >= 1, not when fine-tuning a
     foundation model), at least ``min_epochs``. mace_run_train runs in ``<member>/mace_run/``
-    with its output appended to the rule's log; the final model (stage two when ``swa``) is copied.
+    with its output appended to the rule's log; the final model (stage two when ``swa``) is copied. ``device``
+    (device.train: auto, cpu, cuda) is resolved here, in the job: training uses the GPU the job got, with
+    cuEquivariance kernels when they are installed.
     """
     if previous_decision is not None:
         decision = read_loop_decision(previous_decision)
@@ -56,6 +60,7 @@ def main(
     warm = bool(budget["warm_start"] and previous_model and not finetune["foundation_model"])
     steps = budget["warm_start_steps"] if warm else budget["steps"]
     epochs = epochs_for_budget(n_train, int(settings["batch_size"]), steps, budget["min_epochs"])
+    device = resolve_device(device)
     work_dir = Path(model).parent / RUN_NAME
     if work_dir.exists():  # a rerun after a failure: MACE would resume from old checkpoints
         shutil.rmtree(work_dir)
@@ -71,14 +76,17 @@ def main(
         finetune=finetune,
         max_num_epochs=epochs,
         warm_start_from=previous_model if warm else None,
+        device=device,
+        enable_cueq=use_cueq(device),
     )
     log.info(
-        "%d training frames in batches of %s: %d epochs for >= %d optimiser steps (%s)",
+        "%d training frames in batches of %s: %d epochs for >= %d optimiser steps (%s) on %s",
         n_train,
         settings["batch_size"],
         epochs,
         steps,
         f"warm start from {previous_model}" if warm else "from scratch",
+        device,
     )
     command = ["mace_run_train", *shlex.split(args)]
     log.info("%s", shlex.join(command))
@@ -116,6 +124,7 @@ if __name__ == "__main__":
         budget=p.budget,
         finetune=p.finetune,
         seed=p.seed,
+        device=p.device,
         threads=snakemake.threads,
         log_file=snakemake.log[0],
         log=setup(snakemake),

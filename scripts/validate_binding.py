@@ -21,6 +21,7 @@ def main(
     min_distance_A,
     seed,
     dtype,
+    device,
     log,
 ) -> None:
     """E_b of ``n_sites`` random single-CO2 placements per framework by the labeler and the model."""
@@ -32,7 +33,7 @@ def main(
             structures[f"{name}_site_{k}"] = insert_co2(host, 1, seed + k, min_distance_A)
     energies = {
         "reference": lambda atoms: labeler.single_point(atoms).info[REF_ENERGY],
-        "model": calculator_energy(load_model(model, dtype=dtype)),
+        "model": calculator_energy(load_model(model, dtype=dtype, device=device)),
     }
     data = binding_table(structures, energies)
     data["lot_hash"] = labeler.lot_hash
@@ -45,4 +46,4 @@ if __name__ == "__main__":
     model = chosen_model(snakemake)
     p = snakemake.params
     main(model, list(snakemake.input.frameworks), p.names, **snakemake.output, backend=p.backend, settings=p.settings,
-         n_sites=p.n_sites, min_distance_A=p.min_distance_A, seed=p.seed, dtype=p.dtype, log=setup(snakemake))  # fmt: skip
+         n_sites=p.n_sites, min_distance_A=p.min_distance_A, seed=p.seed, dtype=p.dtype, device=p.device, log=setup(snakemake))  # fmt: skip

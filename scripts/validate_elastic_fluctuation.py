@@ -10,7 +10,7 @@ from amlip.plots import plot_elastic_fluctuation
 from amlip.properties.mechanics import elastic_fluctuation_tables
 
 
-def main(model: str, trajectory: str, outputs, settings: dict, guards: dict, seed: int, dtype: str, log) -> None:
+def main(model: str, trajectory: str, outputs, settings: dict, guards: dict, seed: int, dtype: str, device: str, log) -> None:
     """N-sigma-T MD (``settings``: validate.elastic_fluctuation) of the last frame of ``trajectory``; moduli (GPa)
     with block errors, the tensor and the running estimate."""
     glass = read_frames(trajectory)[-1]
@@ -26,7 +26,7 @@ def main(model: str, trajectory: str, outputs, settings: dict, guards: dict, see
     frames = run_md(
         "lammps",
         glass,
-        load_model(model, dtype=dtype),
+        load_model(model, dtype=dtype, device=device),
         stages,
         sample_every=settings["sample_every"],
         seed=seed,
@@ -46,4 +46,4 @@ def main(model: str, trajectory: str, outputs, settings: dict, guards: dict, see
 if __name__ == "__main__":
     p = snakemake.params
     model = chosen_model(snakemake)
-    main(model, snakemake.input.trajectory, snakemake.output, p.settings, p.guards, p.seed, p.dtype, setup(snakemake))
+    main(model, snakemake.input.trajectory, snakemake.output, p.settings, p.guards, p.seed, p.dtype, p.device, setup(snakemake))

@@ -12,12 +12,15 @@ from amlip.md.protocols import schedule
 
 def main(structure: str, choice: str, deck: str, md: dict, pair_style: str, model_file, dispersion: dict, seed: int, log) -> None:
     """``in.lammps``, ``structure.data`` and ``run.sh`` beside ``deck`` for the ``md`` protocol with ``pair_style``;
-    ``model_file`` None names the chosen MACE model + -lammps.pt (-mliap_lammps.pt for mace_mliap)."""
+    ``model_file`` None names the chosen MACE model + -lammps.pt (-mliap_lammps.pt for mace_mliap), which run.sh
+    builds from the chosen model (mace_create_lammps_model) when the folder does not have it."""
     stages = schedule(md["protocol"], md["time_scale"], md["timestep_fs"])
+    with open(choice) as fh:
+        chosen = json.load(fh)["model"]
+    mace_model = None
     if not model_file:
-        with open(choice) as fh:
-            chosen = Path(json.load(fh)["model"]).name
-        model_file = chosen + ("-mliap_lammps.pt" if pair_style == "mace_mliap" else "-lammps.pt")
+        model_file = Path(chosen).name + ("-mliap_lammps.pt" if pair_style == "mace_mliap" else "-lammps.pt")
+        mace_model = chosen if pair_style in ("mace", "mace_mliap") else None
     guards = {k: v for k, v in md["guards"].items() if k in ("max_T_factor", "min_distance_A", "check_every")}
     folder = Path(deck).parent
     write_lammps_inputs(
@@ -26,6 +29,7 @@ def main(structure: str, choice: str, deck: str, md: dict, pair_style: str, mode
         stages,
         model_file,
         pair_style,
+        mace_model=mace_model,
         sample_every=md["sample_every"],
         seed=seed,
         taut_fs=md["taut_fs"],

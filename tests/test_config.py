@@ -214,7 +214,7 @@ def test_reals_for_integers_and_non_finite_numbers_are_refused_naming_the_key(ov
         ({"train": {"mace": {"x$(touch pwned)": True}}}, "'x$(touch pwned)' does not match"),
         ({"train": {"finetune": {"flags": {"a b": 1}}}}, "'a b' does not match"),
         ({"train": {"nequip": {"overrides": {"model": {"l;max": 1}}}}}, "'l;max' does not match"),
-        ({"train": {"nequip": {"device": "cpu; rm -rf ~"}}}, "'cpu; rm -rf ~' does not match"),
+        ({"device": {"train": "cpu; rm -rf ~"}}, "'cpu; rm -rf ~' is not one of ['auto', 'cpu', 'cuda']"),
     ],
 )
 def test_the_schema_refuses_flag_names_a_shell_would_run(override, message):

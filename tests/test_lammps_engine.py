@@ -7,7 +7,7 @@ from ase.calculators.emt import EMT
 from ase.calculators.lj import LennardJones
 
 from amlip.md.guards import Guards, MDGuardError
-from amlip.md.lammps_deck import check_deck, write_lammps_inputs
+from amlip.md.lammps_deck import check_deck, read_cluster_run, write_lammps_inputs
 from amlip.md.lammps_engine import run_protocol_lammps, single_point
 from amlip.md.protocols import Stage, schedule
 from amlip.structures.crystals import build_crystal
@@ -184,6 +184,61 @@ def test_cluster_deck_content_and_lammps_accepts_it(tmp_path):
         tmp_path / "mliap", atoms, npt, "m.model-mliap_lammps.pt", "mace_mliap", taut_fs=100.0, taup_fs=1000.0
     )["input"].read_text()
     assert "pair_style mliap unified m.model-mliap_lammps.pt 0\npair_coeff * * O Si" in mliap
+
+
+def test_cluster_deck_runs_its_guards_and_its_run_reads_back_as_engine_frames(tmp_path):
+    """The deck's steps run in the wheel (pair style zero: free flight), its dump and log become the frames the
+    engines write; run.sh builds the LAMMPS model from the MACE model; the close-contact guard stops a run."""
+    from amlip.md.outputs import THERMO_KEYS
+
+    atoms = build_crystal("alpha_quartz", (2, 2, 2))
+    stages = [Stage("heat", "nvt", 300, 600, 0.01, 1.0), Stage("hold", "npt", 600, 600, 0.01, 2.0)]
+    deck = {"sample_every": 5, "taut_fs": 100.0, "taup_fs": 1000.0, "seed": 3}
+    files = write_lammps_inputs(
+        tmp_path / "deck",
+        atoms,
+        stages,
+        "m.model-lammps.pt",
+        "mace",
+        mace_model=str(tmp_path / "m.model"),
+        guards=Guards(max_T_factor=1000.0, min_distance_A=0.5, check_every=5),
+        **deck,
+    )
+    run = files["run"].read_text()
+    assert "if [ ! -f m.model-lammps.pt ]" in run
+    assert "mace_create_lammps_model ../m.model --dtype float64 --format libtorch" in run
+    assert "mv ../m.model-lammps.pt m.model-lammps.pt" in run and "-log log.lammps" in run
+    assert "fix contact all halt 5 v_contacts > 0 error hard" in files["input"].read_text()
+    check_deck(tmp_path / "deck", run_in=tmp_path / "run")
+    frames = read_cluster_run(tmp_path / "run", stages, ["O", "Si"])
+    assert [f.info["step"] for f in frames] == [5, 10, 15]  # 10 steps of 1 fs, 5 of 2 fs
+    assert [f.info["stage"] for f in frames] == ["heat", "heat", "hold"]
+    assert [f.info["time_ps"] for f in frames] == [0.005, 0.01, 0.02]
+    assert frames[0].info["target_T_K"] == pytest.approx(450.0) and frames[2].info["target_T_K"] == pytest.approx(600.0)
+    assert all(set(THERMO_KEYS) <= set(f.info) for f in frames)
+    assert all(f.info["epot_eV"] == 0.0 and f.info["T_K"] > 100.0 for f in frames)  # pair style zero
+    assert frames[-1].get_chemical_formula() == atoms.get_chemical_formula()
+    assert not np.allclose(frames[0].positions, atoms.positions, atol=1e-3)  # the atoms moved
+    assert np.abs(frames[0].get_velocities()).max() > 0
+
+    # Si-O bonds are 1.6 Å: a 1.2 Å contact guard passes, 2.0 Å halts at the first check
+    for min_distance, halts in ((1.2, False), (2.0, True)):
+        folder = tmp_path / f"contact_{min_distance}"
+        write_lammps_inputs(
+            folder,
+            atoms,
+            stages[:1],
+            "m.pt",
+            "nequip",
+            guards=Guards(max_T_factor=1000.0, min_distance_A=min_distance, check_every=5),
+            **deck,
+        )
+        if halts:
+            with pytest.raises(RuntimeError, match="run 10"):
+                check_deck(folder, run_in=folder / "run")
+            assert "Fix halt condition for fix-id contact met on step 5" in (folder / "run" / "log.lammps").read_text()
+        else:
+            check_deck(folder, run_in=folder / "run")
 
 
 def test_deck_check_names_the_failing_line(tmp_path):

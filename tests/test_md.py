@@ -114,7 +114,7 @@ def test_engine_factory_runs_either_engine_and_refuses_what_one_cannot_do():
     kw = dict(sample_every=5, seed=0, taut_fs=100.0, taup_fs=1000.0, guards=Guards(), friction_per_fs=0.01)
     frames = run_md("ase", atoms, EMT(), stages, **kw)
     assert [f.info["step"] for f in frames] == [5, 10, 15, 20] and frames[-1].info["stage"] == "hold"
-    with pytest.raises(ValueError, match=r"engine 'gromacs': use one of \['ase', 'lammps'\]"):
+    with pytest.raises(ValueError, match=r"engine 'gromacs': use one of \['ase', 'lammps', 'batched'\]"):
         run_md("gromacs", atoms, EMT(), stages, **kw)
 
 

@@ -156,7 +156,7 @@ def test_written_config_round_trips_and_commands(tmp_path):
     assert commands[0] == f"nequip-train -cp {(tmp_path / 'cfg').resolve()} -cn member_0"
     assert commands[1] == (
         f"nequip-compile {(tmp_path / 'run' / 'best.ckpt').resolve()} {tmp_path / 'm.nequip.pt2'} "
-        "--mode aotinductor --device cpu --target ase"
+        '--mode aotinductor --device "cpu" --target ase'  # quoted: device auto puts a shell probe there
     )
 
 

@@ -26,6 +26,8 @@ HEAVY = [
     "pyzeo",
     "dftd3",
     "sklearn",
+    "torch_sim",
+    "vesin",
 ]
 MAX_LINES = 600
 

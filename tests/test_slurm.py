@@ -26,13 +26,15 @@ def test_ci_profile_keeps_the_repository_profile_but_asks_for_no_gpu():
     assert ci["groups"] == repo["groups"]
     assert ci["default-resources"]["slurm_account"] == "amlip_ci"
     assert ci["cores"] == 2
-    gpu_rules = [rule for rule, res in repo["set-resources"].items() if res.get("gpu")]
-    assert gpu_rules, "the repository profile asks for GPUs somewhere"
+    gpu_rules = [rule for rule, res in repo["set-resources"].items() if res.get("slurm_partition") == "gpu"]
+    assert "train_model" in gpu_rules and "melt_quench" in gpu_rules
     for rule in gpu_rules:
-        assert ci["set-resources"][rule]["gpu"] == 0
-        assert ci["set-resources"][rule]["slurm_partition"] == repo["set-resources"][rule]["slurm_partition"]
+        assert ci["set-resources"][rule]["gpu"] == 0  # over the rule's own gpu (config device auto: 1)
+        assert ci["set-resources"][rule]["slurm_partition"] == "gpu"
     assert all(res.get("mem_mb", 0) <= 4000 for res in ci["set-resources"].values())
-    assert repo["set-resources"]["train_model"]["gpu"] == 1  # the input is not modified
+    # the input is not modified, and the repository profile leaves the GPU count to the rules
+    assert "gpu" not in repo["set-resources"]["train_model"]
+    assert repo["default-resources"]["gpu"] == 0
 
 
 LOG = """\

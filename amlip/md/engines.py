@@ -5,14 +5,15 @@ same frames (info ``step``, ``time_ps``, ``stage``, ``target_T_K``, ``T_K``, ``d
 ``epot_eV``). ``ase``: Langevin (NVT) and Langevin-Hoover (NpT) through
 :func:`amlip.md.integrators.make_integrator`; ``lammps``: Nose-Hoover ``fix nvt``/``fix npt``
 with the model's forces through ``fix external`` (:mod:`amlip.md.lammps_engine`). Both have the
-committee guard. The engine module is imported when used.
+committee guard. ``batched``: the glasses of one job in one model call per step (:mod:`amlip.md.batched`;
+here one glass, its ``calculator`` a :class:`amlip.md.batched.BatchedMACE`). The engine module is imported when used.
 """
 
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-ENGINES = ("ase", "lammps")
+ENGINES = ("ase", "lammps", "batched")
 
 
 def run_md(
@@ -32,7 +33,7 @@ def run_md(
     committee_sigma_max_eV_A: float | None = None,
     committee_every: int = 50,
 ) -> list:
-    """Run ``stages`` from ``atoms`` with ``calculator`` in ``engine`` (``ase`` or ``lammps``); return the sampled frames.
+    """Run ``stages`` from ``atoms`` with ``calculator`` in ``engine`` (``ase``, ``lammps`` or ``batched``); return the sampled frames.
 
     ``taut_fs``/``taup_fs`` are the thermostat and barostat times of either engine (fs);
     ``friction_per_fs`` (NVT) is needed by ``ase`` only.
@@ -77,4 +78,20 @@ def run_md(
             committee_sigma_max_eV_A=committee_sigma_max_eV_A,
             committee_every=committee_every,
         )
+    if engine == "batched":
+        from amlip.md.batched import run_protocol_batched
+
+        if dispersion and dispersion.get("method") or committee is not None:
+            raise ValueError("the batched engine runs neither D3 nor the committee guard: use engine ase or lammps")
+        return run_protocol_batched(
+            [atoms],
+            calculator,
+            stages,
+            sample_every=sample_every,
+            seeds=[seed],
+            friction_per_fs=friction_per_fs,
+            taut_fs=taut_fs,
+            taup_fs=taup_fs,
+            guards=guards,
+        )[0]
     raise ValueError(f"produce.melt_quench.engine '{engine}': use one of {list(ENGINES)}")

@@ -55,11 +55,16 @@ def load_model(model_paths: Sequence[str] | str, dtype: str = "float64", device:
     ``*.model``: MACE (``MACECalculator``; a committee gives the mean and ``forces_comm``).
     ``*.nequip.pt2`` (compiled), ``*.ckpt`` or ``*.nequip.zip`` (eager): NequIP/Allegro through
     ``nequip.integrations.ase``; several files become a :class:`CommitteeCalculator`. ``dtype``
-    applies to MACE only (NequIP models carry their own). Energies eV, forces eV/Å, stress eV/Å^3.
+    applies to MACE only (NequIP models carry their own). ``device`` is a ``device.<family>`` setting
+    (auto, cpu, cuda; :func:`amlip.models.device.resolve_device`); MACE on CUDA uses cuEquivariance when
+    installed. Energies eV, forces eV/Å, stress eV/Å^3.
     """
+    from amlip.models.device import resolve_device, use_cueq
+
     paths, family = model_families(model_paths)
+    device = resolve_device(device)
     if family == "mace":
-        return load_mace(paths, dtype=dtype, device=device)
+        return load_mace(paths, dtype=dtype, device=device, enable_cueq=use_cueq(device))
     from amlip.models.nequip import load_nequip_calculator
 
     calculators = [load_nequip_calculator(p, device=device) for p in paths]

@@ -54,6 +54,8 @@ def mace_cli_args(
     finetune: Mapping | None = None,
     max_num_epochs: int | None = None,
     warm_start_from: str | None = None,
+    device: str = "cpu",
+    enable_cueq: bool = False,
 ) -> str:
     """The argument string for ``mace_run_train`` (quoted for a shell).
 
@@ -65,7 +67,9 @@ def mace_cli_args(
     (default: the MIL two-stage preset) override ``settings``. ``max_num_epochs`` comes from the
     training budget (:func:`epochs_for_budget`); ``warm_start_from`` (a MACE model file, member m
     of the previous iteration) starts the weights from that model (MACE's naive fine-tuning: its
-    architecture, new data, no replay head).
+    architecture, new data, no replay head). ``device`` is the resolved torch device of the job
+    (:func:`amlip.models.device.resolve_device`); ``enable_cueq`` trains with cuEquivariance kernels (MACE
+    saves the model with e3nn kernels, so it loads anywhere).
     """
     e0s = json.loads(Path(e0s_file).read_text())["energies_eV"] if Path(e0s_file).exists() else None
     args: dict[str, object] = {
@@ -79,8 +83,10 @@ def mace_cli_args(
         "energy_key": REF_ENERGY,
         "forces_key": REF_FORCES,
         "stress_key": REF_STRESS,
-        "device": "cpu",
+        "device": device,
     }
+    if enable_cueq:
+        args["enable_cueq"] = "True"
     if e0s is not None:
         args["E0s"] = e0s_argument(e0s)
     args.update(settings)
@@ -111,15 +117,16 @@ def mace_cli_args(
     return " ".join(parts)
 
 
-def load_mace(model_paths: Sequence[str] | str, dtype: str = "float64", device: str = "cpu"):
-    """A MACE ASE calculator for one model or a committee (mean prediction, ``forces_comm``)."""
+def load_mace(model_paths: Sequence[str] | str, dtype: str = "float64", device: str = "cpu", enable_cueq: bool = False):
+    """A MACE ASE calculator for one model or a committee (mean prediction, ``forces_comm``) on ``device``
+    (cpu, cuda), with cuEquivariance kernels when ``enable_cueq``."""
     try:
         from mace.calculators import MACECalculator
     except ImportError as exc:  # pragma: no cover
         raise ImportError("MACE models need mace-torch: pip install mace-torch==0.3.16") from exc
     if isinstance(model_paths, (str, Path)):
         model_paths = [model_paths]
-    return MACECalculator(model_paths=[str(p) for p in model_paths], device=device, default_dtype=dtype)
+    return MACECalculator(model_paths=[str(p) for p in model_paths], device=device, default_dtype=dtype, enable_cueq=enable_cueq)
 
 
 def epochs_for_budget(n_frames: int, batch_size: int, steps: int, min_epochs: int) -> int:

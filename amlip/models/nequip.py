@@ -185,8 +185,11 @@ def nequip_config(
     seeds the model and the data order, so committee members differ by seed only. Files are
     extended XYZ with REF_* labels; ``test_file=None`` skips the test run. Checkpoints,
     ``metrics.csv`` and Hydra's logs go to ``work_dir``; the best model (lowest validation
-    weighted sum) is ``<work_dir>/best.ckpt``.
+    weighted sum) is ``<work_dir>/best.ckpt``. ``device`` (``device.train``: auto, cpu, cuda) picks
+    Lightning's accelerator.
     """
+    from amlip.models.device import check_setting
+
     if model not in ARCHITECTURES:
         raise ValueError(f"unknown NequIP-framework model '{model}': use one of {sorted(ARCHITECTURES)}")
     unknown = set(settings) - SETTINGS_KEYS
@@ -252,7 +255,8 @@ def nequip_config(
 
     trainer = {
         "_target_": "lightning.Trainer",
-        "accelerator": "gpu" if str(device).startswith("cuda") else "cpu",
+        # Lightning's "auto" takes the GPU the job has, like device: auto
+        "accelerator": {"cpu": "cpu", "cuda": "gpu", "auto": "auto"}[check_setting(device, "device.train")],
         "devices": 1,
         "max_epochs": int(settings.get("max_epochs", 100)),
         "check_val_every_n_epoch": 1,
@@ -300,8 +304,12 @@ def nequip_commands(config_file: str, work_dir: str, compiled_file: str, *, devi
     ``config_file`` is the YAML written by :func:`write_nequip_config` for ``work_dir`` (where
     the checkpoint ``best.ckpt`` lands); ``compiled_file`` must end in ``.nequip.pt2``
     (AOTInductor for ASE; TorchScript is refused by torch >= 2.10). Paths only, no file is read,
-    so a Snakemake params function can call this before the config exists.
+    so a Snakemake params function can call this before the config exists. ``device`` (``device.train``)
+    is the compile target; ``auto`` is resolved by the shell of the job (torch's view of its GPUs).
     """
+    from amlip.models.device import SHELL_PROBE, check_setting
+
+    target = SHELL_PROBE if check_setting(device, "device.train") == "auto" else device
     if not str(compiled_file).endswith(".nequip.pt2"):
         raise ValueError(f"compiled model file {compiled_file} must end in .nequip.pt2 (nequip-compile --mode aotinductor)")
     config_file = Path(config_file).resolve()
@@ -311,7 +319,7 @@ def nequip_commands(config_file: str, work_dir: str, compiled_file: str, *, devi
     return [
         f"nequip-train -cp {shlex.quote(str(config_file.parent))} -cn {shlex.quote(config_file.stem)}",
         f"nequip-compile {shlex.quote(str(checkpoint))} {shlex.quote(str(compiled_file))} "
-        f"--mode aotinductor --device {shlex.quote(device)} --target ase",
+        f'--mode aotinductor --device "{target}" --target ase',
     ]
 
 

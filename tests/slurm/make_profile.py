@@ -2,8 +2,9 @@
 
 Everything the repository profile sets is kept (executor, groups, retries, partitions, run
 times), so CI runs the profile users run. Only what the single-node test cluster cannot give
-is changed: the account is the one tests/slurm/cluster.sh registers, GPU requests become
-CPU-only (gpu: 0; the cluster's "gpu" partition is a CPU partition), memory requests are capped
+is changed: the account is the one tests/slurm/cluster.sh registers, the rules of the "gpu"
+partition ask for no GPU whatever the config's device block says (gpu: 0; the cluster's "gpu"
+partition is a CPU partition), memory requests are capped
 below the node's RealMemory, group jobs are kept within the node's cores (`cores:`), and status
 checks start after seconds instead of 40 s.
 
@@ -42,7 +43,7 @@ def ci_profile(profile: dict, account: str, cores: int, max_mem_mb: int) -> dict
     rules = {}
     for rule, resources in out.get("set-resources", {}).items():
         resources = dict(resources)
-        if resources.get("gpu"):
+        if resources.get("slurm_partition") == "gpu":
             resources["gpu"] = 0
         if "mem_mb" in resources:
             resources["mem_mb"] = min(int(resources["mem_mb"]), max_mem_mb)
