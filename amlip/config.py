@@ -53,14 +53,29 @@ def config_errors(config: Mapping) -> list[str]:
         packed = {
             el for unit in config["structures"]["random"]["units"] if unit in PRECURSOR_UNITS for el in PRECURSOR_UNITS[unit][0]
         }
-        if classical.get("potential") != "bks":
+        kind = classical.get("potential", "bks")
+        if kind == "reaxff":
+            if not classical.get("ffield") or not classical.get("elements"):
+                errors.append(f"explore.classical.potential {dict(classical)}: ReaxFF needs ffield and elements")
+            elif packed - set(classical["elements"]):
+                errors.append(
+                    f"explore.classical.potential.elements {classical['elements']} do not cover "
+                    f"{sorted(packed - set(classical['elements']))} of the random packings (structures.random.units)"
+                )
+        elif kind != "bks":
             errors.append(
-                f"explore.classical.potential {dict(classical)}: the LAMMPS engine runs bks only (use {{}} to turn it off)"
+                f"explore.classical.potential {dict(classical)}: the LAMMPS engine runs bks or reaxff (use {{}} to turn it off)"
             )
         elif packed - {"Si", "O"}:
             errors.append(
                 f"explore.classical.potential is BKS, which covers Si and O only, but the random packings "
                 f"(structures.random.units) hold {sorted(packed - {'Si', 'O'})}: set explore.classical.potential to {{}}"
+            )
+        if config["label"]["backend"] == "lammps" and kind == config["label"]["lammps"]["potential"]:
+            # closed loop (rules/fidelity.smk): the reference's own melt-quench must not become the training data
+            errors.append(
+                f"explore.classical.potential is {kind}, the reference labeler itself (label.backend lammps): its runs of "
+                "the production protocol would be the closed loop's training data; set explore.classical.potential to {}"
             )
 
     architecture, preset = config["train"]["architecture"], config["train"]["nequip"]["preset"]

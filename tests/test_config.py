@@ -129,7 +129,12 @@ def _update(base: dict, override: dict) -> None:
             "explore.classical.potential is BKS, which covers Si and O only, but the random packings (structures.random.units) "
             "hold ['Na']: set explore.classical.potential to {}",
         ),
-        ({"explore": {"classical": {"potential": {"potential": "reaxff"}}}}, "the LAMMPS engine runs bks only"),
+        ({"explore": {"classical": {"potential": {"potential": "reaxff"}}}}, "ReaxFF needs ffield and elements"),
+        ({"explore": {"classical": {"potential": {"potential": "tersoff"}}}}, "the LAMMPS engine runs bks or reaxff"),
+        (
+            {"label": {"backend": "lammps"}},
+            "explore.classical.potential is bks, the reference labeler itself (label.backend lammps)",
+        ),
     ],
 )
 def test_cross_field_errors_name_the_keys(override, message):
