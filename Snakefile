@@ -19,6 +19,7 @@ include: "rules/learn.smk"
 include: "rules/produce.smk"
 include: "rules/pore.smk"
 include: "rules/validate.smk"
+include: "rules/fidelity.smk"
 include: "rules/report.smk"
 
 

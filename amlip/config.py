@@ -14,6 +14,13 @@ from typing import Mapping
 HYDROXYLATED_PORE = "hydroxylated_pore"
 
 
+def drop_removed_crystals(config: dict) -> None:
+    """Remove the crystals a --configfile overlay set to null (in place, before the schema check): overlays
+    merge into the defaults key by key, so null is how one drops a default crystal (ZIF-4 without silica)."""
+    crystals = config["structures"]["crystals"]
+    config["structures"]["crystals"] = {name: settings for name, settings in crystals.items() if settings is not None}
+
+
 def starting_structure_names(config: Mapping) -> list[str]:
     """Names of the starting structures under results/structures/: random_<k>, crystal_<name>, and
     hydroxylated_pore with a ``pore:`` block."""
@@ -75,7 +82,7 @@ def config_errors(config: Mapping) -> list[str]:
             # closed loop (rules/fidelity.smk): the reference's own melt-quench must not become the training data
             errors.append(
                 f"explore.classical.potential is {kind}, the reference labeler itself (label.backend lammps): its runs of "
-                "the production protocol would be the closed loop's training data; set explore.classical.potential to {}"
+                "the production protocol would be the closed loop's training data; set explore.classical.potential to null"
             )
 
     architecture, preset = config["train"]["architecture"], config["train"]["nequip"]["preset"]
@@ -91,6 +98,10 @@ def config_errors(config: Mapping) -> list[str]:
     for name, settings in config["structures"]["crystals"].items():
         if name not in CRYSTALS and not settings.get("cif"):
             errors.append(f"structures.crystals.{name} is not a built-in crystal {sorted(CRYSTALS)}: give it a cif")
+
+    start = config["produce"]["melt_quench"]["structure"]
+    if start and start not in structures:
+        errors.append(f"produce.melt_quench.structure '{start}' is not among the starting structures {structures}")
 
     aimd = config["aimd"]
     for key, names, known in (("aimd.domains", aimd["domains"], domains), ("aimd.structures", aimd["structures"], structures)):

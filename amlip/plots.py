@@ -410,3 +410,52 @@ def plot_fq_comparison(table, summary: dict, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_fidelity(curves, table, path: str) -> None:
+    """The closed loop's two sides overlaid (rule compare_fidelity): partial RDFs (offset by 2 per pair), neutron
+    F(Q), bond-angle and ring-size distributions, MLIP dashed over reference solid; ``curves`` has columns
+    curve, x, mlip, reference (mean over each side's glasses), ``table`` the comparison (R-factor, TVD, targets)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(10.0, 7.5))
+    rdf, fq, angles, rings = axes.ravel()
+    names = list(dict.fromkeys(curves.curve))
+    for k, name in enumerate(n for n in names if n.startswith("g ")):
+        part = curves[curves.curve == name]
+        line = rdf.plot(part.x, part.reference + 2 * k, "-", lw=1.0, label=name[2:])[0]
+        rdf.plot(part.x, part.mlip + 2 * k, "--", lw=1.0, color=line.get_color())
+    rdf.set_xlabel("r (Å)")
+    rdf.set_ylabel("g(r) + 2k")
+    rdf.legend(frameon=False, fontsize=7, ncol=2)
+    part = curves[curves.curve == "F(Q)"]
+    fq.plot(part.x, part.reference, "k-", lw=1.0, label="reference")
+    fq.plot(part.x, part.mlip, "C3--", lw=1.0, label="MLIP")
+    fq.set_xlabel("Q (1/Å)")
+    fq.set_ylabel("F(Q) (barn/sr/atom)")
+    r_factor = table.loc[table.group == "neutron", "difference"]
+    fq.set_title(f"R-factor {r_factor.iloc[0]:.3f}" if len(r_factor) else "", fontsize=9)
+    fq.legend(frameon=False, fontsize=8)
+    for name in (n for n in names if n.startswith("angle ")):
+        part = curves[curves.curve == name]
+        line = angles.plot(part.x, part.reference, "-", lw=1.0, label=name[6:])[0]
+        angles.plot(part.x, part.mlip, "--", lw=1.0, color=line.get_color())
+    angles.set_xlabel("angle (degrees)")
+    angles.set_ylabel("probability density")
+    angles.legend(frameon=False, fontsize=7)
+    part = curves[curves.curve == "rings"]
+    if len(part):
+        rings.bar(part.x - 0.2, part.reference, width=0.4, color="0.4", label="reference")
+        rings.bar(part.x + 0.2, part.mlip, width=0.4, color="C3", label="MLIP")
+        tvd = table.loc[table.group == "rings", "difference"]
+        rings.set_title(f"total variation distance {tvd.iloc[0]:.3f}" if len(tvd) else "", fontsize=9)
+        rings.legend(frameon=False, fontsize=8)
+    rings.set_xlabel("ring size (network nodes)")
+    rings.set_ylabel("rings per node")
+    checked = table[table.target.notna()]
+    fig.suptitle(
+        f"MLIP (dashed) against its reference (solid): {int(checked.within_target.sum())} of {len(checked)} targets met",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

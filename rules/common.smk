@@ -4,14 +4,16 @@ import shlex
 
 from snakemake.utils import validate
 
-from amlip.config import check_config, screen_structure_name, starting_structure_names
+from amlip.config import check_config, drop_removed_crystals, screen_structure_name, starting_structure_names
 from amlip.learning.loop import domain_settings
 from amlip.models.loading import model_file
 from amlip.models.nequip import PRESETS as NEQUIP_PRESETS
 from amlip.models.nequip import nequip_commands
 
 # The schema checks every key and fills every default (the only defaults there are); check_config
-# the relations between keys. Both before any job.
+# the relations between keys. Both before any job. A crystal set to null in a --configfile overlay drops
+# that default crystal (the overlay merges into the defaults key by key: ZIF-4 runs without silica crystals).
+drop_removed_crystals(config)
 validate(config, "../config/schema.yaml")
 check_config(config)
 
@@ -107,10 +109,14 @@ def exploration_runs(wildcards):
 
 
 GLASS_UNITS = config["produce"]["melt_quench"]["units"]
+GLASS_STRUCTURE = config["produce"]["melt_quench"]["structure"]
 
 
 def glass_start(g):
-    """The packing glass g melt-quenches: its own (produce.melt_quench.units), else random_{g mod n_structures}."""
+    """What glass g melt-quenches: produce.melt_quench.structure (ZIF: the crystal), else its own packing
+    (produce.melt_quench.units), else random_{g mod n_structures}."""
+    if GLASS_STRUCTURE:
+        return f"results/structures/{GLASS_STRUCTURE}.extxyz"
     if GLASS_UNITS:
         return f"results/structures/glass_start_{g}.extxyz"
     return f"results/structures/random_{g % N_RANDOM}.extxyz"
@@ -338,6 +344,8 @@ def final_targets(summary=True):
         targets += ["results/validate/verdict.ok"]
     if PORE:
         targets += ["results/pore/validate/summary.csv", "results/pore/validate/dehydrogenation.png"]
+    if CLOSED_LOOP:
+        targets += ["results/fidelity/melt_quench/comparison.csv", "results/fidelity/melt_quench/comparison.png"]
     targets += expand("results/relabel/{relabel_set}/summary.csv", relabel_set=list(RELABEL))
     return targets
 
@@ -356,6 +364,21 @@ def glass_trajectories(wildcards=None):
     return ["results/produce/melt_quench/trajectory.extxyz"] + expand(
         "results/produce/melt_quench/glass_{g}/trajectory.extxyz", g=range(1, n)
     )
+
+
+# Closed-loop fidelity (rules/fidelity.smk): a classical reference labeler can run the production protocol itself.
+CLOSED_LOOP = BACKEND == "lammps"
+
+
+def reference_trajectories(wildcards=None):
+    """Trajectories of the reference's own glasses: glass k (0 .. n_glasses - 1) in results/reference/melt_quench/glass_{k}/."""
+    n = config["produce"]["melt_quench"]["n_glasses"]
+    return expand("results/reference/melt_quench/glass_{g}/trajectory.extxyz", g=range(n))
+
+
+def fidelity_trajectories(wildcards):
+    """The glasses one side of the fidelity comparison measures: the MLIP's (produce) or the reference's."""
+    return glass_trajectories() if wildcards.side == "mlip" else reference_trajectories()
 
 
 def finetune_inputs(wildcards):

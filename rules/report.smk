@@ -111,7 +111,9 @@ rule report_run_summary:
         unpack(fq_comparison),
         everything=final_targets(summary=False),
         verdict="results/validate/verdict.csv",
-        summaries=[p for d in DOMAINS for p in expand("results/learn/{domain}/iter_{i}/summary.csv", domain=d, i=range(N_ITER + 1))],
+        summaries=[
+            p for d in DOMAINS for p in expand("results/learn/{domain}/iter_{i}/summary.csv", domain=d, i=range(N_ITER + 1))
+        ],
         accuracy="results/report/accuracy.csv",
     output:
         summary="results/report/run_summary.json",

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from amlip.config import check_config
+from amlip.config import check_config, drop_removed_crystals
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -92,6 +92,7 @@ def test_shipped_configs_pass_the_cross_field_checks():
             continue
         config = copy.deepcopy(CONFIG)
         _update(config, yaml.safe_load(path.read_text()) or {})
+        drop_removed_crystals(config)
         validate(config, str(SCHEMA), set_default=True)
         check_config(config)
 
@@ -217,3 +218,11 @@ def test_the_literal_get_finder_finds_them(tmp_path):
     rules.write_text('    params:\n        x=config["a"].get("b", {}),\n        y=config["a"].get("b"),  # .get("c", 1)\n')
     assert literal_get_calls(script, tmp_path) == ["s.py:1", "s.py:3"]
     assert literal_get_calls(rules, tmp_path) == ["r.smk:2"]
+
+
+def test_a_null_crystal_in_an_overlay_drops_that_default_crystal():
+    config = copy.deepcopy(CONFIG)
+    _update(config, {"structures": {"crystals": {"alpha_quartz": None, "zif4": {"cif": "x.cif"}}}})
+    assert config["structures"]["crystals"]["alpha_quartz"] is None
+    drop_removed_crystals(config)
+    assert list(config["structures"]["crystals"]) == ["beta_cristobalite", "zif4"]
