@@ -20,6 +20,7 @@ include: "rules/produce.smk"
 include: "rules/pore.smk"
 include: "rules/mof.smk"
 include: "rules/validate.smk"
+include: "rules/fidelity.smk"
 include: "rules/report.smk"
 
 

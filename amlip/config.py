@@ -22,6 +22,13 @@ from typing import Mapping, Sequence
 HYDROXYLATED_PORE = "hydroxylated_pore"
 
 
+def drop_removed_crystals(config: dict) -> None:
+    """Remove the crystals a --configfile overlay set to null (in place, before the schema check): overlays
+    merge into the defaults key by key, so null is how one drops a default crystal (ZIF-4 without silica)."""
+    crystals = config["structures"]["crystals"]
+    config["structures"]["crystals"] = {name: settings for name, settings in crystals.items() if settings is not None}
+
+
 def starting_structure_names(config: Mapping) -> list[str]:
     """Names of the starting structures under results/structures/: random_<k>, crystal_<name>,
     hydroxylated_pore with a ``pore:`` block, and the MIL-120 variants and CO2 loadings with a ``mil120:`` block."""
@@ -123,14 +130,29 @@ def config_errors(config: Mapping) -> list[str]:
         packed = {
             el for unit in config["structures"]["random"]["units"] if unit in PRECURSOR_UNITS for el in PRECURSOR_UNITS[unit][0]
         }
-        if classical.get("potential") != "bks":
+        kind = classical.get("potential", "bks")
+        if kind == "reaxff":
+            if not classical.get("ffield") or not classical.get("elements"):
+                errors.append(f"explore.classical.potential {dict(classical)}: ReaxFF needs ffield and elements")
+            elif packed - set(classical["elements"]):
+                errors.append(
+                    f"explore.classical.potential.elements {classical['elements']} do not cover "
+                    f"{sorted(packed - set(classical['elements']))} of the random packings (structures.random.units)"
+                )
+        elif kind != "bks":
             errors.append(
-                f"explore.classical.potential {dict(classical)}: the LAMMPS engine runs bks only (use {{}} to turn it off)"
+                f"explore.classical.potential {dict(classical)}: the LAMMPS engine runs bks or reaxff (use {{}} to turn it off)"
             )
         elif packed - {"Si", "O"}:
             errors.append(
                 f"explore.classical.potential is BKS, which covers Si and O only, but the random packings "
                 f"(structures.random.units) hold {sorted(packed - {'Si', 'O'})}: set explore.classical.potential to {{}}"
+            )
+        if config["label"]["backend"] == "lammps" and kind == config["label"]["lammps"]["potential"]:
+            # closed loop (rules/fidelity.smk): the reference's own melt-quench must not become the training data
+            errors.append(
+                f"explore.classical.potential is {kind}, the reference labeler itself (label.backend lammps): its runs of "
+                "the production protocol would be the closed loop's training data; set explore.classical.potential to null"
             )
 
     melt_quench = config["produce"]["melt_quench"]
@@ -162,6 +184,10 @@ def config_errors(config: Mapping) -> list[str]:
     unknown = sorted(set(mil["variants"]) - set(mil["patterns"])) if mil else []
     if unknown:
         errors.append(f"mil120.variants {unknown} are not among mil120.patterns {sorted(mil['patterns'])}")
+
+    start = config["produce"]["melt_quench"]["structure"]
+    if start and start not in structures:
+        errors.append(f"produce.melt_quench.structure '{start}' is not among the starting structures {structures}")
 
     start = config["produce"]["melt_quench"]["structure"]
     if start and start not in structures:

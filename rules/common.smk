@@ -5,7 +5,13 @@ from types import SimpleNamespace
 
 from snakemake.utils import validate
 
-from amlip.config import check_config, check_level_of_theory, screen_structure_name, starting_structure_names
+from amlip.config import (
+    check_config,
+    check_level_of_theory,
+    drop_removed_crystals,
+    screen_structure_name,
+    starting_structure_names,
+)
 from amlip.labelers.base import RUN_SETTINGS
 from amlip.learning.loop import domain_settings
 from amlip.md.batched import check_batched
@@ -17,6 +23,9 @@ from amlip.models.nequip import nequip_commands
 # The schema checks every key and fills every default (the only defaults there are); check_config
 # what JSON Schema lets through (1.0 for an integer, .inf/.nan for a number) and the relations
 # between keys. Both before any job.
+# A crystal set to null in a --configfile overlay drops that default crystal (the overlay merges into the
+# defaults key by key: ZIF-4 runs without silica crystals).
+drop_removed_crystals(config)
 validate(config, "../config/schema.yaml")
 check_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 # Labels are protected: a config that changes the settings existing labels were computed with stops
@@ -128,13 +137,14 @@ def exploration_runs(wildcards):
 
 
 GLASS_UNITS = config["produce"]["melt_quench"]["units"]
+GLASS_STRUCTURE = config["produce"]["melt_quench"]["structure"]
 
 
 def glass_start(g):
-    """The structure glass g melt-quenches: produce.melt_quench.structure (ZIF: the crystal), else its own packing
+    """What glass g melt-quenches: produce.melt_quench.structure (ZIF: the crystal), else its own packing
     (produce.melt_quench.units), else random_{g mod n_structures}."""
-    if config["produce"]["melt_quench"]["structure"]:
-        return f"results/structures/{config['produce']['melt_quench']['structure']}.extxyz"
+    if GLASS_STRUCTURE:
+        return f"results/structures/{GLASS_STRUCTURE}.extxyz"
     if GLASS_UNITS:
         return f"results/structures/glass_start_{g}.extxyz"
     return f"results/structures/random_{g % N_RANDOM}.extxyz"
@@ -372,6 +382,8 @@ def final_targets():
         targets += ["results/validate/mil120/hydroxyls.png", "results/validate/mil120/co2_binding.csv"]
     if ADSORPTION:
         targets += ["results/adsorption/isotherms.csv", "results/adsorption/isotherms.png"]
+    if CLOSED_LOOP:
+        targets += ["results/fidelity/melt_quench/comparison.csv", "results/fidelity/melt_quench/comparison.png"]
     targets += expand("results/relabel/{relabel_set}/summary.csv", relabel_set=list(RELABEL))
     return targets
 
@@ -399,6 +411,19 @@ def glass_outputs(name):
     return expand("results/produce/melt_quench/{name}", name=name) + expand(
         "results/produce/melt_quench/glass_{g}/{name}", g=range(1, n), name=name
     )
+# Closed-loop fidelity (rules/fidelity.smk): a classical reference labeler can run the production protocol itself.
+CLOSED_LOOP = BACKEND == "lammps"
+
+
+def reference_trajectories(wildcards=None):
+    """Trajectories of the reference's own glasses: glass k (0 .. n_glasses - 1) in results/reference/melt_quench/glass_{k}/."""
+    n = config["produce"]["melt_quench"]["n_glasses"]
+    return expand("results/reference/melt_quench/glass_{g}/trajectory.extxyz", g=range(n))
+
+
+def fidelity_trajectories(wildcards):
+    """The glasses one side of the fidelity comparison measures: the MLIP's (produce) or the reference's."""
+    return glass_trajectories() if wildcards.side == "mlip" else reference_trajectories()
 
 
 def finetune_inputs(wildcards):

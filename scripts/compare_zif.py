@@ -5,7 +5,7 @@ import json
 import pandas as pd
 
 from _common import setup
-from amlip.plots import plot_zif_comparison
+from amlip.plots.mof import plot_zif_comparison
 
 
 def main(names: list[str], inputs, table: str, figure: str, log) -> None:

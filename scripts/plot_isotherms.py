@@ -3,7 +3,7 @@
 import pandas as pd
 
 from _common import setup
-from amlip.plots import plot_isotherms
+from amlip.plots.mof import plot_isotherms
 
 
 def main(isotherms: list[str], table: str, figure: str, log) -> None:

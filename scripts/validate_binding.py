@@ -4,7 +4,7 @@ from _common import chosen_model, setup
 from amlip.io.frames import REF_ENERGY, read_frames
 from amlip.labelers.registry import make_labeler
 from amlip.models.loading import load_model
-from amlip.plots import plot_binding
+from amlip.plots.mof import plot_binding
 from amlip.properties.adsorption import binding_table, calculator_energy
 from amlip.structures.mil120 import insert_co2
 

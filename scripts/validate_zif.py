@@ -2,7 +2,7 @@
 
 from _common import setup
 from amlip.io.frames import read_frames
-from amlip.plots import plot_zif
+from amlip.plots.mof import plot_zif
 from amlip.properties import zif
 
 

@@ -4,7 +4,7 @@ import json
 
 from _common import setup
 from amlip.io.frames import read_frames
-from amlip.plots import plot_xray
+from amlip.plots.mof import plot_xray
 from amlip.properties.xray import xray_comparison
 from amlip.properties.zif import validation_frames
 

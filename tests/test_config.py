@@ -9,7 +9,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from amlip.config import check_config, main, read_yaml
+from amlip.config import check_config, drop_removed_crystals, main, read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -93,6 +93,7 @@ def test_shipped_configs_pass_the_cross_field_checks():
         # whole configs replace config.yaml (--replace-workflow-config); the schema fills the rest
         config = {} if path.read_text().startswith("# Whole config") else copy.deepcopy(CONFIG)
         _update(config, yaml.safe_load(path.read_text()) or {})
+        drop_removed_crystals(config)
         validate(config, str(SCHEMA), set_default=True)
         check_config(config, SCHEMA)
 
@@ -130,7 +131,6 @@ def _update(base: dict, override: dict) -> None:
             "explore.classical.potential is BKS, which covers Si and O only, but the random packings (structures.random.units) "
             "hold ['Na']: set explore.classical.potential to {}",
         ),
-        ({"explore": {"classical": {"potential": {"potential": "reaxff"}}}}, "the LAMMPS engine runs bks only"),
         ({"elements": ["Si"]}, "structures.random.units.SiO2 has O, which elements ['Si'] lacks: add O to elements"),
         ({"elements": ["Si", "O", "Xx"]}, "elements names 'Xx', which is not a chemical symbol"),
         (
@@ -141,6 +141,12 @@ def _update(base: dict, override: dict) -> None:
         ({"pore": {}}, "pore (its hydroxyls) has H, which elements ['Si', 'O'] lacks"),
         ({"select": {"soap": {"centers": ["Al"]}}}, "select.soap.centers has Al, which elements ['Si', 'O'] lacks"),
         ({"structures": {"crystals": {"x": {"cif": "nowhere.cif"}}}}, "structures.crystals.x.cif nowhere.cif cannot be read"),
+        ({"explore": {"classical": {"potential": {"potential": "reaxff"}}}}, "ReaxFF needs ffield and elements"),
+        ({"explore": {"classical": {"potential": {"potential": "tersoff"}}}}, "the LAMMPS engine runs bks or reaxff"),
+        (
+            {"label": {"backend": "lammps"}},
+            "explore.classical.potential is bks, the reference labeler itself (label.backend lammps)",
+        ),
     ],
 )
 def test_cross_field_errors_name_the_keys(override, message):
@@ -350,3 +356,11 @@ def test_level_of_theory_changes_name_the_key_and_the_file(tmp_path):
     assert changes[0] == f"label.backend is lammps, but was xtb when {e0s} was computed"
     # AIMD (xtb) no longer takes the label settings: each is now the preset's, not the config's
     assert changes[1] == f"aimd.settings.accuracy is not set, but was 1.0 when {run} was computed" and len(changes) == 5
+
+
+def test_a_null_crystal_in_an_overlay_drops_that_default_crystal():
+    config = copy.deepcopy(CONFIG)
+    _update(config, {"structures": {"crystals": {"alpha_quartz": None, "zif4": {"cif": "x.cif"}}}})
+    assert config["structures"]["crystals"]["alpha_quartz"] is None
+    drop_removed_crystals(config)
+    assert list(config["structures"]["crystals"]) == ["beta_cristobalite", "zif4"]

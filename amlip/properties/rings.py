@@ -67,6 +67,61 @@ def former_graph(
     return graph
 
 
+def linked_network(
+    atoms: Atoms, nodes: Sequence[str], path: Sequence[str], cutoffs_A: Sequence[float]
+) -> dict[int, list[tuple[int, tuple[int, int, int]]]]:
+    """Periodic node-node links through a chain of bonded atoms, in the format of :func:`former_graph`.
+
+    Two ``nodes`` atoms are linked when a chain node - path[0] - ... - path[-1] - node of distinct
+    atoms exists, bond k shorter than ``cutoffs_A[k]`` (Å; one more cutoff than path elements):
+    silica ``path`` [O] with cutoffs [2.0, 2.0] is :func:`former_graph`'s Si-O-Si network; ZIFs
+    link Zn through an imidazolate, [N, C, N] with cutoffs [2.5, 1.6, 1.6, 2.5] (Zn-N within the
+    ZIF paper's 2.5 Å, then N-C2-N across the ring), so that rings count Zn-Im-Zn links.
+    """
+    if len(cutoffs_A) != len(path) + 1:
+        raise ValueError(f"a chain through {list(path)} has {len(path) + 1} bonds: give as many cutoffs, not {list(cutoffs_A)}")
+    symbols = np.array(atoms.get_chemical_symbols())
+    i, j, d, shift = neighbor_list("ijdS", atoms, max(cutoffs_A))
+    chain = [list(nodes), *[[element] for element in path], list(nodes)]
+    steps = []  # per bond k: atom -> [(neighbour, image shift)]
+    for k, cutoff in enumerate(cutoffs_A):
+        keep = np.isin(symbols[i], chain[k]) & np.isin(symbols[j], chain[k + 1]) & (d < cutoff)
+        step: dict[int, list[tuple[int, tuple[int, int, int]]]] = {}
+        for a, b, s in zip(i[keep], j[keep], shift[keep]):
+            step.setdefault(int(a), []).append((int(b), (int(s[0]), int(s[1]), int(s[2]))))
+        steps.append(step)
+    zero = (0, 0, 0)
+    graph: dict[int, list[tuple[int, tuple[int, int, int]]]] = {int(k): [] for k in np.flatnonzero(np.isin(symbols, nodes))}
+    for start in graph:
+        walks = [[(start, zero)]]
+        for step in steps:
+            walks = [
+                walk + [(b, _add(walk[-1][1], s))]
+                for walk in walks
+                for b, s in step.get(walk[-1][0], [])
+                if (b, _add(walk[-1][1], s)) not in walk
+            ]
+        for walk in walks:
+            link = walk[-1]
+            if link not in graph[start]:
+                graph[start].append(link)
+    return graph
+
+
+def network_angles(atoms: Atoms, graph: Mapping[int, list[tuple[int, tuple[int, int, int]]]]) -> np.ndarray:
+    """Every node...node...node angle (degrees) at each node between two of its links in ``graph``
+    (e.g. Zn...Zn...Zn through imidazolates, ZIF; Si...Si...Si in silica)."""
+    positions, cell = atoms.get_positions(), atoms.cell.array
+    angles = []
+    for centre, links in graph.items():
+        vectors = [positions[j] + np.array(s) @ cell - positions[centre] for j, s in links]
+        for p in range(len(vectors)):
+            for q in range(p + 1, len(vectors)):
+                cos = vectors[p] @ vectors[q] / (np.linalg.norm(vectors[p]) * np.linalg.norm(vectors[q]))
+                angles.append(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+    return np.array(angles)
+
+
 def _add(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, int]:
     return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
 
@@ -139,9 +194,11 @@ def ring_statistics(
     bridges: Sequence[str] = ("O",),
     cutoff: float = 2.0,
     max_size: int = 12,
+    graph_of=None,
 ):
     """Ring-size distribution averaged over frames (definition in the module docstring).
 
+    ``graph_of(atoms)`` replaces the network of :func:`former_graph` (e.g. a :func:`linked_network`).
     Returns a DataFrame with ``ring_size`` (formers per ring, 3..max_size), ``rings_per_frame``,
     ``rings_per_former`` (R_c: rings of that size per former atom) and ``fraction`` (of all rings).
     """
@@ -152,7 +209,7 @@ def ring_statistics(
     counts: Counter = Counter()
     n_formers = 0
     for atoms in frames:
-        graph = former_graph(atoms, formers, bridges, cutoff)
+        graph = graph_of(atoms) if graph_of else former_graph(atoms, formers, bridges, cutoff)
         n_formers += len(graph)
         counts.update(len(r) for r in shortest_path_rings(graph, max_size))
     if n_formers == 0:
