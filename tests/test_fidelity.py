@@ -301,6 +301,13 @@ def test_zif4_closed_loop_config_plans_the_reaxff_reference(snakemake_copy):
         assert f"results/reference/melt_quench/glass_{k}/trajectory.extxyz" in out
     assert "results/structures/crystal_zif4.extxyz" in out and "crystal_alpha_quartz" not in out
     assert "random_0" not in out
+    # the linker-following ZIF analyses (issue 18) run on the crystal and on both sides of the loop
+    zif = snakemake_copy("-n", "results/validate/zif/comparison.csv", "--configfile", "config/examples/closed_loop_zif4.yaml")
+    assert zif.returncode == 0, zif.stderr[-3000:]
+    out = zif.stdout + zif.stderr
+    for name in ("crystal", "mlip", "reference"):
+        assert f"results/validate/zif/{name}/" in out, name
+    assert re.search(r"check_linkers\s+3\n", out) and "results/reference/melt_quench/glass_0/trajectory.extxyz" in out
 
 
 def test_silica_closed_loop_config_dry_run(snakemake_copy):
