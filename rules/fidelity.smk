@@ -101,7 +101,7 @@ rule compare_fidelity:
         runtime=10,
     params:
         targets=FIDELITY["targets"],
-        reference=REFERENCE_POTENTIAL["potential"],
+        reference=REFERENCE_POTENTIAL["potential"] if CLOSED_LOOP else None,
         engine=MELT_QUENCH["engine"],
     script:
         "../scripts/compare_fidelity.py"

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p.relative_to(ROOT) for p in (ROOT / "config").rglob("*.yaml") if p.name != "schema.yaml")
 STAGES = ["structures", "explore", "label", "aimd", "select", "train", "learn", "produce", "validate", "report"]
 # Stage files whose rules only an opt-in config block requests (each has its own dry-run test).
-OPT_IN_STAGES = ["pore", "mof"]
+OPT_IN_STAGES = ["pore", "mof", "fidelity"]
 # Whole configs (first line "# Whole config"): they replace config/config.yaml (--replace-workflow-config).
 WHOLE = {c for c in CONFIGS if (ROOT / c).read_text().startswith("# Whole config")}
 
