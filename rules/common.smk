@@ -411,6 +411,8 @@ def glass_outputs(name):
     return expand("results/produce/melt_quench/{name}", name=name) + expand(
         "results/produce/melt_quench/glass_{g}/{name}", g=range(1, n), name=name
     )
+
+
 # Closed-loop fidelity (rules/fidelity.smk): a classical reference labeler can run the production protocol itself.
 CLOSED_LOOP = BACKEND == "lammps"
 
