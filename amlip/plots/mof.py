@@ -150,3 +150,6 @@ def plot_isotherms(table, path: str) -> None:
     axes[1].set(xlabel="pressure (bar)", ylabel="isosteric heat q_st (kJ/mol)")
     for ax in axes:
         ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
