@@ -127,8 +127,10 @@ def test_relabel_rule_gives_gfn2_labels_beside_the_gfn1_ones(relabel_run):
     assert relabelled[-1].info["REF_energy"] == pytest.approx(independent.info["REF_energy"], abs=1e-6)
     np.testing.assert_allclose(relabelled[-1].arrays["REF_forces"], independent.arrays["REF_forces"], atol=1e-6)
     # two chunk jobs, contiguous halves
-    assert "frames 0..10 of 22" in (work / "logs/relabel/gfn2/chunk_0.log").read_text()
-    assert "frames 11..21 of 22" in (work / "logs/relabel/gfn2/chunk_1.log").read_text()
+    n = len(source)
+    half = n // 2  # amlip.labelers.accounting.chunk_bounds: [0, n // 2) and [n // 2, n)
+    assert f"frames 0..{half - 1} of {n}" in (work / "logs/relabel/gfn2/chunk_0.log").read_text()
+    assert f"frames {half}..{n - 1} of {n}" in (work / "logs/relabel/gfn2/chunk_1.log").read_text()
 
 
 @pytest.mark.slow
