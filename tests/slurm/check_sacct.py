@@ -24,7 +24,8 @@ import sys
 from collections import Counter, defaultdict
 
 FIELDS = "JobIDRaw,JobName,Comment,State,Partition,Account,ReqMem,ReqCPUS,Timelimit,Elapsed,ReqTRES"
-GPU_RULES = ("train_model", "explore_md", "melt_quench")
+# the tiny config explores by the production protocol from iteration 1 on (explore.production): explore_production
+GPU_RULES = ("train_model", "explore_production", "melt_quench")
 
 
 def parse_log(text: str):
