@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from ase import Atoms
 
@@ -90,3 +91,32 @@ def finite_difference_force(labeler, atoms, index: int, axis: int, h: float) -> 
     plus.positions[index, axis] += h
     minus.positions[index, axis] -= h
     return -(labeler.single_point(plus).info["REF_energy"] - labeler.single_point(minus).info["REF_energy"]) / (2 * h)
+
+
+def small_mace(hidden_irreps: str = "8x0e"):
+    """A small untrained ScaleShiftMACE for O and Si (seed 0), the model the MACE tests save and load;
+    the callers skip first when torch or mace is missing."""
+    import torch
+    from e3nn import o3
+    from mace import modules
+
+    torch.manual_seed(0)
+    return modules.ScaleShiftMACE(
+        r_max=4.0,
+        num_bessel=4,
+        num_polynomial_cutoff=5,
+        max_ell=2,
+        interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        interaction_cls_first=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        num_interactions=2,
+        num_elements=2,
+        hidden_irreps=o3.Irreps(hidden_irreps),
+        MLP_irreps=o3.Irreps("8x0e"),
+        atomic_energies=np.array([-4.0, -1.5]),
+        avg_num_neighbors=10.0,
+        atomic_numbers=[8, 14],
+        correlation=2,
+        gate=torch.nn.functional.silu,
+        atomic_inter_scale=1.0,
+        atomic_inter_shift=0.0,
+    )

@@ -15,6 +15,7 @@ from ase.stress import voigt_6_to_full_3x3_stress
 
 from amlip.md.guards import Guards, MDGuardError
 from amlip.md.protocols import Stage
+from conftest import small_mace
 
 torch = pytest.importorskip("torch")
 
@@ -104,29 +105,9 @@ def test_the_thermostat_and_barostat_reach_their_targets():
 def mace_file(tmp_path_factory):
     """A small untrained MACE (Si, O) saved as mace_run_train saves models (the tests that use it need TorchSim)."""
     pytest.importorskip("torch_sim")
-    modules = pytest.importorskip("mace.modules")
-    from e3nn import o3
+    pytest.importorskip("mace.modules")
 
-    torch.manual_seed(0)
-    model = modules.ScaleShiftMACE(
-        r_max=4.0,
-        num_bessel=4,
-        num_polynomial_cutoff=5,
-        max_ell=2,
-        interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
-        interaction_cls_first=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
-        num_interactions=2,
-        num_elements=2,
-        hidden_irreps=o3.Irreps("8x0e"),
-        MLP_irreps=o3.Irreps("8x0e"),
-        atomic_energies=np.array([-4.0, -1.5]),
-        avg_num_neighbors=10.0,
-        atomic_numbers=[8, 14],
-        correlation=2,
-        gate=torch.nn.functional.silu,
-        atomic_inter_scale=1.0,
-        atomic_inter_shift=0.0,
-    )
+    model = small_mace()
     path = tmp_path_factory.mktemp("model") / "mace.model"
     torch.save(model.double(), path)
     return str(path)

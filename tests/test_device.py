@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from amlip.models import device as dev
+from conftest import small_mace
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -245,34 +246,14 @@ def test_cuequivariance_kernels_give_maces_own_numbers(tmp_path):
     """With cuequivariance-torch installed (requirements-gpu.txt), MACE's cuEquivariance path (here its CPU
     fallback) gives the energies and forces of the e3nn kernels: the pins of the GPU extras fit mace-torch 0.3.16."""
     pytest.importorskip("cuequivariance_torch")
-    modules = pytest.importorskip("mace.modules")  # before e3nn: importing mace lets torch load e3nn's constants
+    pytest.importorskip("mace.modules")  # before e3nn: importing mace lets torch load e3nn's constants
     import numpy as np
     import torch
-    from e3nn import o3
 
     from amlip.models.mace import load_mace
     from amlip.structures.crystals import build_crystal
 
-    torch.manual_seed(0)
-    model = modules.ScaleShiftMACE(
-        r_max=4.0,
-        num_bessel=4,
-        num_polynomial_cutoff=5,
-        max_ell=2,
-        interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
-        interaction_cls_first=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
-        num_interactions=2,
-        num_elements=2,
-        hidden_irreps=o3.Irreps("8x0e+8x1o"),
-        MLP_irreps=o3.Irreps("8x0e"),
-        atomic_energies=np.array([-4.0, -1.5]),
-        avg_num_neighbors=10.0,
-        atomic_numbers=[8, 14],
-        correlation=2,
-        gate=torch.nn.functional.silu,
-        atomic_inter_scale=1.0,
-        atomic_inter_shift=0.0,
-    )
+    model = small_mace("8x0e+8x1o")
     torch.save(model.double(), tmp_path / "mace.model")
     atoms = build_crystal("alpha_quartz")
     atoms.rattle(0.05, seed=1)

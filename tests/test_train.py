@@ -15,6 +15,7 @@ from amlip.models.loading import load_model, model_family, model_file
 from amlip.models.mace import e0s_argument, mace_cli_args
 from amlip.models.metrics import error_metrics
 from amlip.structures.crystals import build_crystal
+from conftest import small_mace
 
 
 def test_e0s_argument_uses_atomic_numbers():
@@ -122,29 +123,9 @@ def test_committee_calculator_means_and_member_forces():
 def mace_model_file(tmp_path_factory):
     """A small untrained MACE (Si, O) saved the way mace_run_train saves models (torch.save)."""
     torch = pytest.importorskip("torch")
-    modules = pytest.importorskip("mace.modules")
-    from e3nn import o3
+    pytest.importorskip("mace.modules")
 
-    torch.manual_seed(0)
-    model = modules.ScaleShiftMACE(
-        r_max=4.0,
-        num_bessel=4,
-        num_polynomial_cutoff=5,
-        max_ell=2,
-        interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
-        interaction_cls_first=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
-        num_interactions=2,
-        num_elements=2,
-        hidden_irreps=o3.Irreps("8x0e"),
-        MLP_irreps=o3.Irreps("8x0e"),
-        atomic_energies=np.array([-4.0, -1.5]),
-        avg_num_neighbors=10.0,
-        atomic_numbers=[8, 14],
-        correlation=2,
-        gate=torch.nn.functional.silu,
-        atomic_inter_scale=1.0,
-        atomic_inter_shift=0.0,
-    )
+    model = small_mace()
     paths = []
     for m in range(2):
         for p in model.parameters():
