@@ -93,6 +93,9 @@ def element_errors(config: Mapping) -> list[str]:
     )
     if config["produce"]["melt_quench"]["units"] and not config["produce"]["melt_quench"]["structure"]:
         units.append(("produce.melt_quench.units", config["produce"]["melt_quench"]["units"]))
+    for name, spec in config.get("systems", {}).items():
+        if spec.get("units") and not spec.get("structure"):
+            units.append((f"systems.{name}.units", spec["units"]))
     pore = config.get("pore")
     if pore:
         units.append(("pore.units", pore["units"]))
@@ -112,6 +115,29 @@ def element_errors(config: Mapping) -> list[str]:
     for key, symbols in needed.items():
         for symbol in sorted(symbols - set(elements)):
             errors.append(f"{key} has {symbol}, which elements {list(elements)} lacks: add {symbol} to elements")
+    return errors
+
+
+def system_errors(config: Mapping) -> list[str]:
+    """The systems block: each system has units with a density or a structure (not both), and a custom
+    protocol stage has exactly one of duration_ps and rate_K_per_ps."""
+    from amlip.md.protocols import custom_stages
+
+    errors = []
+    for name, spec in config.get("systems", {}).items():
+        key = f"systems.{name}"
+        if spec.get("structure") and spec.get("units"):
+            errors.append(f"{key} gives both units and structure: a sample starts from one of them")
+        elif not spec.get("structure") and not spec.get("units"):
+            errors.append(f"{key} needs units (with density_g_cm3) or a structure")
+        elif spec.get("units") and not spec.get("density_g_cm3"):
+            errors.append(f"{key}.density_g_cm3 is needed with units (the packing's density)")
+    protocol = config["produce"]["melt_quench"]["protocol"]
+    if not isinstance(protocol, str):
+        try:
+            custom_stages(protocol)
+        except (ValueError, KeyError) as exc:
+            errors.append(f"produce.melt_quench.protocol: {exc}")
     return errors
 
 
@@ -226,6 +252,8 @@ def config_errors(config: Mapping) -> list[str]:
             errors.append(f"{key}.property is density but {key}.reference_g_cm3 is not set")
         if choose_by["property"] == "dehydrogenation" and "H" not in config["elements"]:
             errors.append(f"{key}.property is dehydrogenation but elements {config['elements']} lack H")
+
+    errors += system_errors(config)
 
     vdos = config["validate"]["vdos"]
     steps = vdos["sample_every_fs"] / vdos["timestep_fs"]

@@ -91,6 +91,8 @@ wildcard_constraints:
     relabel_set=r"[A-Za-z0-9_]+",
     split="train|test|val",
     zif_name=r"[A-Za-z0-9_]+",
+    system=r"[A-Za-z0-9_.]+",
+    s=r"\d+",
 
 
 # The keys of produce.melt_quench a melt-quench job reads (domain and n_glasses shape the DAG, not a job);
@@ -148,6 +150,38 @@ def glass_start(g):
     if GLASS_UNITS:
         return f"results/structures/glass_start_{g}.extxyz"
     return f"results/structures/random_{g % N_RANDOM}.extxyz"
+
+
+# Systems as a DAG dimension (rules/systems.smk): name -> units at a density, or a structure; samples each.
+SYSTEMS = config["systems"]
+
+
+def system_samples(name):
+    """The number of samples of system ``name`` (its samples key, else the top-level samples)."""
+    return SYSTEMS[name]["samples"] or config["samples"]
+
+
+def system_samples_list():
+    """Every (system, sample) pair, systems in config order."""
+    return [(name, s) for name in SYSTEMS for s in range(system_samples(name))]
+
+
+def system_files(pattern):
+    """``pattern`` (with {system} and {s}) for every sample of every system."""
+    return [pattern.format(system=name, s=s) for name, s in system_samples_list()]
+
+
+def system_seed(wildcards, offset):
+    """Seed of sample s of a system: seed + offset + 1000 * (the system's position in `systems`) + s."""
+    return config["seed"] + offset + 1000 * list(SYSTEMS).index(wildcards.system) + int(wildcards.s)
+
+
+def system_start(wildcards):
+    """What sample s of a system melt-quenches: the system's structure, else its own packing."""
+    structure = SYSTEMS[wildcards.system]["structure"]
+    if structure:
+        return f"results/structures/{structure}.extxyz"
+    return f"results/structures/systems/{wildcards.system}/sample_{wildcards.s}.extxyz"
 
 
 def classical_frames(wildcards):
@@ -385,6 +419,8 @@ def final_targets():
     if CLOSED_LOOP:
         targets += ["results/fidelity/melt_quench/comparison.csv", "results/fidelity/melt_quench/comparison.png"]
     targets += expand("results/relabel/{relabel_set}/summary.csv", relabel_set=list(RELABEL))
+    if SYSTEMS:
+        targets += ["results/validate/systems/table.csv", "results/validate/systems/properties_vs_composition.png"]
     return targets
 
 

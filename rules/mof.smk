@@ -1,5 +1,5 @@
 # Metal-organic frameworks: ZIF analyses that follow the linker (ZIF paper), requested when the config has a
-# `zif:` block (config/examples/zif4.yaml). Every trajectory named in zif.trajectories (the glass, the starting
+# `zif:` block (config/papers/ZIF.yaml). Every trajectory named in zif.trajectories (the glass, the starting
 # crystal, an outside trajectory) gets a linker-integrity check of every frame, which fails the run when an
 # imidazolate is broken, then the Zn-Im-Zn network analyses and the X-ray F(Q)/D(r) against measured ZIF-4
 # data; compare_zif puts them side by side.

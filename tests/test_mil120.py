@@ -146,7 +146,7 @@ def test_mil120_and_adsorption_chain_end_to_end(tmp_path):
     from amlip.io.frames import read_frames
 
     assert read_frames(tmp_path / "results/structures/mil120_co2_2.extxyz")[0].get_chemical_formula() == "C2H32Al16O36"
-    dry = run_snakemake(tmp_path, env, "-n", "--configfile", "config/examples/mil120.yaml", "--replace-workflow-config")
+    dry = run_snakemake(tmp_path, env, "-n", "--configfile", "config/papers/MIL.yaml", "--replace-workflow-config")
     assert dry.returncode == 0, dry.stderr[-3000:]
     for rule in (
         "build_mil_variant",

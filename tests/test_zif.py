@@ -247,7 +247,7 @@ def test_zif_presets_and_example_config():
     assert {s.timestep_fs for s in stages} == {0.5} and sum(s.n_steps for s in stages) == 580_000
     assert CP2K_ZIF["cutoff_Ry"] == 600 and CP2K_ZIF["rel_cutoff_Ry"] == 40 and CP2K_ZIF["dispersion"] == "D3"
     assert ZIF_AIMD["temperatures_K"] == (1500.0, 1750.0) and ZIF_AIMD["timestep_fs"] == 0.5
-    config = yaml.safe_load((ROOT / "config/examples/zif4.yaml").read_text())
+    config = yaml.safe_load((ROOT / "config/papers/ZIF.yaml").read_text())
     assert config["label"]["cp2k"] == CP2K_ZIF
     assert config["explore"]["md"]["temperatures_K"] == [1500, 1750]
     aimd = config["aimd"]

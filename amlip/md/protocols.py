@@ -8,7 +8,7 @@ by one factor for tests and small runs (ramps then run faster in K/ps).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Sequence
+from typing import Mapping, Sequence
 
 
 @dataclass(frozen=True)
@@ -75,14 +75,46 @@ PRESETS: dict[str, list[Stage]] = {
 }
 
 
-def schedule(preset: str, time_scale: float = 1.0, timestep_fs: float | None = None) -> list[Stage]:
-    """The stages of a preset with every duration multiplied by ``time_scale``."""
-    if preset not in PRESETS:
+def custom_stages(stages: Sequence[Mapping]) -> list[Stage]:
+    """Stages given in a config (produce.melt_quench.protocol as a list): each a mapping with name, ensemble,
+    T_start_K, T_end_K, exactly one of duration_ps and rate_K_per_ps, and optional timestep_fs, pressure_GPa."""
+    result = []
+    for k, spec in enumerate(stages):
+        where = f"protocol stage {k} ({spec.get('name', '?')})"
+        if ("duration_ps" in spec) == ("rate_K_per_ps" in spec):
+            raise ValueError(f"{where}: give exactly one of duration_ps and rate_K_per_ps")
+        if spec["ensemble"] not in ("nvt", "npt"):
+            raise ValueError(f"{where}: ensemble '{spec['ensemble']}' is neither nvt nor npt")
+        t0, t1 = float(spec["T_start_K"]), float(spec["T_end_K"])
+        if "rate_K_per_ps" in spec:
+            if t0 == t1:
+                raise ValueError(f"{where}: rate_K_per_ps needs T_start_K != T_end_K (give duration_ps for a plateau)")
+            duration = abs(t1 - t0) / float(spec["rate_K_per_ps"])
+        else:
+            duration = float(spec["duration_ps"])
+        result.append(
+            Stage(
+                spec["name"],
+                spec["ensemble"],
+                t0,
+                t1,
+                duration,
+                float(spec.get("timestep_fs", 1.0)),
+                float(spec.get("pressure_GPa", 0.0)),
+            )
+        )
+    return result
+
+
+def schedule(preset: str | Sequence[Mapping], time_scale: float = 1.0, timestep_fs: float | None = None) -> list[Stage]:
+    """The stages of a preset (a name in :data:`PRESETS`, or a list of stage mappings, :func:`custom_stages`)
+    with every duration multiplied by ``time_scale``."""
+    if isinstance(preset, str) and preset not in PRESETS:
         raise KeyError(f"unknown MD protocol '{preset}'; presets: {sorted(PRESETS)}")
     if time_scale <= 0:
         raise ValueError(f"time_scale must be positive, got {time_scale}")
     stages = []
-    for stage in PRESETS[preset]:
+    for stage in PRESETS[preset] if isinstance(preset, str) else custom_stages(preset):
         dt = timestep_fs or stage.timestep_fs
         stages.append(replace(stage, duration_ps=stage.duration_ps * time_scale, timestep_fs=dt))
     return stages

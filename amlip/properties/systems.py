@@ -1,0 +1,148 @@
+"""Systems as a DAG dimension (rules/systems.smk): per-sample measurements aggregated per system.
+
+Each sample of a system is measured like a closed-loop glass (:func:`amlip.properties.fidelity.measure_glass`:
+quantities named ``<kind>|<label>``, curves ``{curve, x, y}``). This module turns the per-sample tables into
+the per-system ones the papers show: mean +- std over samples (NS: 50 glasses per composition, AS: 50 density
+glasses), curves averaged over samples (where the papers average, e.g. PDFs), composition in mol % of the
+precursor units, and the density against a reference table (relative error; NS's %MAE over systems).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+DENSITY = "density|density"
+
+
+def composition_mol_percent(units: Mapping[str, int]) -> dict[str, float]:
+    """Mole percent of each precursor unit (oxide formula units: 20 Na2O + 80 SiO2 -> Na2O 20 %, SiO2 80 %)."""
+    total = sum(units.values())
+    if total <= 0:
+        return {}
+    return {unit: 100.0 * count / total for unit, count in units.items()}
+
+
+def aggregate_samples(values: pd.DataFrame) -> pd.DataFrame:
+    """Per-sample rows (system, sample, quantity, value) -> per system and quantity: mean, std (sample std,
+    ddof 1; NaN for one sample), sem and n_samples. NaN values (a quantity a sample lacks) are left out."""
+    missing = {"system", "sample", "quantity", "value"} - set(values.columns)
+    if missing:
+        raise ValueError(f"per-sample values lack the columns {sorted(missing)}")
+    rows = []
+    for (system, quantity), group in values.groupby(["system", "quantity"], sort=False):
+        v = group["value"].to_numpy(float)
+        v = v[np.isfinite(v)]
+        n = len(v)
+        std = float(np.std(v, ddof=1)) if n > 1 else float("nan")
+        rows.append(
+            {
+                "system": system,
+                "quantity": quantity,
+                "mean": float(np.mean(v)) if n else float("nan"),
+                "std": std,
+                "sem": std / np.sqrt(n) if n > 1 else float("nan"),
+                "n_samples": n,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def average_curves(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per-sample curves (system, sample, curve, x, y) -> per system and curve on the common x: mean and std of y."""
+    grouped = curves.groupby(["system", "curve", "x"], sort=False)["y"]
+    table = grouped.agg(["mean", "std", "count"]).reset_index()
+    return table.rename(columns={"mean": "y", "std": "y_std", "count": "n_samples"})
+
+
+def system_table(summary: pd.DataFrame, systems: Mapping[str, Mapping], references: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per system (in the order of ``systems``): composition (mol % of every unit met in any system),
+    n_samples, <quantity> and <quantity> std columns, and with ``references`` (glass_densities.csv indexed by
+    system) the reference density, its source and the relative error of the mean density in %."""
+    all_units = list(dict.fromkeys(u for spec in systems.values() for u in (spec.get("units") or {})))
+    rows = []
+    for name, spec in systems.items():
+        part = summary[summary.system == name]
+        if part.empty:
+            raise ValueError(f"systems.{name}: no measured sample in the per-system summary")
+        mol = composition_mol_percent(spec.get("units") or {})
+        row: dict = {"system": name, **{f"{u}_mol_percent": mol.get(u, 0.0) for u in all_units}}
+        row["n_samples"] = int(part.n_samples.max())
+        for q in part.itertuples():
+            row[q.quantity] = q.mean
+            row[f"{q.quantity} std"] = q.std
+        ref_name = spec.get("reference")
+        if ref_name:
+            if references is None or ref_name not in references.index:
+                raise KeyError(f"systems.{name}.reference '{ref_name}' is not a system of the reference density table")
+            ref = float(references.loc[ref_name, "density_g_cm3"])
+            row["reference_density_g_cm3"] = ref
+            row["density_rel_error_percent"] = 100.0 * (row[DENSITY] - ref) / ref
+            row["reference_source"] = references.loc[ref_name, "source"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def composition_axis(table: pd.DataFrame, unit: str | None = None) -> tuple[str, np.ndarray]:
+    """The x column of a property-vs-composition plot: ``<unit>_mol_percent`` (default: the first unit column
+    other than SiO2; with none, the SiO2 one)."""
+    columns = [c for c in table.columns if c.endswith("_mol_percent")]
+    if unit:
+        column = f"{unit}_mol_percent"
+        if column not in columns:
+            raise KeyError(f"no system has the unit {unit} (composition columns {columns})")
+    else:
+        others = [c for c in columns if c != "SiO2_mol_percent"]
+        column = (others or columns or [None])[0]
+    if column is None:
+        return "system index", np.arange(len(table), dtype=float)
+    return column, table[column].to_numpy(float)
+
+
+def density_figure_table(table: pd.DataFrame, unit: str = "Na2O") -> pd.DataFrame:
+    """The density-vs-composition figure's data (NS Fig. 1): system, mol % of ``unit``, density mean +- std, the
+    reference and its relative error; ``percent_mae`` is the mean |relative error| over the systems with a
+    reference (NS's figure of merit, e.g. MACE %MAE 7.48 without D3, 1.42 with)."""
+    column, x = composition_axis(table, unit)
+    out = pd.DataFrame(
+        {
+            "system": table.system,
+            column: x,
+            "density_g_cm3": table[DENSITY],
+            "density_std_g_cm3": table[f"{DENSITY} std"],
+            "n_samples": table.n_samples,
+        }
+    )
+    if "reference_density_g_cm3" in table:
+        out["reference_density_g_cm3"] = table.reference_density_g_cm3
+        out["rel_error_percent"] = table.density_rel_error_percent
+        errors = out.rel_error_percent.abs().dropna()
+        out["percent_mae"] = float(errors.mean()) if len(errors) else float("nan")
+    return out.sort_values(column).reset_index(drop=True)
+
+
+def qn_figure_table(table: pd.DataFrame, unit: str = "Na2O") -> pd.DataFrame:
+    """The Qn-vs-composition figure's data (NS Fig. 5): system, mol % of ``unit``, Q0..Q4 in % with their std."""
+    column, x = composition_axis(table, unit)
+    out = pd.DataFrame({"system": table.system, column: x, "n_samples": table.n_samples})
+    for n in range(5):
+        out[f"Q{n}"] = table.get(f"qn|Q{n}", np.nan)
+        out[f"Q{n} std"] = table.get(f"qn|Q{n} std", np.nan)
+    return out.sort_values(column).reset_index(drop=True)
+
+
+def curve_figure_table(curves: pd.DataFrame, names: list[str], systems: list[str] | None = None) -> pd.DataFrame:
+    """The curves ``names`` of ``systems`` (all when None) from the sample-averaged curves; a missing name or
+    system is an error naming it (e.g. no Si-O-Si angle without validate.fidelity.angles giving it)."""
+    known = set(curves.curve)
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise KeyError(f"no curve {missing} in the systems' curves (have {sorted(known)}): see validate.fidelity")
+    if systems:
+        absent = sorted(set(systems) - set(curves.system))
+        if absent:
+            raise KeyError(f"no system {absent} in the systems' curves (have {sorted(set(curves.system))})")
+    part = curves[curves.curve.isin(names) & (curves.system.isin(systems) if systems else True)]
+    return part.reset_index(drop=True)
