@@ -22,7 +22,15 @@ SETTINGS = ("auto", "cpu", "cuda")
 FAMILIES = {
     "train": ("train_model", "train_nequip", "evaluate_model"),
     "explore": ("explore_md", "explore_production", "sample_equilibrium", "screen_member"),
-    "produce": ("melt_quench", "melt_quench_glass", "melt_quench_glasses", "melt_quench_pore", "relax_pore", "anneal_pore"),
+    "produce": (
+        "melt_quench",
+        "melt_quench_glass",
+        "melt_quench_glasses",
+        "produce_system",
+        "melt_quench_pore",
+        "relax_pore",
+        "anneal_pore",
+    ),
     "validate": (
         "md_vdos",
         "sample_low_temperature",
