@@ -2,6 +2,7 @@
 # Both create the virtual environments at the repository root when missing and install exact pins:
 #   .venv         the pipeline, MACE (e3nn 0.4.4), tblite, analysis  (requirements.txt)
 #   .venv-nequip  NequIP / Allegro (e3nn 0.6)                        (requirements-nequip.txt)
+#   .venv-deepmd  DeePMD (deepmd-kit 3.2.0 built against torch 2.13)  (requirements-deepmd.txt + sdist build)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,6 +10,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NEQUIP_VENV := .venv-nequip
 NEQUIP_STAMP := $(NEQUIP_VENV)/.installed
+DEEPMD_VENV := .venv-deepmd
+DEEPMD_STAMP := $(DEEPMD_VENV)/.installed
+# deepmd-kit's PyPI wheel carries PyTorch ops built for torch 2.11 (they refuse to load on 2.13): build it from the
+# sdist against the venv's torch, PyTorch backend only, without MPI (the Python backend does not use it; ~1.5 min).
+DEEPMD_BUILD := DP_ENABLE_TENSORFLOW=0 DP_ENABLE_PYTORCH=1 CMAKE_ARGS="-DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON"
 SYSTEM_STAMP := .system-deps
 CORES ?= 2
 # Extra pip options, e.g. PIP_OPTS="--extra-index-url https://download.pytorch.org/whl/cpu" for a CPU torch.
@@ -18,8 +24,8 @@ PIP_OPTS ?=
 # that need them skip with the reason.
 APT_PACKAGES := cp2k quantum-espresso libgsl-dev
 
-# .venv first; .venv-nequip last, so only nequip-train / nequip-compile come from it.
-export PATH := $(abspath $(BIN)):$(PATH):$(abspath $(NEQUIP_VENV)/bin)
+# .venv first; .venv-nequip and .venv-deepmd last, so only nequip-train / nequip-compile and dp come from them.
+export PATH := $(abspath $(BIN)):$(PATH):$(abspath $(NEQUIP_VENV)/bin):$(abspath $(DEEPMD_VENV)/bin)
 # One thread per job: jobs run side by side on the cores Snakemake is given.
 export OMP_NUM_THREADS ?= 1
 export MPLBACKEND := Agg
@@ -48,7 +54,15 @@ $(NEQUIP_STAMP): requirements-nequip.txt pyproject.toml
 	$(NEQUIP_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(NEQUIP_STAMP)
 
-install: $(STAMP) $(NEQUIP_STAMP)
+$(DEEPMD_STAMP): requirements-deepmd.txt pyproject.toml
+	test -x $(DEEPMD_VENV)/bin/python || $(PYTHON) -m venv $(DEEPMD_VENV)
+	$(DEEPMD_VENV)/bin/python -m pip install --quiet $(PIP_OPTS) -r requirements-deepmd.txt
+	PATH=$(abspath $(DEEPMD_VENV)/bin):$$PATH $(DEEPMD_BUILD) $(DEEPMD_VENV)/bin/python -m pip install --quiet $(PIP_OPTS) \
+	  --no-build-isolation --no-deps --no-binary deepmd-kit deepmd-kit==3.2.0
+	$(DEEPMD_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(DEEPMD_STAMP)
+
+install: $(STAMP) $(NEQUIP_STAMP) $(DEEPMD_STAMP)
 
 # The config of `make run` (e.g. make run CONFIG=config/tests/tiny.yaml), checked first: Snakemake
 # reports a YAML syntax error in a --configfile without its file or line. The verdict
@@ -74,6 +88,7 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -ra tests
 	$(NEQUIP_VENV)/bin/python -m pytest -ra tests/test_nequip.py
+	$(DEEPMD_VENV)/bin/python -m pytest -ra tests/test_deepmd.py
 
 # Unit tests only (no Snakemake runs, no end-to-end runs, no DFT codes): about a minute, for inner loops.
 test-fast: install

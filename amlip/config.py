@@ -189,7 +189,7 @@ def config_errors(config: Mapping) -> list[str]:
         )
 
     architecture, preset = config["train"]["architecture"], config["train"]["nequip"]["preset"]
-    if architecture != "mace" and not preset.endswith(architecture):
+    if architecture in ("nequip", "allegro") and not preset.endswith(architecture):
         errors.append(
             f"train.architecture is {architecture} but train.nequip.preset is {preset}: use zif_{architecture} or tiny_{architecture}"
         )

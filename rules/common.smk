@@ -15,6 +15,7 @@ from amlip.config import (
 from amlip.labelers.base import RUN_SETTINGS
 from amlip.learning.loop import domain_settings
 from amlip.md.batched import check_batched
+from amlip.models.deepmd import deepmd_command, deepmd_settings
 from amlip.models.device import check_devices, gpus_for
 from amlip.models.loading import model_file
 from amlip.models.nequip import PRESETS as NEQUIP_PRESETS
@@ -44,14 +45,21 @@ N_MODELS = config["train"]["n_models"]
 CRYSTALS = list(config["structures"]["crystals"])
 N_RANDOM = config["structures"]["random"]["n_structures"]
 BACKEND = config["label"]["backend"]
-# Committee architecture: model file name, the env its scripts need, the NequIP interpreter for local runs.
+# Committee architecture: model file name, the env its scripts need, the NequIP and DeePMD
+# interpreters for local runs (amlip.models.handover).
 ARCHITECTURE = config["train"]["architecture"]
 MODEL_FILE = model_file(ARCHITECTURE, compiled=config["train"]["nequip"]["compile"])
-# What train_nequip writes: the committee file, or a compiled model on request beside a MACE committee.
-NEQUIP_MEMBER_FILE = MODEL_FILE if ARCHITECTURE != "mace" else "model.nequip.pt2"
+NEQUIP_FAMILY = ARCHITECTURE in ("nequip", "allegro")
+# What train_nequip writes: the committee file, or a compiled model on request beside a MACE or DeePMD committee.
+NEQUIP_MEMBER_FILE = MODEL_FILE if NEQUIP_FAMILY else "model.nequip.pt2"
 MACE_ENV = "../envs/mace_gpu.yaml" if config["device"]["cuequivariance_env"] else "../envs/mace.yaml"
-MODEL_ENV = MACE_ENV if ARCHITECTURE == "mace" else "../envs/nequip.yaml"
-NEQUIP_PYTHON = config["train"]["nequip"]["python"]
+MODEL_ENV = {
+    "mace": MACE_ENV,
+    "nequip": "../envs/nequip.yaml",
+    "allegro": "../envs/nequip.yaml",
+    "deepmd": "../envs/deepmd.yaml",
+}[ARCHITECTURE]
+MODEL_PYTHON = {family: config["train"][family]["python"] for family in ("nequip", "deepmd")}
 # Active-learning settings per domain (learn.domain_settings over the global values).
 DOMAIN_SETTINGS = {d: domain_settings(config, d) for d in DOMAINS}
 COST = config["train"]["cost"]
@@ -491,6 +499,17 @@ def nequip_command_line(wildcards, input, output):
         return f"{train} && {compile_}"
     # train.nequip.compile: false: the best checkpoint is the member (eager ASE calculator).
     return f"{train} && cp {shlex.quote(os.path.join(run_dir, 'best.ckpt'))} {shlex.quote(output.model)}"
+
+
+def deepmd_train_settings(wildcards):
+    """train.deepmd.preset (ns_deepmd, tiny_deepmd) with train.deepmd.overrides on top."""
+    block = config["train"]["deepmd"]
+    return deepmd_settings(block["preset"], block["overrides"])
+
+
+def deepmd_command_line(wildcards, input, output, threads):
+    """dp --pt train in the member's run directory, then dp --pt freeze to the member's model file."""
+    return deepmd_command(os.path.dirname(input.input), output.model, threads=threads, device=DEVICE["train"])
 
 
 # AIMD as exploration (rules/aimd.smk): its frames join iteration 0 of the domains in aimd.domains.

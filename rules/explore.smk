@@ -81,7 +81,7 @@ rule explore_md:
         md=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["md"],
         seed=lambda wildcards: config["seed"] + 1000 * int(wildcards.i),
         iteration=lambda wildcards: int(wildcards.i),
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["explore"],
     script:
         "../scripts/explore_md.py"
@@ -121,7 +121,7 @@ rule explore_production:
         average_last_fraction=config["validate"]["average_last_fraction"],
         seed=lambda wildcards: config["seed"] + 1000 * int(wildcards.i) + RANDOM_STRUCTURES.index(wildcards.structure),
         iteration=lambda wildcards: int(wildcards.i),
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["explore"],
     script:
         "../scripts/explore_production.py"
@@ -176,7 +176,7 @@ if eq_from_syn():
             md=DOMAIN_SETTINGS["eq"]["md"],
             seed=config["seed"] + 500,
             iteration=0,
-            nequip_python=NEQUIP_PYTHON,
+            model_python=MODEL_PYTHON,
             device=DEVICE["explore"],
         script:
             "../scripts/explore_md.py"

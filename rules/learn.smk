@@ -131,7 +131,7 @@ rule screen_member:
         screening=screening_settings,
         dtype=MODEL_DTYPE,
         seed=config["seed"],
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["explore"],
     script:
         "../scripts/screen_member.py"

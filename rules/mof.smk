@@ -237,7 +237,7 @@ rule validate_binding:
         min_distance_A=lambda wildcards: MIL["min_distance_A"],
         seed=config["seed"],
         dtype="float64",
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
     script:
         "../scripts/validate_binding.py"
 
@@ -277,7 +277,7 @@ rule adsorb_ml:
         },
         seed=config["seed"],
         dtype=MODEL_DTYPE,
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
     script:
         "../scripts/adsorb_ml.py"
 

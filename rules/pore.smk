@@ -52,7 +52,7 @@ rule melt_quench_pore:
         md=pore_setting("melt_quench"),
         seed=config["seed"],
         dtype=MODEL_DTYPE,
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["produce"],
     script:
         "../scripts/melt_quench_pore.py"
@@ -104,7 +104,7 @@ rule relax_pore:
         wall=pore_setting("wall"),
         relax=pore_setting("relax"),
         dtype=MODEL_DTYPE,
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["produce"],
     script:
         "../scripts/relax_pore.py"
@@ -160,7 +160,7 @@ rule anneal_pore:
         md=pore_setting("anneal"),
         seed=config["seed"] + 1,
         dtype=MODEL_DTYPE,
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["produce"],
     script:
         "../scripts/anneal_pore.py"
@@ -199,7 +199,7 @@ rule validate_pore:
         radius_A=pore_setting("radius_A"),
         validate=pore_setting("validate"),
         dtype=MODEL_DTYPE,
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["validate"],
     script:
         "../scripts/validate_pore.py"

@@ -27,7 +27,7 @@ rule melt_quench:
         seed=config["seed"],
         dtype=MODEL_DTYPE,
         dispersion=config["produce"]["dispersion"],
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["produce"],
     script:
         "../scripts/melt_quench.py"
@@ -62,7 +62,7 @@ rule melt_quench_glass:
         seed=lambda wc: config["seed"] + int(wc.g),
         dtype=MODEL_DTYPE,
         dispersion=config["produce"]["dispersion"],
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["produce"],
     script:
         "../scripts/melt_quench.py"
@@ -102,7 +102,7 @@ if BATCH_GLASSES:
             seeds=[config["seed"] + g for g in range(config["produce"]["melt_quench"]["n_glasses"])],
             dtype=MODEL_DTYPE,
             device=DEVICE["produce"],
-            nequip_python=NEQUIP_PYTHON,
+            model_python=MODEL_PYTHON,
         script:
             "../scripts/melt_quench_glasses.py"
 

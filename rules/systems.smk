@@ -53,7 +53,7 @@ rule produce_system:
         seed=lambda wildcards: system_seed(wildcards, 0),
         dtype=MODEL_DTYPE,
         dispersion=config["produce"]["dispersion"],
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["produce"],
     script:
         "../scripts/melt_quench.py"

@@ -1,6 +1,7 @@
 # Stage 5: training. Each committee member is one training job with its own seed: mace_run_train
-# (train.architecture: mace) or nequip-train + nequip-compile (nequip, allegro); evaluation
-# writes the AS Table 2 / ZIF Table 1 metrics for every split with the same loader for both.
+# (train.architecture: mace), nequip-train + nequip-compile (nequip, allegro) or dp --pt train +
+# dp --pt freeze (deepmd); evaluation writes the AS Table 2 / ZIF Table 1 metrics for every split
+# with the same loader for all.
 rule train_model:
     input:
         unpack(finetune_inputs),
@@ -55,7 +56,7 @@ rule evaluate_model:
         gpu=GPUS["train"],
     params:
         dtype=MODEL_DTYPE,
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         # the final committee's speed (ZIF): earlier iterations have the same architecture
         cost=lambda wildcards: COST if int(wildcards.i) == N_ITER else {},
         fit_bounds=config["train"]["fit_bounds"],
@@ -65,7 +66,7 @@ rule evaluate_model:
 
 
 # NequIP / Allegro members (ZIF presets) in their own environment (e3nn 0.6): the committee
-# when train.architecture is nequip or allegro; with mace, any member can still be trained and
+# when train.architecture is nequip or allegro; with mace or deepmd, any member can still be trained and
 # compiled on request (train.nequip.architecture), e.g.
 #   snakemake results/train/syn/iter_2/member_0/model.nequip.pt2
 rule write_nequip_config:
@@ -86,7 +87,7 @@ rule write_nequip_config:
         runtime=5,
     params:
         settings=nequip_settings,
-        model=ARCHITECTURE if ARCHITECTURE != "mace" else config["train"]["nequip"]["architecture"],
+        model=ARCHITECTURE if NEQUIP_FAMILY else config["train"]["nequip"]["architecture"],
         seed=lambda wildcards: config["seed"] + int(wildcards.m),
         # beside the config; the compiled model beside the member's other files (nequip_command_line)
         work_dir=lambda wildcards, output: os.path.join(os.path.dirname(output.config), "run"),
@@ -118,6 +119,60 @@ rule train_nequip:
         gpu=GPUS["train"],
     params:
         commands=nequip_command_line,
+        reuse=reuse_command,
+    shell:
+        "action=$({params.reuse} 2> {log}); "
+        "if [ \"$action\" = reused ]; then echo 'member copied: the loop stopped before this iteration' >> {log}; "
+        "else (export OMP_NUM_THREADS={threads}; {params.commands}) > {log} 2>&1; fi"
+
+
+# DeePMD members (train.architecture: deepmd; NS presets) in their own environment (deepmd-kit
+# built against our torch): the deepmd/npy data and input.json of dp --pt train, then training
+# and dp --pt freeze to the member's model.deepmd.pth, e.g.
+#   snakemake results/train/syn/iter_2/member_0/model.deepmd.pth
+rule write_deepmd_input:
+    input:
+        train="results/learn/{domain}/iter_{i}/train.extxyz",
+        val="results/learn/{domain}/iter_{i}/val.extxyz",
+    output:
+        input="results/train/{domain}/iter_{i}/member_{m}/deepmd/input.json",
+        data=directory("results/train/{domain}/iter_{i}/member_{m}/deepmd/data"),
+    log:
+        "logs/train/{domain}/iter_{i}/deepmd_input_{m}.log",
+    conda:
+        "../envs/deepmd.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        settings=deepmd_train_settings,
+        type_map=config["elements"],
+        seed=lambda wildcards: config["seed"] + int(wildcards.m),
+    script:
+        "../scripts/write_deepmd_input.py"
+
+
+rule train_deepmd:
+    input:
+        unpack(lambda wildcards: previous_member(wildcards, "model.deepmd.pth")),
+        input="results/train/{domain}/iter_{i}/member_{m}/deepmd/input.json",
+        data="results/train/{domain}/iter_{i}/member_{m}/deepmd/data",
+    output:
+        model=protected("results/train/{domain}/iter_{i}/member_{m}/model.deepmd.pth"),
+    log:
+        "logs/train/{domain}/iter_{i}/member_{m}_deepmd.log",
+    benchmark:
+        "results/benchmarks/train/{domain}/iter_{i}/member_{m}_deepmd.tsv"
+    conda:
+        "../envs/deepmd.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=GPUS["train"],
+    params:
+        commands=deepmd_command_line,
         reuse=reuse_command,
     shell:
         "action=$({params.reuse} 2> {log}); "

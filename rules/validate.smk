@@ -219,7 +219,7 @@ rule md_vdos:
         md={key: VDOS[key] for key in ("temperature_K", "nvt_ps", "nve_ps", "timestep_fs", "sample_every_fs", "friction_per_fs")},
         seed=config["seed"],
         dtype=MODEL_DTYPE,
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["validate"],
     script:
         "../scripts/md_vdos.py"
@@ -277,7 +277,7 @@ rule sample_low_temperature:
         relax_steps=IR["relax_steps"],
         seed=config["seed"],
         dtype="float64",
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["validate"],
     script:
         "../scripts/sample_low_temperature.py"
@@ -370,7 +370,7 @@ rule validate_elastic:
         # every key of validate.elastic is read
         settings=config["validate"]["elastic"],
         dtype="float64",
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["validate"],
     script:
         "../scripts/validate_elastic.py"
@@ -409,7 +409,7 @@ rule validate_elastic_fluctuation:
         guards={key: MELT_QUENCH["guards"][key] for key in ("max_T_factor", "min_distance_A", "check_every")},
         seed=config["seed"],
         dtype=MODEL_DTYPE,
-        nequip_python=NEQUIP_PYTHON,
+        model_python=MODEL_PYTHON,
         device=DEVICE["validate"],
     script:
         "../scripts/validate_elastic_fluctuation.py"

@@ -34,7 +34,7 @@ def setup(snakemake) -> logging.Logger:
 
 def chosen_model(snakemake) -> str:
     """The chosen member's model file (``input.choice``, a choice.json), after handing the process
-    over to the NequIP interpreter when that model needs it (:func:`amlip.models.handover.use_model_python`).
+    over to the NequIP or DeePMD interpreter when that model needs it (:func:`amlip.models.handover.use_model_python`).
     Call it before :func:`setup`, so that a handed-over job opens its log once."""
     import json
 
@@ -42,5 +42,5 @@ def chosen_model(snakemake) -> str:
 
     with open(snakemake.input.choice) as fh:
         model = json.load(fh)["model"]
-    use_model_python(model, snakemake.params.nequip_python)
+    use_model_python(model, snakemake.params.model_python)
     return model

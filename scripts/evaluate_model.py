@@ -66,7 +66,7 @@ def main(
 
 if __name__ == "__main__":
     i, p, w = snakemake.input, snakemake.params, snakemake.wildcards
-    use_model_python(i.model, p.nequip_python)
+    use_model_python(i.model, p.model_python)
     splits = {split: i[split] for split in ("train", "val", "test", "final_test")}
     main(
         i.model,

@@ -59,7 +59,7 @@ if __name__ == "__main__":
     decision = inputs.decision if "decision" in inputs.keys() else None
     # a stopped loop runs no model: no hand-over to the NequIP interpreter
     if decision is None or not read_loop_decision(decision)["stop_loop"]:
-        use_model_python(models, params.nequip_python)
+        use_model_python(models, params.model_python)
     main(
         list(inputs.structures),
         models,

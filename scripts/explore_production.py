@@ -75,7 +75,7 @@ if __name__ == "__main__":
     i, p, o = snakemake.input, snakemake.params, snakemake.output
     decision = i.decision if "decision" in i.keys() else None
     if decision is None or not read_loop_decision(decision)["stop_loop"]:
-        use_model_python(list(i.models), p.nequip_python)
+        use_model_python(list(i.models), p.model_python)
     main(
         i.structure,
         list(i.models),

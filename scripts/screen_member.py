@@ -41,7 +41,7 @@ def main(
 
 if __name__ == "__main__":
     i, p = snakemake.input, snakemake.params
-    use_model_python(i.model, p.nequip_python)
+    use_model_python(i.model, p.model_python)
     reference = i.reference if "reference" in i.keys() else None
     member = int(snakemake.wildcards.m)
     main(i.model, i.structure, snakemake.output[0], member, p.screening, p.dtype, p.device, p.seed, setup(snakemake), reference)

@@ -364,12 +364,12 @@ def test_load_model_by_suffix_gives_nequip_calculator_and_committee(trained, dat
     """amlip.models.loading.load_model: a .ckpt loads through nequip; two files become a committee with forces_comm."""
     from amlip.io.frames import read_frames
     from amlip.models.committee import CommitteeCalculator, committee_force_deviation
-    from amlip.models.handover import needs_nequip_python
+    from amlip.models.handover import needs_model_python
     from amlip.models.loading import load_model
 
     _, run_dir, _ = trained
     checkpoint = str(run_dir / "best.ckpt")
-    assert not needs_nequip_python(checkpoint)  # this interpreter has nequip
+    assert not needs_model_python(checkpoint)  # this interpreter has nequip
     atoms = read_frames(dataset["test"])[0]
     single = atoms.copy()
     single.calc = load_model(checkpoint)

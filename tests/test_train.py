@@ -10,7 +10,7 @@ from ase.calculators.lj import LennardJones
 from ase.units import GPa
 
 from amlip.models.committee import CommitteeCalculator, committee_force_deviation
-from amlip.models.handover import needs_nequip_python, use_model_python
+from amlip.models.handover import needs_model_python, use_model_python
 from amlip.models.loading import load_model, model_family, model_file
 from amlip.models.mace import e0s_argument, mace_cli_args
 from amlip.models.metrics import error_metrics
@@ -75,7 +75,9 @@ def test_error_metrics_by_hand():
 def test_model_file_and_family_by_suffix():
     assert model_file("mace") == "mace.model"
     assert model_file("nequip") == model_file("allegro") == "model.nequip.pt2"
+    assert model_file("deepmd") == model_file("deepmd", compiled=False) == "model.deepmd.pth"
     assert model_family("results/x/mace.model") == "mace"
+    assert model_family("results/x/model.deepmd.pth") == model_family("graph.pth") == "deepmd"
     for name in ("model.nequip.pt2", "run/best.ckpt", "m.nequip.zip"):
         assert model_family(name) == "nequip"
     with pytest.raises(ValueError, match="train.architecture is 'schnet'"):
@@ -84,18 +86,25 @@ def test_model_file_and_family_by_suffix():
         model_family("m.pt")
     with pytest.raises(ValueError, match="mixes model families"):
         load_model(["a/mace.model", "b/model.nequip.pt2"])
+    with pytest.raises(ValueError, match="mixes model families"):
+        load_model(["a/model.deepmd.pth", "b/model.nequip.pt2"])
 
 
-def test_nequip_models_without_nequip_name_the_interpreter(monkeypatch):
+def test_nequip_and_deepmd_models_without_their_package_name_the_interpreter(monkeypatch):
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nequip" else real(name, *a))
+    missing = {"nequip", "deepmd"}
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in missing else real(name, *a))
     monkeypatch.delenv("AMLIP_REEXEC", raising=False)
-    assert needs_nequip_python("m/model.nequip.pt2") and not needs_nequip_python("m/mace.model")
-    use_model_python("m/mace.model", None)  # MACE: stays in this interpreter
+    assert needs_model_python("m/model.nequip.pt2") and needs_model_python("m/model.deepmd.pth")
+    assert not needs_model_python("m/mace.model")
+    use_model_python("m/mace.model", {})  # MACE: stays in this interpreter
+    pythons = {"nequip": "/nonexistent/python", "deepmd": "/nonexistent/python"}
     with pytest.raises(ImportError, match="train.nequip.python"):
-        use_model_python(["m/model.nequip.pt2"], "/nonexistent/python")
+        use_model_python(["m/model.nequip.pt2"], pythons)
+    with pytest.raises(ImportError, match=r"train.deepmd.python .*envs/deepmd.yaml"):
+        use_model_python(["m/model.deepmd.pth", "n/model.deepmd.pth"], pythons)
 
 
 def test_committee_calculator_means_and_member_forces():

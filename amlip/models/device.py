@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 SETTINGS = ("auto", "cpu", "cuda")
 #: Rule families with a device setting, and the rules that run a model in each (the schema describes them).
 FAMILIES = {
-    "train": ("train_model", "train_nequip", "evaluate_model"),
+    "train": ("train_model", "train_nequip", "train_deepmd", "evaluate_model"),
     "explore": ("explore_md", "explore_production", "sample_equilibrium", "screen_member"),
     "produce": (
         "melt_quench",
@@ -125,7 +125,7 @@ def check_devices(config: Mapping) -> None:
     devices = config["device"]
     for family in FAMILIES:
         check_setting(devices[family], f"device.{family}")
-    if config["train"]["architecture"] != "mace" and config["train"]["nequip"]["compile"]:
+    if config["train"]["architecture"] in ("nequip", "allegro") and config["train"]["nequip"]["compile"]:
         settings = {family: devices[family] for family in FAMILIES}
         if len(set(settings.values())) > 1:
             raise ValueError(

@@ -1,4 +1,4 @@
-"""Model files by architecture and the one loader: ``load_model`` picks MACE or NequIP/Allegro by the file suffix."""
+"""Model files by architecture and the one loader: ``load_model`` picks MACE, NequIP/Allegro or DeePMD by the file suffix."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from amlip.models.mace import load_mace
 
 # Committee model files by architecture (train.architecture). NequIP and Allegro members are
 # compiled by nequip-compile (AOTInductor, ASE target) into the same file name.
-MODEL_FILES = {"mace": "mace.model", "nequip": "model.nequip.pt2", "allegro": "model.nequip.pt2"}
+# DeePMD members are frozen by dp --pt freeze (TorchScript, the PyTorch backend's .pth).
+MODEL_FILES = {
+    "mace": "mace.model",
+    "nequip": "model.nequip.pt2",
+    "allegro": "model.nequip.pt2",
+    "deepmd": "model.deepmd.pth",
+}
 # Without compilation (train.nequip.compile: false) the best checkpoint is the member, run eagerly.
 UNCOMPILED_NEQUIP_FILE = "model.ckpt"
 # Suffixes of files the NequIP framework loads: compiled, checkpoint (eager), packaged (eager).
@@ -18,25 +24,30 @@ NEQUIP_SUFFIXES = (".nequip.pt2", ".ckpt", ".nequip.zip")
 
 
 def model_file(architecture: str, compiled: bool = True) -> str:
-    """The committee member's model file name for ``train.architecture`` (mace, nequip, allegro).
+    """The committee member's model file name for ``train.architecture`` (mace, nequip, allegro, deepmd).
 
     ``compiled=False`` (NequIP/Allegro only) names the copied best checkpoint, run eagerly.
     """
     if architecture not in MODEL_FILES:
         raise ValueError(f"train.architecture is '{architecture}': use one of {sorted(MODEL_FILES)}")
-    if architecture != "mace" and not compiled:
+    if architecture in ("nequip", "allegro") and not compiled:
         return UNCOMPILED_NEQUIP_FILE
     return MODEL_FILES[architecture]
 
 
 def model_family(path: str | Path) -> str:
-    """``mace`` for ``*.model`` files, ``nequip`` for ``*.nequip.pt2`` / ``*.ckpt`` / ``*.nequip.zip``."""
+    """``mace`` for ``*.model`` files, ``nequip`` for ``*.nequip.pt2`` / ``*.ckpt`` / ``*.nequip.zip``,
+    ``deepmd`` for ``*.pth`` (a frozen DeePMD model)."""
     name = Path(path).name
     if name.endswith(".model"):
         return "mace"
     if name.endswith(NEQUIP_SUFFIXES):
         return "nequip"
-    raise ValueError(f"unknown model file {path}: expected *.model (MACE) or one of {NEQUIP_SUFFIXES} (NequIP/Allegro)")
+    if name.endswith(".pth"):
+        return "deepmd"
+    raise ValueError(
+        f"unknown model file {path}: expected *.model (MACE), one of {NEQUIP_SUFFIXES} (NequIP/Allegro) or *.pth (DeePMD)"
+    )
 
 
 def model_families(model_paths: Sequence[str] | str) -> tuple[list[str], str]:
@@ -54,8 +65,9 @@ def load_model(model_paths: Sequence[str] | str, dtype: str = "float64", device:
 
     ``*.model``: MACE (``MACECalculator``; a committee gives the mean and ``forces_comm``).
     ``*.nequip.pt2`` (compiled), ``*.ckpt`` or ``*.nequip.zip`` (eager): NequIP/Allegro through
-    ``nequip.integrations.ase``; several files become a :class:`CommitteeCalculator`. ``dtype``
-    applies to MACE only (NequIP models carry their own). ``device`` is a ``device.<family>`` setting
+    ``nequip.integrations.ase``; ``*.pth``: a frozen DeePMD model through ``deepmd.calculator.DP``.
+    Several NequIP or DeePMD files become a :class:`CommitteeCalculator`. ``dtype`` applies to MACE
+    only (NequIP and DeePMD models carry their own). ``device`` is a ``device.<family>`` setting
     (auto, cpu, cuda; :func:`amlip.models.device.resolve_device`); MACE on CUDA uses cuEquivariance when
     installed. Energies eV, forces eV/Å, stress eV/Å^3.
     """
@@ -65,7 +77,10 @@ def load_model(model_paths: Sequence[str] | str, dtype: str = "float64", device:
     device = resolve_device(device)
     if family == "mace":
         return load_mace(paths, dtype=dtype, device=device, enable_cueq=use_cueq(device))
-    from amlip.models.nequip import load_nequip_calculator
+    if family == "deepmd":
+        from amlip.models.deepmd import load_deepmd_calculator as load
+    else:
+        from amlip.models.nequip import load_nequip_calculator as load
 
-    calculators = [load_nequip_calculator(p, device=device) for p in paths]
+    calculators = [load(p, device=device) for p in paths]
     return calculators[0] if len(calculators) == 1 else CommitteeCalculator(calculators)
