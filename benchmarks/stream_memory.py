@@ -127,8 +127,9 @@ def script_main(name: str):
     return runpy.run_path(str(ROOT / "scripts" / f"{name}.py"))["main"]
 
 
-def run_task(task: str, directory: Path) -> tuple[float, float]:
-    """Run one task on the files of ``directory`` (see :func:`make_set`); returns (input MB, wall s)."""
+def run_task(task: str, directory: Path) -> tuple[float, float, float]:
+    """Run one task on the files of ``directory`` (see :func:`make_set`); returns (input MB, wall s, peak RSS MB),
+    both taken before the check of the evaluation's output."""
     d = directory
     chunks = sorted(d.glob("chunk_?.extxyz"))
     sets = {p.stem: p for p in d.glob("*.extxyz")}
@@ -150,14 +151,13 @@ def run_task(task: str, directory: Path) -> tuple[float, float]:
             {n: str(out / f"{n}.extxyz") for n in names}, log,
         )  # fmt: skip
     elif task == "evaluate":
+        from amlip.io.extxyz_index import scan_extxyz
         from amlip.io.frames import iter_frames, write_stream
         from amlip.models.metrics import ErrorSums, iter_predicted
 
         inputs = [d / "frames.extxyz"]
         errors = ErrorSums("model")
         write_stream(out / "predictions.extxyz", errors.scored(iter_predicted(iter_frames(inputs[0]), _Springs(), "model")))
-        if errors.metrics()["n_frames"] != sum(1 for _ in iter_frames(out / "predictions.extxyz")):
-            raise RuntimeError("the predictions file does not hold every scored frame")
     elif task == "read_all":
         from amlip.io.frames import read_frames
 
@@ -166,7 +166,10 @@ def run_task(task: str, directory: Path) -> tuple[float, float]:
             raise RuntimeError(f"{inputs[0]} holds no frames")
     else:
         raise ValueError(f"task {task!r}: one of {TASKS}")
-    return sum(p.stat().st_size for p in inputs) / 1e6, time.perf_counter() - start
+    wall, peak = time.perf_counter() - start, peak_rss_mb()
+    if task == "evaluate" and errors.metrics()["n_frames"] != len(scan_extxyz(out / "predictions.extxyz")):
+        raise RuntimeError("the predictions file does not hold every scored frame")
+    return sum(p.stat().st_size for p in inputs) / 1e6, wall, peak
 
 
 def child(task: str, directory: str) -> None:
@@ -178,8 +181,8 @@ def child(task: str, directory: str) -> None:
     import amlip.io.extxyz
 
     amlip.io.extxyz.FAST_READER_MIN_BYTES = 0
-    size_mb, wall = run_task(task, Path(directory))
-    print(json.dumps({"input_mb": size_mb, "wall_s": wall, "peak_rss_mb": peak_rss_mb()}))
+    size_mb, wall, peak = run_task(task, Path(directory))
+    print(json.dumps({"input_mb": size_mb, "wall_s": wall, "peak_rss_mb": peak}))
 
 
 def run(sizes: list[int], tasks: list[str], n_atoms: int, workdir: str | None) -> None:

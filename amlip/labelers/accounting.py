@@ -27,13 +27,17 @@ def check_accounted(n_input: int, labelled: Iterable[Atoms], failed_indices: Ite
 
 
 def check_indices_accounted(n_input: int, labelled_indices, failed_indices, source: str) -> None:
-    """:func:`check_accounted` on the ``frame_index`` values of the labelled frames: 8 bytes per frame
-    in numpy arrays (a 1.2 M-frame merge needs ~30 MB), not a Python object per frame."""
-    labelled_indices = np.asarray(labelled_indices, dtype=np.int64).ravel()
-    seen = np.concatenate([labelled_indices, np.asarray(list(failed_indices), dtype=np.int64).ravel()])
-    missing = np.setdiff1d(np.arange(n_input), seen)
-    values, counts = np.unique(seen, return_counts=True)
-    twice = values[counts > 1]
+    """:func:`check_accounted` on the ``frame_index`` values of the labelled frames, counted with
+    ``np.bincount`` (no sort, ~40 bytes per frame: ~50 MB for ZIF's 1.2 M) instead of a Python object
+    per frame."""
+    seen = np.concatenate(
+        [np.asarray(labelled_indices, dtype=np.int64).ravel(), np.asarray(list(failed_indices), dtype=np.int64).ravel()]
+    )
+    inside = (seen >= 0) & (seen < n_input)
+    counts = np.bincount(seen[inside], minlength=n_input)
+    outside, outside_counts = np.unique(seen[~inside], return_counts=True)
+    missing = np.flatnonzero(counts == 0)
+    twice = np.union1d(np.flatnonzero(counts > 1), outside[outside_counts > 1])
     if len(missing) or len(twice) or len(seen) != n_input:
         raise RuntimeError(
             f"{source} has {n_input} frames but the chunks hold {len(seen)}: missing frame_index "
