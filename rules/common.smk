@@ -88,6 +88,25 @@ DEVICE = config["device"]
 GPUS = {family: gpus_for(DEVICE[family]) for family in ("train", "explore", "produce", "validate")}
 
 
+def scaled_by_input(floor, per_input_mb):
+    """A resource callable: ``floor`` (the value for a small data set) plus ``per_input_mb`` per MiB of
+    the job's input files, rounded up: the run time of the rules that stream frames (merge_labels,
+    assemble_dataset, evaluate_model), whose memory is flat in the number of frames
+    (benchmarks/measured/stream_memory.txt).
+
+    Only input files that exist count, not Snakemake's ``input.size_mb``: that is <TBD> until every
+    input exists, and a group job (label_chunk + merge_labels in profiles/slurm) drops a <TBD>
+    resource from its total, so the merge would get no time at all; here it gets the share of the
+    inputs present at submission (the frames to label). A job run on its own is evaluated again
+    when all its input exists, so it gets the whole size."""
+
+    def resource(wildcards, input):
+        size_mb = sum(os.path.getsize(path) for path in input if os.path.exists(path)) / 2**20
+        return math.ceil(floor + per_input_mb * size_mb)
+
+    return resource
+
+
 wildcard_constraints:
     domain="|".join(DOMAINS),
     i=r"\d+",

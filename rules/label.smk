@@ -45,9 +45,13 @@ rule merge_labels:
     conda:
         "../envs/amlip.yaml"
     threads: 1
+    # Frames are streamed: memory is flat in their number but for the frame_index bookkeeping (~40 bytes
+    # a frame, ~50 MB at ZIF's 1.2 M frames), well inside 2000 MB, which stays fixed (it must not outgrow
+    # the memory of the label group job it runs in). runtime (min) = 5 + input MiB / 60, i.e. 1 MiB/s,
+    # below the 1.7-2.9 MB/s (8-atom frames) and 10-15 MB/s (272-atom) of benchmarks/measured/stream_memory.txt.
     resources:
         mem_mb=2000,
-        runtime=5,
+        runtime=scaled_by_input(5, 1 / 60),
     params:
         max_failed_fraction=config["label"]["max_failed_fraction"],
     script:

@@ -18,9 +18,12 @@ rule assemble_dataset:
     conda:
         "../envs/amlip.yaml"
     threads: 1
+    # Frames are streamed file to file with no per-frame state: memory is flat in the number of frames
+    # (benchmarks/measured/stream_memory.txt), so mem_mb stays 2000. runtime (min) = 5 + input MiB / 60,
+    # i.e. 1 MiB/s, below the 1.3-2.2 MB/s (8-atom frames) and 7-11 MB/s (272-atom) measured there.
     resources:
         mem_mb=2000,
-        runtime=5,
+        runtime=scaled_by_input(5, 1 / 60),
     script:
         "../scripts/assemble_dataset.py"
 

@@ -50,9 +50,14 @@ rule evaluate_model:
     conda:
         MODEL_ENV
     threads: 1
+    # Frames are streamed and scored one at a time: memory is flat in their number (the model and one
+    # frame), so mem_mb stays 4000. The model calls set the run time: a labelled atom line is ~100 bytes,
+    # 10^4 atoms per input MB; at 0.5 ms/atom (16-channel MACE on one CPU core, 524 us/atom in
+    # benchmarks/measured/md_throughput_cpu_16ch.csv) that is 5 s per MB, at ~50 us/atom on a GPU 0.5 s:
+    # runtime (min) = 30 + input MiB * 5/60 (CPU) or * 0.5/60 (GPU).
     resources:
         mem_mb=4000,
-        runtime=30,
+        runtime=scaled_by_input(30, (0.5 if GPUS["train"] else 5) / 60),
         gpu=GPUS["train"],
     params:
         dtype=MODEL_DTYPE,

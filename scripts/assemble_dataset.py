@@ -1,18 +1,17 @@
 """Rule assemble_dataset: iteration i's data set, iteration i-1's plus the new split labels, one level of theory."""
 
 from _common import setup
-from amlip.io.frames import iter_frames, write_frames
-from amlip.io.lot import e0s_elements, e0s_reference, merge_labelled
+from amlip.io.lot import e0s_elements, e0s_reference, merge_labelled_files
 
 
 def main(new: dict, previous: dict, e0s: str, outputs, log) -> None:
     """``previous`` (split -> file of iteration i-1, empty for iteration 0) and ``new`` (split -> the split's new
     frames) merged into ``outputs``; every frame must share the level of theory of the isolated-atom energies ``e0s``
-    and be made of their elements."""
+    and be made of their elements. Frames are streamed file to file: memory does not grow with their number."""
     reference, elements = e0s_reference(e0s), e0s_elements(e0s)
     for split in ("train", "test", "val"):
-        sources = {path: list(iter_frames(path)) for path in ([previous[split]] if split in previous else []) + [new[split]]}
-        n = write_frames(outputs[split], merge_labelled(sources, reference, elements))
+        sources = ([previous[split]] if split in previous else []) + [new[split]]
+        n = merge_labelled_files(outputs[split], sources, reference, elements)
         log.info("%s: %d frames", split, n)
 
 

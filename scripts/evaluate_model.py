@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 
 from _common import setup
-from amlip.io.frames import read_frames, write_frames
+from amlip.io.frames import iter_frames, write_stream
 from amlip.models.handover import use_model_python
 from amlip.models.loading import load_model, model_family
-from amlip.models.metrics import cost_per_atom_per_call, error_metrics, fit_flag, predict
+from amlip.models.metrics import ErrorSums, cost_per_atom_per_call, fit_flag, iter_predicted
 
 
 def main(
@@ -28,17 +28,21 @@ def main(
     """Errors of ``model`` on ``splits`` (train, val, test, final_test files) into ``table``, its test predictions
     into ``predictions``, the model on ``device`` (device.train); ``cost`` (n_calls, warmup; empty: not timed) adds the
     cost per atom per call (µs) on that device;
-    ``fit_flag`` says why the member does not fit its training set (``train.fit_bounds``), empty when it does."""
+    ``fit_flag`` says why the member does not fit its training set (``train.fit_bounds``), empty when it does.
+    Frames are streamed, predicted, scored (:class:`amlip.models.metrics.ErrorSums`) and, for the test split,
+    written one at a time: memory does not grow with their number."""
     calculator = load_model(model, dtype=dtype, device=device)
     prefix = f"{model_family(model)}{member}"
-    rows, test_frames = [], []
+    rows = []
     for split, path in splits.items():
-        frames = read_frames(path)
-        predict(frames, calculator, prefix)
-        rows.append({"split": split} | error_metrics(frames, prefix))
+        errors = ErrorSums(prefix)
+        scored = errors.scored(iter_predicted(iter_frames(path), calculator, prefix))
         if split == "test":
-            write_frames(predictions, frames)
-            test_frames = frames
+            write_stream(predictions, scored)
+        else:
+            for _ in scored:
+                pass
+        rows.append({"split": split} | errors.metrics())
     result = pd.DataFrame(rows)
     flag = fit_flag(next(row for row in rows if row["split"] == "train"), fit_bounds)
     if flag:
@@ -47,8 +51,8 @@ def main(
     result.insert(0, "member", member)
     result.insert(0, "iteration", iteration)
     result.insert(0, "domain", domain)
-    if cost and test_frames:
-        frame = test_frames[0]
+    frame = next(iter_frames(splits["test"]), None) if cost else None
+    if frame is not None:
         seconds = cost_per_atom_per_call(calculator, frame, n_calls=cost["n_calls"], warmup=cost["warmup"])
         log.info(
             "cost %.1f µs/atom/call on %d atoms (%d calls after %d warm-up)",

@@ -3,9 +3,7 @@
 import pandas as pd
 
 from _common import setup
-from amlip.io.frames import iter_frames, write_frames
-from amlip.io.lot import merge_labelled
-from amlip.labelers.accounting import check_accounted, check_failed_fraction
+from amlip.labelers.accounting import check_failed_fraction, merge_label_chunks
 
 
 def main(
@@ -24,23 +22,16 @@ def main(
 
     Every frame of ``frames`` must come out exactly once, labelled or failed; every frame must
     share one level of theory and have finite labels; above ``max_failed_fraction`` failed the
-    merge stops (the chunks stay) and the message names ``failure_report``.
+    merge stops (the chunks stay) and the message names ``failure_report``. Frames are streamed
+    (:func:`amlip.labelers.accounting.merge_label_chunks`): memory does not grow with their number.
     """
-    by_chunk = {path: list(iter_frames(path)) for path in chunks}
-    merged = merge_labelled(by_chunk)
     failures = pd.concat([pd.read_csv(p) for p in failed], ignore_index=True)
-    n_input = sum(1 for _ in iter_frames(frames))
-    check_accounted(n_input, merged, failures["frame_index"], frames)
-    # AIMD frames (iteration 0, aimd.domains) join under the same guard: a different level of theory
-    # than the chunk labels stops the merge with both records in the message
-    by_aimd = {path: list(iter_frames(path)) for path in aimd}
-    if by_aimd:
-        merged = merge_labelled({**by_chunk, **by_aimd})
-        log.info("with %d AIMD frames from %s", sum(len(f) for f in by_aimd.values()), list(by_aimd))
+    n_merged, n_input, n_aimd = merge_label_chunks(out_labelled, chunks, frames, failures["frame_index"], aimd)
+    if aimd:
+        log.info("with %d AIMD frames from %s", n_aimd, list(aimd))
     failures.to_csv(out_failed, index=False)
     failures.to_csv(failure_report, index=False)
-    write_frames(out_labelled, merged)
-    log.info("merged %d labelled frames, %d failed (%.1f %%)", len(merged), len(failures), 100 * len(failures) / max(n_input, 1))
+    log.info("merged %d labelled frames, %d failed (%.1f %%)", n_merged, len(failures), 100 * len(failures) / max(n_input, 1))
     check_failed_fraction(len(failures), n_input, max_failed_fraction, failure_report)
 
 

@@ -3,7 +3,7 @@
 The level of theory is stored on every labelled frame as two info keys: ``level_of_theory``
 (a ``key=value;...`` string, sorted by key) and ``lot_hash`` (the first 10 hex digits of its
 SHA-1). Frames with different hashes must never meet in one training set;
-:func:`merge_labelled` refuses.
+:func:`merge_labelled` refuses (:func:`iter_labelled` on streams of any length).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Collection, Mapping
+from typing import Collection, Iterable, Iterator, Mapping
 
 from ase import Atoms
 
-from amlip.io.frames import check_labels
+from amlip.io.frames import check_labels, iter_frames, write_stream
 
 LOT_KEY = "level_of_theory"
 LOT_HASH_KEY = "lot_hash"
@@ -60,29 +60,28 @@ def _frame_name(name: str, index: int, atoms: Atoms) -> str:
     return f"frame {index} of {name}" + (f" ({origin})" if origin else "")
 
 
-def merge_labelled(
-    sources: Mapping[str, list[Atoms]],
+def iter_labelled(
+    sources: Mapping[str, Iterable[Atoms]] | Iterable[tuple[str, Iterable[Atoms]]],
     reference: tuple[str, str, str] | None = None,
     elements: Collection[str] | None = None,
-) -> list[Atoms]:
-    """Concatenate labelled frame lists, refusing any mix of levels of theory and any label that is
-    not finite.
+) -> Iterator[Atoms]:
+    """The frames of ``sources`` one at a time, each checked as :func:`merge_labelled` checks it:
+    memory stays flat however many frames the sources hold when they are streams
+    (:func:`amlip.io.frames.iter_frames`).
 
-    ``sources`` maps a name (usually the file) to its frames. Every frame must
-    carry ``lot_hash``; the error names the file, the frame index and both levels.
-    ``reference`` = (name, lot_hash, level-of-theory string) is a level every frame must
-    match, e.g. that of the isolated-atom energies the data set will be trained with;
-    ``elements`` (those energies' elements) the elements every frame must be made of.
+    ``sources`` is a mapping name -> frames, or (name, frames) pairs that may themselves be
+    produced lazily (a check between two sources runs when the first is exhausted). Raises on the
+    first frame at fault, after yielding the frames before it.
     """
-    merged: list[Atoms] = []
     first: tuple[str, int | str, str, str] | None = None
     if reference is not None:
         first = (reference[0], "-", reference[1], reference[2])
-    for name, frames in sources.items():
+    allowed = None if elements is None else set(elements)
+    for name, frames in sources.items() if isinstance(sources, Mapping) else sources:
         for index, atoms in enumerate(frames):
             check_labels(atoms, _frame_name(name, index, atoms))
-            if elements is not None and not set(atoms.symbols) <= set(elements):
-                unknown = sorted(set(atoms.symbols) - set(elements))
+            if allowed is not None and not set(atoms.symbols) <= allowed:
+                unknown = sorted(set(atoms.symbols) - allowed)
                 raise ValueError(
                     f"{_frame_name(name, index, atoms)} has {unknown}, which {reference[0] if reference else 'the data set'} "
                     f"lacks ({sorted(elements)}): add {unknown} to the config's elements"
@@ -101,8 +100,37 @@ def merge_labelled(
                     f"frame {index} of {name} is {lot_hash} ({atoms.info.get(LOT_KEY, '?')}). "
                     "Relabel one set at the other's level of theory."
                 )
-            merged.append(atoms)
-    return merged
+            yield atoms
+
+
+def merge_labelled(
+    sources: Mapping[str, Iterable[Atoms]],
+    reference: tuple[str, str, str] | None = None,
+    elements: Collection[str] | None = None,
+) -> list[Atoms]:
+    """Concatenate labelled frame lists, refusing any mix of levels of theory and any label that is
+    not finite.
+
+    ``sources`` maps a name (usually the file) to its frames. Every frame must
+    carry ``lot_hash``; the error names the file, the frame index and both levels.
+    ``reference`` = (name, lot_hash, level-of-theory string) is a level every frame must
+    match, e.g. that of the isolated-atom energies the data set will be trained with;
+    ``elements`` (those energies' elements) the elements every frame must be made of.
+    :func:`iter_labelled` does the same checks on streams, without the list.
+    """
+    return list(iter_labelled(sources, reference, elements))
+
+
+def merge_labelled_files(
+    out_path: str | os.PathLike,
+    paths: Iterable[str | os.PathLike],
+    reference: tuple[str, str, str] | None = None,
+    elements: Collection[str] | None = None,
+) -> int:
+    """:func:`merge_labelled` from files to a file, frame by frame: the frames of ``paths`` (in order)
+    checked and written to ``out_path`` in constant memory; returns the frame count. On a refused
+    frame nothing appears at ``out_path`` (:func:`amlip.io.frames.write_stream`)."""
+    return write_stream(out_path, iter_labelled(((str(p), iter_frames(p)) for p in paths), reference, elements))
 
 
 def e0s_elements(path: str | os.PathLike) -> list[str]:

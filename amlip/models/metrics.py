@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Iterable, Iterator
 
 import numpy as np
 from ase import Atoms
@@ -12,8 +12,14 @@ from ase.units import GPa
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
 
 
-def predict(frames: Sequence[Atoms], calculator, prefix: str) -> None:
+def predict(frames: Iterable[Atoms], calculator, prefix: str) -> None:
     """Store a model's energy (eV), forces (eV/Å) and stress (eV/Å^3) as ``<prefix>_*`` keys."""
+    for _ in iter_predicted(frames, calculator, prefix):
+        pass
+
+
+def iter_predicted(frames: Iterable[Atoms], calculator, prefix: str) -> Iterator[Atoms]:
+    """:func:`predict` on a stream: each frame with its ``<prefix>_*`` keys, yielded as soon as it is predicted."""
     for atoms in frames:
         a = atoms.copy()
         a.calc = calculator
@@ -21,45 +27,69 @@ def predict(frames: Sequence[Atoms], calculator, prefix: str) -> None:
         atoms.arrays[f"{prefix}_forces"] = np.array(a.get_forces())
         if atoms.pbc.all():
             atoms.info[f"{prefix}_stress"] = np.array(a.get_stress(voigt=True))
+        yield atoms
 
 
-def error_metrics(frames: Sequence[Atoms], prefix: str) -> dict[str, float]:
-    """MAE and RMSE of a model against the reference, over frames.
+class ErrorSums:
+    """Running sums behind :func:`error_metrics` (|error| and error² per quantity, and counts), so a split
+    of any size is scored one frame at a time: :meth:`add` each frame, :meth:`metrics` at the end.
+
+    The means are sums divided by counts instead of ``np.mean`` of one concatenated array, so they
+    may differ from that in the last digits (rounding), not more.
+    """
+
+    QUANTITIES = (("energy", "meV_atom"), ("force", "meV_A"), ("stress", "GPa"))
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self.n_frames = 0
+        # quantity -> [sum |error|, sum error², number of values]
+        self.sums = {q: [0.0, 0.0, 0] for q, _ in self.QUANTITIES}
+
+    def _add(self, quantity: str, errors: np.ndarray) -> None:
+        sums = self.sums[quantity]
+        sums[0] += float(np.sum(np.abs(errors)))
+        sums[1] += float(np.sum(errors**2))
+        sums[2] += errors.size
+
+    def add(self, atoms: Atoms) -> None:
+        """One frame's energy (meV/atom), force component (meV/Å) and, where both carry one, stress (GPa) errors."""
+        p = self.prefix
+        self._add("energy", np.array([(atoms.info[f"{p}_energy"] - atoms.info[REF_ENERGY]) / len(atoms) * 1000]))
+        self._add("force", (atoms.arrays[f"{p}_forces"] - atoms.arrays[REF_FORCES]).ravel() * 1000)
+        if REF_STRESS in atoms.info and f"{p}_stress" in atoms.info:
+            self._add("stress", (np.asarray(atoms.info[f"{p}_stress"]) - np.asarray(atoms.info[REF_STRESS])).ravel() / GPa)
+        self.n_frames += 1
+
+    def scored(self, frames: Iterable[Atoms]) -> Iterator[Atoms]:
+        """``frames`` passed through, each :meth:`add`-ed on its way."""
+        for atoms in frames:
+            self.add(atoms)
+            yield atoms
+
+    def metrics(self) -> dict[str, float]:
+        """MAE and RMSE per quantity (keys as :func:`error_metrics`); NaN for a quantity without values."""
+        result: dict[str, float] = {"n_frames": self.n_frames}
+        for quantity, unit in self.QUANTITIES:
+            total_abs, total_sq, n = self.sums[quantity]
+            if self.n_frames == 0 or n == 0:
+                result[f"{quantity}_mae_{unit}"] = result[f"{quantity}_rmse_{unit}"] = float("nan")
+            else:
+                result[f"{quantity}_mae_{unit}"] = total_abs / n
+                result[f"{quantity}_rmse_{unit}"] = float(np.sqrt(total_sq / n))
+        return result
+
+
+def error_metrics(frames: Iterable[Atoms], prefix: str) -> dict[str, float]:
+    """MAE and RMSE of a model against the reference, over frames (a list or a stream, see :class:`ErrorSums`).
 
     Energies in meV/atom, force components in meV/Å, stress components in GPa
-    (NaN where no frame has a stress). Keys: ``energy_mae_meV_atom`` etc.
+    (NaN where no frame has a stress). Keys: ``n_frames``, ``energy_mae_meV_atom`` etc.
     """
-    if not frames:
-        nan = float("nan")
-        return {
-            f"{q}_{m}_{u}": nan
-            for q, u in (("energy", "meV_atom"), ("force", "meV_A"), ("stress", "GPa"))
-            for m in ("mae", "rmse")
-        } | {"n_frames": 0}
-    de = np.array([(a.info[f"{prefix}_energy"] - a.info[REF_ENERGY]) / len(a) for a in frames]) * 1000
-    df = np.concatenate([(a.arrays[f"{prefix}_forces"] - a.arrays[REF_FORCES]).ravel() for a in frames]) * 1000
-    ds = [
-        (np.asarray(a.info[f"{prefix}_stress"]) - np.asarray(a.info[REF_STRESS])) / GPa
-        for a in frames
-        if REF_STRESS in a.info and f"{prefix}_stress" in a.info
-    ]
-    ds = np.concatenate(ds) if ds else np.array([np.nan])
-
-    def mae(x):
-        return float(np.mean(np.abs(x)))
-
-    def rmse(x):
-        return float(np.sqrt(np.mean(x**2)))
-
-    return {
-        "n_frames": len(frames),
-        "energy_mae_meV_atom": mae(de),
-        "energy_rmse_meV_atom": rmse(de),
-        "force_mae_meV_A": mae(df),
-        "force_rmse_meV_A": rmse(df),
-        "stress_mae_GPa": mae(ds),
-        "stress_rmse_GPa": rmse(ds),
-    }
+    sums = ErrorSums(prefix)
+    for atoms in frames:
+        sums.add(atoms)
+    return sums.metrics()
 
 
 def cost_per_atom_per_call(calculator, atoms, n_calls: int = 300, warmup: int = 6, properties=("energy", "forces")) -> float:
