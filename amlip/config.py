@@ -118,6 +118,33 @@ def element_errors(config: Mapping) -> list[str]:
     return errors
 
 
+def variant_errors(config: Mapping) -> list[str]:
+    """variants name a model that exists (chosen or a models.external name); every external model file exists
+    and its suffix is of its architecture. Nothing is downloaded: a missing file is an error naming the key."""
+    from amlip.models.loading import model_family
+
+    errors = []
+    external = config.get("models", {}).get("external", {})
+    for name, spec in external.items():
+        key = f"models.external.{name}"
+        if not os.path.isfile(spec["file"]):
+            errors.append(f"{key}.file {spec['file']} does not exist (nothing is downloaded: give a local model file)")
+            continue
+        try:
+            family = model_family(spec["file"])
+        except ValueError as exc:
+            errors.append(f"{key}.file: {exc}")
+            continue
+        if family != spec["architecture"]:
+            errors.append(f"{key}.architecture is {spec['architecture']} but {spec['file']} is a {family} model file")
+    for name, spec in config.get("variants", {}).items():
+        if spec["model"] != "chosen" and spec["model"] not in external:
+            errors.append(
+                f"variants.{name}.model '{spec['model']}' is neither chosen nor a models.external name {sorted(external)}"
+            )
+    return errors
+
+
 def system_errors(config: Mapping) -> list[str]:
     """The systems block: each system has units with a density or a structure (not both), and a custom
     protocol stage has exactly one of duration_ps and rate_K_per_ps."""
@@ -132,6 +159,7 @@ def system_errors(config: Mapping) -> list[str]:
             errors.append(f"{key} needs units (with density_g_cm3) or a structure")
         elif spec.get("units") and not spec.get("density_g_cm3"):
             errors.append(f"{key}.density_g_cm3 is needed with units (the packing's density)")
+    errors += variant_errors(config)
     protocol = config["produce"]["melt_quench"]["protocol"]
     if not isinstance(protocol, str):
         try:

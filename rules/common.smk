@@ -119,6 +119,7 @@ wildcard_constraints:
     split="train|test|val",
     zif_name=r"[A-Za-z0-9_]+",
     system=r"[A-Za-z0-9_.]+",
+    variant=r"[A-Za-z0-9_]+",
     s=r"\d+",
 
 
@@ -183,19 +184,45 @@ def glass_start(g):
 SYSTEMS = config["systems"]
 
 
+# Variants over the systems: a model (chosen or models.external) with its D3; {} = one variant, chosen.
+EXTERNAL = config["models"]["external"]
+VARIANTS = config["variants"] or {"chosen": {"model": "chosen", "dispersion": None}}
+
+
+def variant_model(wildcards):
+    """The choice.json and model files of a variant: the production domain's chosen committee member, or an
+    external model registered by rule register_external_model."""
+    model = VARIANTS[wildcards.variant]["model"]
+    if model == "chosen":
+        return {"choice": f"results/learn/{PRODUCE_DOMAIN}/final/choice.json", "models": committee(PRODUCE_DOMAIN, N_ITER)}
+    return {"choice": f"results/models/external/{model}/choice.json", "models": [EXTERNAL[model]["file"]]}
+
+
+def variant_dispersion(wildcards):
+    """A variant's D3 settings (its dispersion, else produce.dispersion)."""
+    dispersion = VARIANTS[wildcards.variant]["dispersion"]
+    return config["produce"]["dispersion"] if dispersion is None else dispersion
+
+
+def variant_dtype(wildcards):
+    """The dtype a variant's MACE model runs in (train.mace.default_dtype, or the external model's dtype)."""
+    model = VARIANTS[wildcards.variant]["model"]
+    return MODEL_DTYPE if model == "chosen" else EXTERNAL[model]["dtype"]
+
+
 def system_samples(name):
     """The number of samples of system ``name`` (its samples key, else the top-level samples)."""
     return SYSTEMS[name]["samples"] or config["samples"]
 
 
 def system_samples_list():
-    """Every (system, sample) pair, systems in config order."""
-    return [(name, s) for name in SYSTEMS for s in range(system_samples(name))]
+    """Every (variant, system, sample), variants and systems in config order."""
+    return [(v, name, s) for v in VARIANTS for name in SYSTEMS for s in range(system_samples(name))]
 
 
 def system_files(pattern):
-    """``pattern`` (with {system} and {s}) for every sample of every system."""
-    return [pattern.format(system=name, s=s) for name, s in system_samples_list()]
+    """``pattern`` (with {variant}, {system} and {s}) for every variant and every sample of every system."""
+    return [pattern.format(variant=v, system=name, s=s) for v, name, s in system_samples_list()]
 
 
 def system_seed(wildcards, offset):
@@ -448,6 +475,7 @@ def final_targets():
     targets += expand("results/relabel/{relabel_set}/summary.csv", relabel_set=list(RELABEL))
     if SYSTEMS:
         targets += ["results/validate/systems/table.csv", "results/validate/systems/properties_vs_composition.png"]
+        targets += ["results/validate/variants/comparison.csv", "results/validate/variants/comparison.png"]
     return targets
 
 

@@ -1,8 +1,11 @@
 # Systems as a DAG dimension (the `systems:` block; off when it is empty): every system's samples are
-# built, melt-quenched with the production domain's chosen model (produce.melt_quench), measured one by one
-# like the closed-loop glasses (validate.fidelity) and aggregated per system (mean +- std over samples).
-# results/structures/systems/<system>/sample_<s>.extxyz -> results/produce/systems/<system>/sample_<s>/
-# -> results/validate/systems/<system>/sample_<s>/ -> results/validate/systems/{summary,table,curves}.csv.
+# built, melt-quenched by every variant (`variants:` a model, chosen or external, with or without D3; default
+# one, the chosen model) with produce.melt_quench, measured one by one like the closed-loop glasses
+# (validate.fidelity) and aggregated per variant and system (mean +- std over samples). All variants start
+# sample s of a system from the same packing with the same MD seed.
+# results/structures/systems/<system>/sample_<s>.extxyz -> results/produce/systems/<variant>/<system>/sample_<s>/
+# -> results/validate/systems/<variant>/<system>/sample_<s>/ -> results/validate/systems/{summary,table,curves}.csv
+# -> results/validate/variants/comparison.{csv,png} (with each variant's errors on the final test set).
 
 
 # A system's random packing for sample s (its units at its density); seed + 20000 + 1000 * (the system's
@@ -27,20 +30,42 @@ rule build_system_packing:
         "../scripts/build_random_structure.py"
 
 
-# Sample s of a system with the chosen final model of the production domain, MD seed seed + 1000 * index + s.
+# An external model (models.external) as a choice.json like the chosen member's: production and validation
+# load it the same way. The file is an input: a changed file reruns what used it.
+rule register_external_model:
+    input:
+        model=lambda wildcards: EXTERNAL[wildcards.name]["file"],
+    output:
+        choice="results/models/external/{name}/choice.json",
+    log:
+        "logs/models/external/{name}.log",
+    wildcard_constraints:
+        name=r"[A-Za-z0-9_]+",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        settings=lambda wildcards: EXTERNAL[wildcards.name],
+    script:
+        "../scripts/register_external_model.py"
+
+
+# Sample s of a system with a variant's model and D3, MD seed seed + 1000 * index + s (the same for every variant).
 rule produce_system:
     input:
+        unpack(variant_model),
         structure=system_start,
-        choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
-        models=committee(PRODUCE_DOMAIN, N_ITER),
     output:
-        trajectory="results/produce/systems/{system}/sample_{s}/trajectory.extxyz",
-        schedule="results/produce/systems/{system}/sample_{s}/schedule.csv",
-        thermo="results/produce/systems/{system}/sample_{s}/thermo.csv",
+        trajectory="results/produce/systems/{variant}/{system}/sample_{s}/trajectory.extxyz",
+        schedule="results/produce/systems/{variant}/{system}/sample_{s}/schedule.csv",
+        thermo="results/produce/systems/{variant}/{system}/sample_{s}/thermo.csv",
     log:
-        "logs/produce/systems/{system}/sample_{s}.log",
+        "logs/produce/systems/{variant}/{system}/sample_{s}.log",
     benchmark:
-        "results/benchmarks/produce/systems/{system}/sample_{s}.tsv"
+        "results/benchmarks/produce/systems/{variant}/{system}/sample_{s}.tsv"
     conda:
         MODEL_ENV
     threads: 1
@@ -51,8 +76,8 @@ rule produce_system:
     params:
         md=MELT_QUENCH,
         seed=lambda wildcards: system_seed(wildcards, 0),
-        dtype=MODEL_DTYPE,
-        dispersion=config["produce"]["dispersion"],
+        dtype=variant_dtype,
+        dispersion=variant_dispersion,
         model_python=MODEL_PYTHON,
         device=DEVICE["produce"],
     script:
@@ -62,12 +87,12 @@ rule produce_system:
 # One sample measured (density over the tail, partial RDF peaks, angles, coordination, Qn, rings, F(Q)).
 rule measure_system_sample:
     input:
-        trajectories=["results/produce/systems/{system}/sample_{s}/trajectory.extxyz"],
+        trajectories=["results/produce/systems/{variant}/{system}/sample_{s}/trajectory.extxyz"],
     output:
-        values="results/validate/systems/{system}/sample_{s}/values.csv",
-        curves="results/validate/systems/{system}/sample_{s}/curves.csv",
+        values="results/validate/systems/{variant}/{system}/sample_{s}/values.csv",
+        curves="results/validate/systems/{variant}/{system}/sample_{s}/curves.csv",
     log:
-        "logs/validate/systems/{system}/sample_{s}.log",
+        "logs/validate/systems/{variant}/{system}/sample_{s}.log",
     conda:
         "../envs/amlip.yaml"
     threads: 1
@@ -85,8 +110,8 @@ rule measure_system_sample:
 # composition and reference density: table.csv), sample-averaged curves, the property-vs-composition figure.
 rule summarize_systems:
     input:
-        values=system_files("results/validate/systems/{system}/sample_{s}/values.csv"),
-        curves=system_files("results/validate/systems/{system}/sample_{s}/curves.csv"),
+        values=system_files("results/validate/systems/{variant}/{system}/sample_{s}/values.csv"),
+        curves=system_files("results/validate/systems/{variant}/{system}/sample_{s}/curves.csv"),
         reference="resources/reference/glass_densities.csv",
     output:
         samples="results/validate/systems/samples.csv",
@@ -112,3 +137,57 @@ rule summarize_systems:
         systems=SYSTEMS,
     script:
         "../scripts/summarize_systems.py"
+
+
+# A variant's model on the production domain's final test set (E/F/S errors) and its cost per atom per call on the
+# first test frame (the model alone: D3 is not part of the fitted labels).
+rule evaluate_variant:
+    input:
+        unpack(variant_model),
+        test=f"results/learn/{PRODUCE_DOMAIN}/iter_{N_ITER}/test.extxyz",
+    output:
+        table="results/validate/variants/{variant}/evaluation.csv",
+    log:
+        "logs/validate/variants/{variant}_evaluation.log",
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+        gpu=GPUS["validate"],
+    params:
+        dtype=variant_dtype,
+        device=DEVICE["validate"],
+        cost=COST,
+        model_python=MODEL_PYTHON,
+    script:
+        "../scripts/evaluate_variant.py"
+
+
+# The variants side by side (NS: MACE, MACE+D3, DeePMD, DeePMD+D3): per variant and system the density with its
+# reference error, the first-peak positions, Qn and coordination, with the variant's E/F/S errors and cost.
+rule compare_variants:
+    input:
+        table="results/validate/systems/table.csv",
+        evaluations=expand("results/validate/variants/{variant}/evaluation.csv", variant=list(VARIANTS)),
+    output:
+        csv="results/validate/variants/comparison.csv",
+        png=report(
+            "results/validate/variants/comparison.png",
+            category="Validation",
+            subcategory="Variants",
+            caption="../report/variants.rst",
+        ),
+    log:
+        "logs/validate/compare_variants.log",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        variants=VARIANTS,
+    script:
+        "../scripts/compare_variants.py"

@@ -23,15 +23,17 @@ def main(inputs, csv: str, png: str, kind: str, options: dict, log) -> None:
     elif kind in ("curves", "fq"):
         figure = curve_figure_table(pd.read_csv(inputs.curves), options["names"], options["systems"])
         title = options["title"]
-        if kind == "fq":
+        if kind == "fq":  # the R-factor of each variant's F(Q) of the experiment system against the measured one
             q, f, _ = read_mint01(inputs.experiment)
-            model = figure[figure.system == options["experiment_system"]]
-            r = _r_factor(model.x.to_numpy(float), model.y.to_numpy(float), q, f)
+            system = options["experiment_system"]
+            r = {}
+            for variant, model in figure[figure.system == system].groupby("variant", sort=False):
+                r[variant] = _r_factor(model.x.to_numpy(float), model.y.to_numpy(float), q, f)
+                log.info("F(Q) R-factor of %s (%s) against %s: %.4f", system, variant, inputs.experiment, r[variant])
+            figure["r_factor"] = figure.variant.map(r)
             measured = pd.DataFrame({"system": "reference", "curve": "F(Q)", "x": q, "y": f, "y_std": np.nan})
             figure = pd.concat([figure, measured[measured.x <= figure.x.max()]], ignore_index=True)
-            figure["r_factor"] = r
-            title = f"{title}  R-factor of {options['experiment_system']} vs measured: {r:.3f}"
-            log.info("F(Q) R-factor of %s against %s: %.4f", options["experiment_system"], inputs.experiment, r)
+            title += f"  R-factor of {system} vs measured: " + ", ".join(f"{v} {x:.3f}" for v, x in r.items())
         plot_system_curves(figure, options["names"], png, options["xlabel"], options["ylabel"], title)
     else:
         raise ValueError(f"unknown paper figure kind '{kind}'")

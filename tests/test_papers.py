@@ -1,6 +1,8 @@
 """Systems as a DAG dimension, custom protocol stages, the per-paper whole configs and the NS figure targets."""
 
+import json
 import re
+import shutil
 import time
 
 import numpy as np
@@ -144,11 +146,37 @@ def test_each_paper_config_dry_runs_to_its_design(snakemake_copy, paper):
 
 @pytest.fixture(scope="module")
 def tiny_ns(tmp_path_factory):
+    """The tiny NS run: the chosen model is trained first, then a copy of it saved outside the workflow is an
+    external model (a model file the pipeline did not train), and four variants (chosen and external, each
+    without and with D3(BJ)) melt-quench both compositions and make the NS figures and the comparison."""
     work = tmp_path_factory.mktemp("tiny_ns")
     env = copy_workflow(work)
-    run = run_snakemake(work, env, "--cores", "2", *NS_TARGETS, *TINY_NS)
+    first = run_snakemake(work, env, "--cores", "2", "results/learn/syn/final/choice.json", *TINY_NS)
+    assert first.returncode == 0, first.stderr[-5000:]
+    chosen = json.loads((work / "results/learn/syn/final/choice.json").read_text())["model"]
+    external = tmp_path_factory.mktemp("elsewhere") / "someone_elses.model"
+    shutil.copy(work / chosen, external)
+    overlay = work / "external.yaml"
+    overlay.write_text(
+        yaml.safe_dump(
+            {
+                "models": {"external": {"theirs": {"file": str(external), "architecture": "mace"}}},
+                "variants": {
+                    "chosen": {"dispersion": {}},
+                    "chosen_d3": {"dispersion": {"method": "d3bj", "functional": "pbe"}},
+                    "theirs": {"model": "theirs", "dispersion": {}},
+                    "theirs_d3": {"model": "theirs", "dispersion": {"method": "d3bj", "functional": "pbe"}},
+                },
+            }
+        )
+    )
+    targets = [*NS_TARGETS, "results/validate/variants/comparison.csv"]
+    run = run_snakemake(work, env, "--cores", "2", *targets, *TINY_NS, str(overlay))
     assert run.returncode == 0, run.stderr[-5000:]
     return work
+
+
+VARIANTS = ["chosen", "chosen_d3", "theirs", "theirs_d3"]
 
 
 @pytest.mark.slow
@@ -156,16 +184,19 @@ def test_ns_density_figure_from_two_compositions(tiny_ns):
     """Two NS compositions, two glasses each, by one target per figure: the densities are those of the
     trajectories, the composition that of the packings, the reference NS Table 1."""
     figure = pd.read_csv(tiny_ns / "results/papers/NS/density.csv")
-    assert list(figure.system) == ["SiO2", "NS33"]
-    assert figure.Na2O_mol_percent.tolist() == pytest.approx([0.0, 100 / 3])
-    assert figure.reference_density_g_cm3.tolist() == [2.200, 2.494]
+    assert sorted(set(figure.variant)) == VARIANTS
+    one = figure[figure.variant == "chosen"]
+    assert list(one.system) == ["SiO2", "NS33"]
+    assert one.Na2O_mol_percent.tolist() == pytest.approx([0.0, 100 / 3])
+    assert one.reference_density_g_cm3.tolist() == [2.200, 2.494]
     assert (tiny_ns / "results/papers/NS/density.png").stat().st_size > 10_000
     for row in figure.itertuples():
         densities = []
         for s in range(2):
             start = read_frames(tiny_ns / f"results/structures/systems/{row.system}/sample_{s}.extxyz")[0]
             assert density_g_cm3(start) == pytest.approx(row.reference_density_g_cm3, rel=1e-6)
-            frames = read_frames(tiny_ns / f"results/produce/systems/{row.system}/sample_{s}/trajectory.extxyz")
+            frames = read_frames(tiny_ns / f"results/produce/systems/{row.variant}/{row.system}/sample_{s}/trajectory.extxyz")
+            assert frames[0].get_chemical_symbols() == start.get_chemical_symbols()  # every variant starts there
             tail = frames[-max(1, round(0.3 * len(frames))) :]
             densities.append(np.mean([density_g_cm3(a) for a in tail]))
         assert row.density_g_cm3 == pytest.approx(np.mean(densities), rel=1e-9)
@@ -182,14 +213,57 @@ def test_ns_density_figure_from_two_compositions(tiny_ns):
 
 
 @pytest.mark.slow
+def test_four_variants_side_by_side_with_an_external_model(tiny_ns):
+    """The external model is the chosen member's file under another path: with the same packing, seed and D3 it
+    gives the same glass and the same test errors; D3 changes the trajectory of either."""
+    comparison = pd.read_csv(tiny_ns / "results/validate/variants/comparison.csv")
+    assert sorted(set(comparison.variant)) == VARIANTS and len(comparison) == 8
+    assert set(comparison[comparison.variant.str.startswith("theirs")].model) == {"theirs"}
+    assert set(comparison.dispersion) == {"off", "d3bj"}
+    by = comparison.set_index(["variant", "system"])
+    for system in ("SiO2", "NS33"):
+        assert by.loc[("theirs", system), "density|density"] == pytest.approx(
+            by.loc[("chosen", system), "density|density"], rel=1e-6
+        )
+        assert by.loc[("chosen_d3", system), "density|density"] != by.loc[("chosen", system), "density|density"]
+    errors = comparison.drop_duplicates("variant").set_index("variant")
+    assert errors.loc["theirs", "force_mae_meV_A"] == pytest.approx(errors.loc["chosen", "force_mae_meV_A"], rel=1e-6)
+    assert (errors.force_mae_meV_A > 0).all() and (errors.cost_us_per_atom_call > 0).all()
+    choice = json.loads((tiny_ns / "results/models/external/theirs/choice.json").read_text())
+    assert choice["model"].endswith("someone_elses.model") and choice["architecture"] == "mace"
+    assert (tiny_ns / "results/validate/variants/comparison.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
 def test_ns_structure_figures(tiny_ns):
     qn = pd.read_csv(tiny_ns / "results/papers/NS/qn.csv")
     assert ((qn[[f"Q{n}" for n in range(5)]].sum(axis=1)) <= 100.0 + 1e-6).all()
     bad = pd.read_csv(tiny_ns / "results/papers/NS/bad.csv")
     assert set(bad.system) == {"SiO2", "NS33"} and set(bad.curve) == {"angle Si-O-Si"}
-    for system, part in bad.groupby("system"):  # each a probability density over 0-180 degrees
+    for _, part in bad.groupby(["variant", "system"]):  # each a probability density over 0-180 degrees
         assert np.trapezoid(part.y, part.x) == pytest.approx(1.0, abs=0.05)
     fq = pd.read_csv(tiny_ns / "results/papers/NS/fq.csv")
-    assert "reference" in set(fq.system) and np.isfinite(fq.r_factor).all() and fq.r_factor.iloc[0] > 0
+    assert "reference" in set(fq.system)
+    model = fq[fq.system != "reference"]
+    assert np.isfinite(model.r_factor).all() and (model.r_factor > 0).all()
     samples = pd.read_csv(tiny_ns / "results/validate/systems/samples.csv")
     assert samples.groupby("system")["sample"].nunique().to_dict() == {"NS33": 2, "SiO2": 2}
+    assert samples.groupby("variant").size().nunique() == 1  # every variant measured alike
+
+
+def test_a_missing_external_model_file_stops_the_run_naming_the_key(snakemake_copy, tmp_path):
+    overlay = tmp_path / "missing.yaml"
+    overlay.write_text(
+        yaml.safe_dump(
+            {
+                "systems": {"SiO2": {"units": {"SiO2": 8}, "density_g_cm3": 2.2}},
+                "models": {"external": {"mp0": {"file": str(tmp_path / "mace-mp-0.model"), "architecture": "mace"}}},
+                "variants": {"mp0": {"model": "mp0"}, "other": {"model": "nothing"}},
+            }
+        )
+    )
+    run = snakemake_copy("-n", "--configfile", str(overlay))
+    assert run.returncode != 0
+    text = run.stdout + run.stderr
+    assert f"models.external.mp0.file {tmp_path / 'mace-mp-0.model'} does not exist" in text
+    assert "variants.other.model 'nothing' is neither chosen nor a models.external name ['mp0']" in text

@@ -33,6 +33,7 @@ FAMILIES = {
     ),
     "validate": (
         "md_vdos",
+        "evaluate_variant",
         "sample_low_temperature",
         "validate_elastic",
         "validate_elastic_fluctuation",

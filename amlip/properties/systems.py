@@ -25,21 +25,29 @@ def composition_mol_percent(units: Mapping[str, int]) -> dict[str, float]:
     return {unit: 100.0 * count / total for unit, count in units.items()}
 
 
+def _keys(table: pd.DataFrame) -> list[str]:
+    """The grouping columns: variant (when the table has one) and system."""
+    return (["variant"] if "variant" in table.columns else []) + ["system"]
+
+
 def aggregate_samples(values: pd.DataFrame) -> pd.DataFrame:
-    """Per-sample rows (system, sample, quantity, value) -> per system and quantity: mean, std (sample std,
-    ddof 1; NaN for one sample), sem and n_samples. NaN values (a quantity a sample lacks) are left out."""
+    """Per-sample rows ([variant,] system, sample, quantity, value) -> per [variant,] system and quantity: mean,
+    std (sample std, ddof 1; NaN for one sample), sem and n_samples. NaN values (a quantity a sample lacks) are
+    left out."""
     missing = {"system", "sample", "quantity", "value"} - set(values.columns)
     if missing:
         raise ValueError(f"per-sample values lack the columns {sorted(missing)}")
+    keys = _keys(values)
     rows = []
-    for (system, quantity), group in values.groupby(["system", "quantity"], sort=False):
+    for group_key, group in values.groupby(keys + ["quantity"], sort=False):
+        *ids, quantity = group_key
         v = group["value"].to_numpy(float)
         v = v[np.isfinite(v)]
         n = len(v)
         std = float(np.std(v, ddof=1)) if n > 1 else float("nan")
         rows.append(
-            {
-                "system": system,
+            dict(zip(keys, ids))
+            | {
                 "quantity": quantity,
                 "mean": float(np.mean(v)) if n else float("nan"),
                 "std": std,
@@ -51,24 +59,27 @@ def aggregate_samples(values: pd.DataFrame) -> pd.DataFrame:
 
 
 def average_curves(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per-sample curves (system, sample, curve, x, y) -> per system and curve on the common x: mean and std of y."""
-    grouped = curves.groupby(["system", "curve", "x"], sort=False)["y"]
+    """Per-sample curves ([variant,] system, sample, curve, x, y) -> per [variant,] system and curve on the common x:
+    mean and std of y."""
+    grouped = curves.groupby(_keys(curves) + ["curve", "x"], sort=False)["y"]
     table = grouped.agg(["mean", "std", "count"]).reset_index()
     return table.rename(columns={"mean": "y", "std": "y_std", "count": "n_samples"})
 
 
 def system_table(summary: pd.DataFrame, systems: Mapping[str, Mapping], references: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per system (in the order of ``systems``): composition (mol % of every unit met in any system),
+    """One row per [variant and] system (in the order of ``systems``): composition (mol % of every unit met in any system),
     n_samples, <quantity> and <quantity> std columns, and with ``references`` (glass_densities.csv indexed by
     system) the reference density, its source and the relative error of the mean density in %."""
     all_units = list(dict.fromkeys(u for spec in systems.values() for u in (spec.get("units") or {})))
+    variants = list(dict.fromkeys(summary.variant)) if "variant" in summary.columns else [None]
     rows = []
-    for name, spec in systems.items():
-        part = summary[summary.system == name]
+    for variant, (name, spec) in ((v, item) for v in variants for item in systems.items()):
+        part = summary[(summary.system == name) & ((summary.variant == variant) if variant is not None else True)]
         if part.empty:
-            raise ValueError(f"systems.{name}: no measured sample in the per-system summary")
+            raise ValueError(f"systems.{name}: no measured sample of variant {variant} in the per-system summary")
         mol = composition_mol_percent(spec.get("units") or {})
-        row: dict = {"system": name, **{f"{u}_mol_percent": mol.get(u, 0.0) for u in all_units}}
+        row: dict = {} if variant is None else {"variant": variant}
+        row |= {"system": name, **{f"{u}_mol_percent": mol.get(u, 0.0) for u in all_units}}
         row["n_samples"] = int(part.n_samples.max())
         for q in part.itertuples():
             row[q.quantity] = q.mean
@@ -108,6 +119,7 @@ def density_figure_table(table: pd.DataFrame, unit: str = "Na2O") -> pd.DataFram
     column, x = composition_axis(table, unit)
     out = pd.DataFrame(
         {
+            "variant": table.variant if "variant" in table else "chosen",
             "system": table.system,
             column: x,
             "density_g_cm3": table[DENSITY],
@@ -118,19 +130,26 @@ def density_figure_table(table: pd.DataFrame, unit: str = "Na2O") -> pd.DataFram
     if "reference_density_g_cm3" in table:
         out["reference_density_g_cm3"] = table.reference_density_g_cm3
         out["rel_error_percent"] = table.density_rel_error_percent
-        errors = out.rel_error_percent.abs().dropna()
-        out["percent_mae"] = float(errors.mean()) if len(errors) else float("nan")
-    return out.sort_values(column).reset_index(drop=True)
+        # per variant: the mean |relative error| over its systems with a reference
+        out["percent_mae"] = out.groupby("variant")["rel_error_percent"].transform(lambda e: e.abs().mean())
+    return out.sort_values(["variant", column], kind="stable").reset_index(drop=True)
 
 
 def qn_figure_table(table: pd.DataFrame, unit: str = "Na2O") -> pd.DataFrame:
     """The Qn-vs-composition figure's data (NS Fig. 5): system, mol % of ``unit``, Q0..Q4 in % with their std."""
     column, x = composition_axis(table, unit)
-    out = pd.DataFrame({"system": table.system, column: x, "n_samples": table.n_samples})
+    out = pd.DataFrame(
+        {
+            "variant": table.variant if "variant" in table else "chosen",
+            "system": table.system,
+            column: x,
+            "n_samples": table.n_samples,
+        }
+    )
     for n in range(5):
         out[f"Q{n}"] = table.get(f"qn|Q{n}", np.nan)
         out[f"Q{n} std"] = table.get(f"qn|Q{n} std", np.nan)
-    return out.sort_values(column).reset_index(drop=True)
+    return out.sort_values(["variant", column], kind="stable").reset_index(drop=True)
 
 
 def curve_figure_table(curves: pd.DataFrame, names: list[str], systems: list[str] | None = None) -> pd.DataFrame:
@@ -146,3 +165,24 @@ def curve_figure_table(curves: pd.DataFrame, names: list[str], systems: list[str
             raise KeyError(f"no system {absent} in the systems' curves (have {sorted(set(curves.system))})")
     part = curves[curves.curve.isin(names) & (curves.system.isin(systems) if systems else True)]
     return part.reset_index(drop=True)
+
+
+def variant_comparison(table: pd.DataFrame, evaluations: pd.DataFrame, variants: Mapping[str, Mapping]) -> pd.DataFrame:
+    """The variants side by side (NS: MACE vs MACE+D3 vs DeePMD vs DeePMD+D3): per variant and system the density
+    (mean, std, relative error against the reference), first-peak positions, coordination numbers and Qn from the
+    per-system ``table``, with the variant's model and D3 and its test-set errors and cost per atom per call
+    (``evaluations``: one row per variant)."""
+    keep = ["variant", "system", DENSITY, f"{DENSITY} std", "reference_density_g_cm3", "density_rel_error_percent"]
+    keep += [c for c in table.columns if c.startswith(("peak_position|", "coordination|", "qn|")) and not c.endswith(" std")]
+    out = table[[c for c in keep if c in table.columns]].copy()
+    out.insert(1, "model", [variants[v]["model"] for v in out.variant])
+    out.insert(2, "dispersion", [_dispersion_label(variants[v]["dispersion"]) for v in out.variant])
+    columns = ["variant", "energy_mae_meV_atom", "force_mae_meV_A", "stress_mae_GPa", "cost_us_per_atom_call", "n_frames"]
+    return out.merge(evaluations[[c for c in columns if c in evaluations.columns]], on="variant", how="left")
+
+
+def _dispersion_label(dispersion) -> str:
+    """D3 of a variant as a table entry: the method (d3bj ...), 'off', or 'produce.dispersion' when inherited."""
+    if dispersion is None:
+        return "produce.dispersion"
+    return dispersion.get("method") or "off"
