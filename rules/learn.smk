@@ -131,6 +131,7 @@ rule screen_member:
         runtime=30,
         gpu=GPUS["explore"],
     params:
+        dispersion=config["produce"]["dispersion"],
         screening=screening_settings,
         dtype=MODEL_DTYPE,
         seed=config["seed"],

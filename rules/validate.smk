@@ -216,6 +216,7 @@ rule md_vdos:
         runtime=120,
         gpu=GPUS["validate"],
     params:
+        dispersion=config["produce"]["dispersion"],
         md={key: VDOS[key] for key in ("temperature_K", "nvt_ps", "nve_ps", "timestep_fs", "sample_every_fs", "friction_per_fs")},
         seed=config["seed"],
         dtype=MODEL_DTYPE,
@@ -269,6 +270,7 @@ rule sample_low_temperature:
         runtime=120,
         gpu=GPUS["validate"],
     params:
+        dispersion=config["produce"]["dispersion"],
         md={
             key: IR[key]
             for key in ("temperature_K", "n_snapshots", "equilibrate_fs", "every_fs", "timestep_fs", "friction_per_fs")
@@ -367,6 +369,7 @@ rule validate_elastic:
         runtime=120,
         gpu=GPUS["validate"],
     params:
+        dispersion=config["produce"]["dispersion"],
         # every key of validate.elastic is read
         settings=config["validate"]["elastic"],
         dtype="float64",
@@ -404,6 +407,7 @@ rule validate_elastic_fluctuation:
         runtime=120,
         gpu=GPUS["validate"],
     params:
+        dispersion=config["produce"]["dispersion"],
         # every key of validate.elastic_fluctuation is read
         settings=config["validate"]["elastic_fluctuation"],
         guards={key: MELT_QUENCH["guards"][key] for key in ("max_T_factor", "min_distance_A", "check_every")},

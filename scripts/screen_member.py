@@ -6,12 +6,23 @@ import pandas as pd
 from _common import setup
 from amlip.io.frames import read_frames
 from amlip.learning.choice import screen_dehydrogenation, screen_density
+from amlip.md.dispersion import with_dispersion
 from amlip.models.handover import use_model_python
 from amlip.models.loading import load_model
 
 
 def main(
-    model: str, structure: str, output: str, member: int, screening: dict, dtype: str, device: str, seed: int, log, reference=None
+    model: str,
+    structure: str,
+    output: str,
+    member: int,
+    screening: dict,
+    dtype: str,
+    device: str,
+    seed: int,
+    log,
+    reference=None,
+    dispersion=None,
 ):
     """The property of ``screening`` (density: g/cm3 from NpT MD; dehydrogenation: eV against the ``reference``
     labeler's table) of ``model`` on ``structure``, as one row with the error."""
@@ -20,7 +31,8 @@ def main(
     row = {"member": member, "model": model}
     if screening["property"] == "density":
         md = {k: v for k, v in screening.items() if k not in ("property", "reference_g_cm3")}
-        density = screen_density(atoms, calculator, **md, seed=seed)
+        # with production's D3 (produce.dispersion): the density the member is chosen by is the one it will give
+        density = screen_density(atoms, with_dispersion(calculator, dispersion), **md, seed=seed)
         row |= {"property": "density_g_cm3", "value": density["mean"], "std": density["std"], "start": density["start"]}
         row |= {"reference": float(screening["reference_g_cm3"]), "n_frames": density["n_frames"]}
         row["abs_error"] = abs(row["value"] - row["reference"])
@@ -44,4 +56,16 @@ if __name__ == "__main__":
     use_model_python(i.model, p.model_python)
     reference = i.reference if "reference" in i.keys() else None
     member = int(snakemake.wildcards.m)
-    main(i.model, i.structure, snakemake.output[0], member, p.screening, p.dtype, p.device, p.seed, setup(snakemake), reference)
+    main(
+        i.model,
+        i.structure,
+        snakemake.output[0],
+        member,
+        p.screening,
+        p.dtype,
+        p.device,
+        p.seed,
+        setup(snakemake),
+        reference,
+        p.dispersion,
+    )

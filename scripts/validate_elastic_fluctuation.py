@@ -2,6 +2,7 @@
 
 from _common import chosen_model, setup
 from amlip.io.frames import read_frames
+from amlip.md.dispersion import d3_settings
 from amlip.md.engines import run_md
 from amlip.md.guards import Guards
 from amlip.md.protocols import Stage
@@ -10,7 +11,9 @@ from amlip.plots import plot_elastic_fluctuation
 from amlip.properties.mechanics import elastic_fluctuation_tables
 
 
-def main(model: str, trajectory: str, outputs, settings: dict, guards: dict, seed: int, dtype: str, device: str, log) -> None:
+def main(
+    model: str, trajectory: str, outputs, settings: dict, guards: dict, seed: int, dtype: str, device: str, log, dispersion=None
+) -> None:
     """N-sigma-T MD (``settings``: validate.elastic_fluctuation) of the last frame of ``trajectory``; moduli (GPa)
     with block errors, the tensor and the running estimate."""
     glass = read_frames(trajectory)[-1]
@@ -33,6 +36,7 @@ def main(model: str, trajectory: str, outputs, settings: dict, guards: dict, see
         taut_fs=settings["taut_fs"],
         taup_fs=settings["taup_fs"],
         guards=Guards(**guards),
+        dispersion=d3_settings(dispersion),  # LAMMPS pair_style dispersion/d3 (or dftd3) as in the melt-quench
     )
     cells = [f.cell.array for f in frames if f.info["stage"] == "production"]
     moduli, tensor, running = elastic_fluctuation_tables(cells, T, settings["n_blocks"])
@@ -46,4 +50,15 @@ def main(model: str, trajectory: str, outputs, settings: dict, guards: dict, see
 if __name__ == "__main__":
     p = snakemake.params
     model = chosen_model(snakemake)
-    main(model, snakemake.input.trajectory, snakemake.output, p.settings, p.guards, p.seed, p.dtype, p.device, setup(snakemake))
+    main(
+        model,
+        snakemake.input.trajectory,
+        snakemake.output,
+        p.settings,
+        p.guards,
+        p.seed,
+        p.dtype,
+        p.device,
+        setup(snakemake),
+        p.dispersion,
+    )
