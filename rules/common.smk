@@ -230,6 +230,13 @@ def system_seed(wildcards, offset):
     return config["seed"] + offset + 1000 * list(SYSTEMS).index(wildcards.system) + int(wildcards.s)
 
 
+def system_vdos_peaks():
+    """The VDOS peaks of sample 0 of every system with every variant, when validate.analyses has vdos."""
+    if "vdos" not in config["validate"]["analyses"]:
+        return []
+    return [f"results/validate/systems/{v}/{name}/vdos/peaks.csv" for v in VARIANTS for name in SYSTEMS]
+
+
 def system_start(wildcards):
     """What sample s of a system melt-quenches: the system's structure, else its own packing."""
     structure = SYSTEMS[wildcards.system]["structure"]

@@ -165,12 +165,70 @@ rule evaluate_variant:
         "../scripts/evaluate_variant.py"
 
 
+# VDOS of sample 0 of every system with every variant (model and D3), when validate.analyses has vdos (NS Fig. 6):
+# the validate.vdos MD (Langevin NVT, then NVE) from the last glass frame, then the VDOS and its peaks.
+rule md_vdos_system:
+    input:
+        unpack(variant_model),
+        trajectory="results/produce/systems/{variant}/{system}/sample_0/trajectory.extxyz",
+    output:
+        trajectory=temp("results/validate/systems/{variant}/{system}/vdos/trajectory.extxyz"),
+    log:
+        "logs/validate/systems/{variant}/{system}/md_vdos.log",
+    benchmark:
+        "results/benchmarks/validate/systems/{variant}/{system}/md_vdos.tsv"
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=GPUS["validate"],
+    params:
+        dispersion=variant_dispersion,
+        md={key: VDOS[key] for key in ("temperature_K", "nvt_ps", "nve_ps", "timestep_fs", "sample_every_fs", "friction_per_fs")},
+        seed=config["seed"],
+        dtype=variant_dtype,
+        model_python=MODEL_PYTHON,
+        device=DEVICE["validate"],
+    script:
+        "../scripts/md_vdos.py"
+
+
+rule vdos_system:
+    input:
+        trajectory="results/validate/systems/{variant}/{system}/vdos/trajectory.extxyz",
+    output:
+        table="results/validate/systems/{variant}/{system}/vdos/vdos.csv",
+        peaks="results/validate/systems/{variant}/{system}/vdos/peaks.csv",
+        figure=report(
+            "results/validate/systems/{variant}/{system}/vdos/vdos.png",
+            category="Validation",
+            subcategory="Systems",
+            caption="../report/vdos.rst",
+        ),
+    log:
+        "logs/validate/systems/{variant}/{system}/vdos.log",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    params:
+        sample_every_fs=VDOS["sample_every_fs"],
+        plot_max_cm1=VDOS["plot_max_cm1"],
+    script:
+        "../scripts/validate_vdos.py"
+
+
 # The variants side by side (NS: MACE, MACE+D3, DeePMD, DeePMD+D3): per variant and system the density with its
-# reference error, the first-peak positions, Qn and coordination, with the variant's E/F/S errors and cost.
+# reference error, the first-peak positions, Qn and coordination, the VDOS peaks, with the variant's E/F/S errors and cost.
 rule compare_variants:
     input:
         table="results/validate/systems/table.csv",
         evaluations=expand("results/validate/variants/{variant}/evaluation.csv", variant=list(VARIANTS)),
+        vdos_peaks=system_vdos_peaks(),
     output:
         csv="results/validate/variants/comparison.csv",
         png=report(
@@ -189,5 +247,6 @@ rule compare_variants:
         runtime=10,
     params:
         variants=VARIANTS,
+        vdos_keys=[(v, name) for v in VARIANTS for name in SYSTEMS] if "vdos" in config["validate"]["analyses"] else [],
     script:
         "../scripts/compare_variants.py"

@@ -7,13 +7,16 @@ from amlip.plots.systems import plot_variant_comparison
 from amlip.properties.systems import variant_comparison
 
 
-def main(table: str, evaluations: list, csv: str, png: str, variants: dict, log) -> None:
-    """One row per variant and system (``table``: summarize_systems' table.csv; ``evaluations``: one CSV per variant)."""
-    comparison = variant_comparison(pd.read_csv(table), pd.concat([pd.read_csv(f) for f in evaluations]), variants)
+def main(table: str, evaluations: list, vdos_peaks: list, csv: str, png: str, variants: dict, vdos_keys: list, log) -> None:
+    """One row per variant and system (``table``: summarize_systems' table.csv; ``evaluations``: one CSV per variant;
+    ``vdos_peaks``: the VDOS peak tables of sample 0 of (variant, system) in ``vdos_keys``, none without vdos)."""
+    peaks = {tuple(key): pd.read_csv(path) for key, path in zip(vdos_keys, vdos_peaks)}
+    comparison = variant_comparison(pd.read_csv(table), pd.concat([pd.read_csv(f) for f in evaluations]), variants, peaks)
     comparison.to_csv(csv, index=False)
     plot_variant_comparison(comparison, png)
     log.info("\n%s", comparison.to_string())
 
 
 if __name__ == "__main__":
-    main(snakemake.input.table, snakemake.input.evaluations, **snakemake.output, **snakemake.params, log=setup(snakemake))
+    i = snakemake.input
+    main(i.table, i.evaluations, i.vdos_peaks, **snakemake.output, **snakemake.params, log=setup(snakemake))

@@ -229,6 +229,16 @@ def test_four_variants_side_by_side_with_an_external_model(tiny_ns):
     errors = comparison.drop_duplicates("variant").set_index("variant")
     assert errors.loc["theirs", "force_mae_meV_A"] == pytest.approx(errors.loc["chosen", "force_mae_meV_A"], rel=1e-6)
     assert (errors.force_mae_meV_A > 0).all() and (errors.cost_us_per_atom_call > 0).all()
+    # the VDOS of sample 0 per variant and system; the external copy gives the chosen model's spectrum
+    for variant, system in by.index:
+        peaks = pd.read_csv(tiny_ns / f"results/validate/systems/{variant}/{system}/vdos/peaks.csv")
+        top = sorted(peaks.astype(float).nlargest(3, "prominence").frequency_cm1) if len(peaks) else [np.nan]
+        assert by.loc[(variant, system), "vdos_peak_1_cm1"] == pytest.approx(top[0], nan_ok=True)
+    theirs, chosen = by.loc[("theirs", "SiO2")], by.loc[("chosen", "SiO2")]
+    assert theirs.vdos_peak_1_cm1 == pytest.approx(chosen.vdos_peak_1_cm1, nan_ok=True)
+    spectra = {v: pd.read_csv(tiny_ns / f"results/validate/systems/{v}/SiO2/vdos/vdos.csv").vdos for v in VARIANTS}
+    assert np.allclose(spectra["theirs"], spectra["chosen"]) and not np.allclose(spectra["chosen_d3"], spectra["chosen"])
+    assert (spectra["chosen"] >= 0).all() and spectra["chosen"].sum() > 0
     choice = json.loads((tiny_ns / "results/models/external/theirs/choice.json").read_text())
     assert choice["model"].endswith("someone_elses.model") and choice["architecture"] == "mace"
     assert (tiny_ns / "results/validate/variants/comparison.png").stat().st_size > 10_000

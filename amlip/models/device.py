@@ -34,6 +34,7 @@ FAMILIES = {
     "validate": (
         "md_vdos",
         "evaluate_variant",
+        "md_vdos_system",
         "sample_low_temperature",
         "validate_elastic",
         "validate_elastic_fluctuation",

@@ -167,16 +167,25 @@ def curve_figure_table(curves: pd.DataFrame, names: list[str], systems: list[str
     return part.reset_index(drop=True)
 
 
-def variant_comparison(table: pd.DataFrame, evaluations: pd.DataFrame, variants: Mapping[str, Mapping]) -> pd.DataFrame:
+def variant_comparison(
+    table: pd.DataFrame, evaluations: pd.DataFrame, variants: Mapping[str, Mapping], vdos_peaks: Mapping | None = None
+) -> pd.DataFrame:
     """The variants side by side (NS: MACE vs MACE+D3 vs DeePMD vs DeePMD+D3): per variant and system the density
     (mean, std, relative error against the reference), first-peak positions, coordination numbers and Qn from the
     per-system ``table``, with the variant's model and D3 and its test-set errors and cost per atom per call
-    (``evaluations``: one row per variant)."""
+    (``evaluations``: one row per variant); with ``vdos_peaks`` ({(variant, system): spectrum_peaks table}) the
+    VDOS peak positions of sample 0, ``vdos_peak_k_cm1`` for the three most prominent in order of frequency."""
     keep = ["variant", "system", DENSITY, f"{DENSITY} std", "reference_density_g_cm3", "density_rel_error_percent"]
     keep += [c for c in table.columns if c.startswith(("peak_position|", "coordination|", "qn|")) and not c.endswith(" std")]
     out = table[[c for c in keep if c in table.columns]].copy()
     out.insert(1, "model", [variants[v]["model"] for v in out.variant])
     out.insert(2, "dispersion", [_dispersion_label(variants[v]["dispersion"]) for v in out.variant])
+    for (variant, system), peaks in (vdos_peaks or {}).items():
+        # an empty table (no peak above the noise) reads back without dtypes
+        top = [] if peaks.empty else peaks.astype(float).nlargest(3, "prominence").frequency_cm1.sort_values().to_list()
+        at = (out.variant == variant) & (out.system == system)
+        for k in range(3):
+            out.loc[at, f"vdos_peak_{k + 1}_cm1"] = top[k] if k < len(top) else np.nan
     columns = ["variant", "energy_mae_meV_atom", "force_mae_meV_A", "stress_mae_GPa", "cost_us_per_atom_call", "n_frames"]
     return out.merge(evaluations[[c for c in columns if c in evaluations.columns]], on="variant", how="left")
 
