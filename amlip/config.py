@@ -121,10 +121,10 @@ def element_errors(config: Mapping) -> list[str]:
 def variant_errors(config: Mapping) -> list[str]:
     """variants name a model that exists (chosen or a models.external name); every external model file exists
     and its suffix is of its architecture. Nothing is downloaded: a missing file is an error naming the key."""
-    from amlip.models.loading import model_family
-
     errors = []
     external = config.get("models", {}).get("external", {})
+    if external:  # amlip.models.loading costs ~0.6 s of imports: only when there is a file to check
+        from amlip.models.loading import model_family
     for name, spec in external.items():
         key = f"models.external.{name}"
         if not os.path.isfile(spec["file"]):

@@ -81,6 +81,12 @@ ZIF = config.get("zif")
 MIL = config.get("mil120")
 ADSORPTION = config.get("adsorption")
 VDOS, IR = config["validate"]["vdos"], config["validate"]["ir"]
+# The VDOS MD settings (validate.vdos) of rules md_vdos and md_vdos_system.
+VDOS_MD = {key: VDOS[key] for key in ("temperature_K", "nvt_ps", "nve_ps", "timestep_fs", "sample_every_fs", "friction_per_fs")}
+# How a glass is measured (validate.fidelity without its targets): the closed-loop glasses and every system sample.
+MEASURE_SETTINGS = {key: value for key, value in config["validate"]["fidelity"].items() if key != "targets"} | {
+    "average_last_fraction": config["validate"]["average_last_fraction"]
+}
 # The dtype every MD job runs the chosen model in (MACE; NequIP models keep their own).
 MODEL_DTYPE = config["train"]["mace"]["default_dtype"]
 # Each rule family's device setting (auto, cpu, cuda; resolved inside the job) and the GPUs its jobs ask for.
@@ -230,11 +236,13 @@ def system_seed(wildcards, offset):
     return config["seed"] + offset + 1000 * list(SYSTEMS).index(wildcards.system) + int(wildcards.s)
 
 
+# (variant, system) pairs whose sample 0 gets a VDOS, when validate.analyses has vdos.
+SYSTEM_VDOS = [(v, name) for v in VARIANTS for name in SYSTEMS] if "vdos" in config["validate"]["analyses"] else []
+
+
 def system_vdos_peaks():
-    """The VDOS peaks of sample 0 of every system with every variant, when validate.analyses has vdos."""
-    if "vdos" not in config["validate"]["analyses"]:
-        return []
-    return [f"results/validate/systems/{v}/{name}/vdos/peaks.csv" for v in VARIANTS for name in SYSTEMS]
+    """The VDOS peak tables of :data:`SYSTEM_VDOS`, in its order."""
+    return [f"results/validate/systems/{v}/{name}/vdos/peaks.csv" for v, name in SYSTEM_VDOS]
 
 
 def system_start(wildcards):

@@ -61,8 +61,7 @@ rule measure_glasses:
         mem_mb=2000,
         runtime=30,
     params:
-        settings={key: value for key, value in FIDELITY.items() if key != "targets"}
-        | {"average_last_fraction": config["validate"]["average_last_fraction"]},
+        settings=MEASURE_SETTINGS,
     script:
         "../scripts/measure_glasses.py"
 

@@ -100,8 +100,7 @@ rule measure_system_sample:
         mem_mb=2000,
         runtime=30,
     params:
-        settings={key: value for key, value in config["validate"]["fidelity"].items() if key != "targets"}
-        | {"average_last_fraction": config["validate"]["average_last_fraction"]},
+        settings=MEASURE_SETTINGS,
     script:
         "../scripts/measure_glasses.py"
 
@@ -186,7 +185,7 @@ rule md_vdos_system:
         gpu=GPUS["validate"],
     params:
         dispersion=variant_dispersion,
-        md={key: VDOS[key] for key in ("temperature_K", "nvt_ps", "nve_ps", "timestep_fs", "sample_every_fs", "friction_per_fs")},
+        md=VDOS_MD,
         seed=config["seed"],
         dtype=variant_dtype,
         model_python=MODEL_PYTHON,
@@ -247,6 +246,6 @@ rule compare_variants:
         runtime=10,
     params:
         variants=VARIANTS,
-        vdos_keys=[(v, name) for v in VARIANTS for name in SYSTEMS] if "vdos" in config["validate"]["analyses"] else [],
+        vdos_keys=SYSTEM_VDOS,
     script:
         "../scripts/compare_variants.py"

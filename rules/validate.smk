@@ -217,7 +217,7 @@ rule md_vdos:
         gpu=GPUS["validate"],
     params:
         dispersion=config["produce"]["dispersion"],
-        md={key: VDOS[key] for key in ("temperature_K", "nvt_ps", "nve_ps", "timestep_fs", "sample_every_fs", "friction_per_fs")},
+        md=VDOS_MD,
         seed=config["seed"],
         dtype=MODEL_DTYPE,
         model_python=MODEL_PYTHON,

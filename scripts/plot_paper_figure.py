@@ -5,7 +5,7 @@ import pandas as pd
 
 from _common import setup
 from amlip.plots.systems import plot_density_vs_composition, plot_qn_vs_composition, plot_system_curves
-from amlip.properties.fidelity import _r_factor
+from amlip.properties.fidelity import overlap_r_factor
 from amlip.properties.reference import read_mint01
 from amlip.properties.systems import curve_figure_table, density_figure_table, qn_figure_table
 
@@ -28,7 +28,7 @@ def main(inputs, csv: str, png: str, kind: str, options: dict, log) -> None:
             system = options["experiment_system"]
             r = {}
             for variant, model in figure[figure.system == system].groupby("variant", sort=False):
-                r[variant] = _r_factor(model.x.to_numpy(float), model.y.to_numpy(float), q, f)
+                r[variant] = overlap_r_factor(model.x.to_numpy(float), model.y.to_numpy(float), q, f)
                 log.info("F(Q) R-factor of %s (%s) against %s: %.4f", system, variant, inputs.experiment, r[variant])
             figure["r_factor"] = figure.variant.map(r)
             measured = pd.DataFrame({"system": "reference", "curve": "F(Q)", "x": q, "y": f, "y_std": np.nan})

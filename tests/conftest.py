@@ -120,3 +120,32 @@ def small_mace(hidden_irreps: str = "8x0e"):
         atomic_inter_scale=1.0,
         atomic_inter_shift=0.0,
     )
+
+
+def check_committee_loop(work: Path, model_name: str, family: str) -> None:
+    """What a tiny two-iteration loop with a committee of ``family`` members (file ``model_name``) must show: the
+    members explored iteration 1 with a positive, finite sigma_max on each of its 12 frames, 3 frames were picked
+    and labelled, member 0 was evaluated with a cost per atom per call, and the chosen model is a member of iteration 1."""
+    import json
+    import math
+
+    import pandas as pd
+
+    from amlip.io.frames import read_frames
+    from amlip.models.committee import SIGMA_KEY
+
+    log = (work / "logs/explore/syn/iter_1.log").read_text()
+    assert f"results/train/syn/iter_0/member_1/{model_name}" in log
+    pool = read_frames(work / "results/explore/syn/iter_1/pool.extxyz")
+    sigmas = [a.info[SIGMA_KEY] for a in pool]
+    # two differently seeded members disagree somewhere: a positive, finite deviation on every frame
+    assert len(pool) == 12 and all(math.isfinite(s) and s > 0 for s in sigmas)
+    summary = pd.read_csv(work / "results/learn/syn/iter_1/summary.csv").iloc[0]
+    assert (summary.picked, summary.labelled) == (3, 3)
+    table = pd.read_csv(work / "results/train/syn/iter_1/member_0/evaluation.csv")
+    assert set(table.split) >= {"train", "val", "test"}
+    assert (table.force_mae_meV_A > 0).all() and table.force_mae_meV_A.notna().all()
+    assert (table.cost_us_per_atom_call > 0).all()
+    choice = json.loads((work / "results/learn/syn/final/choice.json").read_text())
+    assert choice["architecture_family"] == family
+    assert choice["model"] in {f"results/train/syn/iter_1/member_{m}/{model_name}" for m in range(2)}

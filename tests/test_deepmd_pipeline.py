@@ -3,14 +3,10 @@ member trained by dp --pt train and frozen by dp --pt freeze, the MD, evaluation
 main environment handed over to .venv-deepmd."""
 
 import json
-import math
 
-import pandas as pd
 import pytest
 
-from amlip.io.frames import read_frames
-from amlip.models.committee import SIGMA_KEY
-from conftest import ROOT, copy_workflow, run_snakemake
+from conftest import ROOT, check_committee_loop, copy_workflow, run_snakemake
 
 DEEPMD_VENV = ROOT / ".venv-deepmd"
 
@@ -45,18 +41,4 @@ def test_every_member_is_trained_and_frozen_by_the_dp_cli(deepmd_loop):
 
 @pytest.mark.slow
 def test_deepmd_committee_explores_and_is_evaluated_and_chosen(deepmd_loop):
-    log = (deepmd_loop / "logs/explore/syn/iter_1.log").read_text()
-    assert "results/train/syn/iter_0/member_1/model.deepmd.pth" in log
-    pool = read_frames(deepmd_loop / "results/explore/syn/iter_1/pool.extxyz")
-    sigmas = [a.info[SIGMA_KEY] for a in pool]
-    # two differently seeded members disagree somewhere: a positive, finite deviation on every frame
-    assert len(pool) == 12 and all(math.isfinite(s) and s > 0 for s in sigmas)
-    summary = pd.read_csv(deepmd_loop / "results/learn/syn/iter_1/summary.csv").iloc[0]
-    assert (summary.picked, summary.labelled) == (3, 3)
-    table = pd.read_csv(deepmd_loop / "results/train/syn/iter_1/member_0/evaluation.csv")
-    assert set(table.split) >= {"train", "val", "test"}
-    assert (table.force_mae_meV_A > 0).all() and table.force_mae_meV_A.notna().all()
-    assert (table.cost_us_per_atom_call > 0).all()
-    choice = json.loads((deepmd_loop / "results/learn/syn/final/choice.json").read_text())
-    assert choice["architecture_family"] == "deepmd"
-    assert choice["model"] in {f"results/train/syn/iter_1/member_{m}/model.deepmd.pth" for m in range(2)}
+    check_committee_loop(deepmd_loop, "model.deepmd.pth", "deepmd")

@@ -2,16 +2,10 @@
 active-learning loop of config/tests/tiny_nequip.yaml with train.nequip.compile: true, in which
 the MD, evaluation and choice jobs of the main environment hand over to .venv-nequip (~3 min)."""
 
-import json
-import math
-
-import pandas as pd
 import pytest
 import yaml
 
-from amlip.io.frames import read_frames
-from amlip.models.committee import SIGMA_KEY
-from conftest import ROOT, copy_workflow, run_snakemake
+from conftest import ROOT, check_committee_loop, copy_workflow, run_snakemake
 
 NEQUIP_VENV = ROOT / ".venv-nequip"
 
@@ -45,18 +39,4 @@ def test_every_member_is_an_aotinductor_model(compiled_loop):
 
 @pytest.mark.slow
 def test_compiled_committee_explores_and_is_evaluated_and_chosen(compiled_loop):
-    log = (compiled_loop / "logs/explore/syn/iter_1.log").read_text()
-    assert "results/train/syn/iter_0/member_1/model.nequip.pt2" in log
-    pool = read_frames(compiled_loop / "results/explore/syn/iter_1/pool.extxyz")
-    sigmas = [a.info[SIGMA_KEY] for a in pool]
-    # two differently seeded members disagree somewhere: a positive, finite deviation on every frame
-    assert len(pool) == 12 and all(math.isfinite(s) and s > 0 for s in sigmas)
-    summary = pd.read_csv(compiled_loop / "results/learn/syn/iter_1/summary.csv").iloc[0]
-    assert (summary.picked, summary.labelled) == (3, 3)
-    table = pd.read_csv(compiled_loop / "results/train/syn/iter_1/member_0/evaluation.csv")
-    assert set(table.split) >= {"train", "val", "test"}
-    assert (table.force_mae_meV_A > 0).all() and table.force_mae_meV_A.notna().all()
-    assert (table.cost_us_per_atom_call > 0).all()
-    choice = json.loads((compiled_loop / "results/learn/syn/final/choice.json").read_text())
-    assert choice["architecture_family"] == "nequip"
-    assert choice["model"] in {f"results/train/syn/iter_1/member_{m}/model.nequip.pt2" for m in range(2)}
+    check_committee_loop(compiled_loop, "model.nequip.pt2", "nequip")

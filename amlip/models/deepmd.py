@@ -37,6 +37,15 @@ from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
 # [240, 240, 240] -> [240, 240]), sel is counted from the data (``auto``: max neighbours x 1.1),
 # rcut_smth, the learning-rate schedule and the loss prefactors are deepmd-kit's defaults, and
 # numb_steps that of deepmd-kit's bulk examples (1e6).
+# Energy and force loss with deepmd-kit's default prefactors (forces first, energies last; no virial), both presets.
+LOSS = {
+    "start_pref_e": 0.02,
+    "limit_pref_e": 1.0,
+    "start_pref_f": 1000.0,
+    "limit_pref_f": 1.0,
+    "start_pref_v": 0.0,
+    "limit_pref_v": 0.0,
+}
 NS_DEEPMD = {
     "descriptor": {
         "type": "se_e3",
@@ -49,14 +58,7 @@ NS_DEEPMD = {
     "fitting_net": {"neuron": [240, 240], "activation_function": "tanh", "resnet_dt": True},
     "precision": "float64",
     "learning_rate": {"type": "exp", "start_lr": 1.0e-3, "stop_lr": 3.51e-8, "decay_steps": 5000},
-    "loss": {
-        "start_pref_e": 0.02,
-        "limit_pref_e": 1.0,
-        "start_pref_f": 1000.0,
-        "limit_pref_f": 1.0,
-        "start_pref_v": 0.0,
-        "limit_pref_v": 0.0,
-    },
+    "loss": LOSS,
     "numb_steps": 1_000_000,
     "batch_size": "auto",
     "disp_freq": 1000,
@@ -78,14 +80,7 @@ TINY_DEEPMD = {
     "fitting_net": {"neuron": [16, 16], "activation_function": "tanh", "resnet_dt": True},
     "precision": "float64",
     "learning_rate": {"type": "exp", "start_lr": 5.0e-3, "stop_lr": 1.0e-4, "decay_steps": 20},
-    "loss": {
-        "start_pref_e": 0.02,
-        "limit_pref_e": 1.0,
-        "start_pref_f": 1000.0,
-        "limit_pref_f": 1.0,
-        "start_pref_v": 0.0,
-        "limit_pref_v": 0.0,
-    },
+    "loss": LOSS,
     "numb_steps": 200,
     "batch_size": "auto",
     "disp_freq": 20,

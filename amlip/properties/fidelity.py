@@ -252,10 +252,10 @@ def fidelity_table(
     q, f_ref = _curve(reference_curves, "F(Q)")
     q_mlip, f_mlip = _curve(mlip_curves, "F(Q)")
     row = {"group": "neutron", "property": "neutron F(Q) R-factor (MLIP against reference)", "unit": ""}
-    row["difference"] = _r_factor(q_mlip, f_mlip, q, f_ref)
+    row["difference"] = overlap_r_factor(q_mlip, f_mlip, q, f_ref)
     if len(ref_glasses) > 1:
         q_half, first, second = _halves(reference_curves, "F(Q)", ref_glasses)
-        row["noise"] = _r_factor(q_half, first, q_half, second)
+        row["noise"] = overlap_r_factor(q_half, first, q_half, second)
     rows.append(_check(row, "fq_r_factor", targets))
     table = pd.DataFrame(rows + [dict(p) for p in provenance])
     columns = ["group", "property", "unit", "mlip_mean", "mlip_std", "reference_mean", "reference_std", "difference"]
@@ -263,7 +263,7 @@ def fidelity_table(
     return table.reindex(columns=columns)
 
 
-def _r_factor(q_model, f_model, q_ref, f_ref) -> float:
+def overlap_r_factor(q_model, f_model, q_ref, f_ref) -> float:
     """:func:`fq_r_factor` of two curves over the Q range both cover (F(Q) is nan below a cell's smallest
     reciprocal vector; NpT cells differ in size)."""
     model, ref = np.isfinite(f_model), np.isfinite(f_ref)
