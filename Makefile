@@ -68,9 +68,11 @@ install: $(STAMP) $(NEQUIP_STAMP) $(DEEPMD_STAMP)
 # reports a YAML syntax error in a --configfile without its file or line. The verdict
 # (results/validate/verdict.txt) is printed last, also when a failing check stopped the run
 # (validate.strict) or a job failed after it was written.
+# It installs .venv and only the extra environments the config's models need (python -m amlip.config --environments).
 CONFIG ?= config/config.yaml
-run: install
+run: $(STAMP)
 	$(BIN)/python -m amlip.config $(CONFIG)
+	@for env in $$($(BIN)/python -m amlip.config --environments $(CONFIG)); do $(MAKE) --no-print-directory .venv-$$env/.installed; done
 	@status=0; $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) || status=$$?; \
 	if [ $$status = 0 ]; then $(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report report.html || status=$$?; \
 	  echo "Report: $(abspath report.html) (figures and tables under $(abspath results))"; fi; \

@@ -455,11 +455,28 @@ def merge_config(base: dict, override: Mapping) -> dict:
     return base
 
 
+#: The virtual environment (``.venv-<name>``, Makefile) each architecture needs beside ``.venv``.
+ARCHITECTURE_ENVIRONMENTS = {"nequip": "nequip", "allegro": "nequip", "deepmd": "deepmd"}
+
+
+def environments_needed(config: Mapping) -> list[str]:
+    """The extra virtual environments a run of ``config`` loads models from: the committee's architecture
+    (globally and per domain) and every external model's. NequIP members trained on request beside a MACE
+    committee (``train.nequip``) are not part of the run and need nothing here."""
+    architectures = {config["train"]["architecture"]}
+    architectures |= {model["architecture"] for model in config.get("models", {}).get("external", {}).values()}
+    return sorted({ARCHITECTURE_ENVIRONMENTS[a] for a in architectures if a in ARCHITECTURE_ENVIRONMENTS})
+
+
 def main(argv: Sequence[str], root: str | os.PathLike = ".") -> int:
     """Check config/config.yaml under ``root`` with the files ``argv`` on top: syntax, schema (with its
-    defaults filled), strict types and cross-key checks. Prints what is wrong; returns the exit status."""
+    defaults filled), strict types and cross-key checks. Prints what is wrong; returns the exit status.
+    With ``--environments`` first, print only the extra virtual environments the run needs (one line,
+    space separated: ``make run`` installs those and no others)."""
     from snakemake.utils import validate
 
+    environments = bool(argv) and argv[0] == "--environments"
+    argv = argv[1:] if environments else argv
     schema = os.path.join(root, "config", "schema.yaml")
     try:
         config = read_yaml(os.path.join(root, "config", "config.yaml"))
@@ -470,7 +487,10 @@ def main(argv: Sequence[str], root: str | os.PathLike = ".") -> int:
     except Exception as error:  # every kind of config error is reported the same way
         print(error, file=sys.stderr)
         return 1
-    print(f"config OK: config/config.yaml{''.join(' + ' + p for p in argv)}")
+    if environments:
+        print(" ".join(environments_needed(config)))
+    else:
+        print(f"config OK: config/config.yaml{''.join(' + ' + p for p in argv)}")
     return 0
 
 

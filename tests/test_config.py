@@ -364,3 +364,26 @@ def test_a_null_crystal_in_an_overlay_drops_that_default_crystal():
     assert config["structures"]["crystals"]["alpha_quartz"] is None
     drop_removed_crystals(config)
     assert list(config["structures"]["crystals"]) == ["beta_cristobalite", "zif4"]
+
+
+def test_make_run_installs_only_the_environments_the_config_loads_models_from(tmp_path, capsys):
+    """python -m amlip.config --environments: nothing beyond .venv for the default (MACE), nequip for a NequIP
+    or Allegro committee, deepmd for a DeePMD committee or an external DeePMD model."""
+    root = Path(__file__).resolve().parents[1]
+    model = tmp_path / "m.pth"
+    model.write_bytes(b"")
+    cases = [
+        ({}, ""),
+        ({"train": {"architecture": "allegro", "nequip": {"preset": "zif_allegro"}}}, "nequip"),
+        ({"train": {"architecture": "deepmd"}}, "deepmd"),
+        ({"train": {"architecture": "nequip"}, "models": {"external": {"dp": {"file": str(model), "architecture": "deepmd"}}}}, "deepmd nequip"),
+    ]
+    for override, expected in cases:
+        path = tmp_path / "overlay.yaml"
+        path.write_text(yaml.safe_dump(override))
+        assert main(["--environments", str(path)], root=root) == 0
+        assert capsys.readouterr().out.strip() == expected, override
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"train": {"architecture": "schnet"}}))
+    assert main(["--environments", str(bad)], root=root) == 1
+    assert "schnet" in capsys.readouterr().err
