@@ -376,7 +376,10 @@ def test_make_run_installs_only_the_environments_the_config_loads_models_from(tm
         ({}, ""),
         ({"train": {"architecture": "allegro", "nequip": {"preset": "zif_allegro"}}}, "nequip"),
         ({"train": {"architecture": "deepmd"}}, "deepmd"),
-        ({"train": {"architecture": "nequip"}, "models": {"external": {"dp": {"file": str(model), "architecture": "deepmd"}}}}, "deepmd nequip"),
+        (
+            {"train": {"architecture": "nequip"}, "models": {"external": {"dp": {"file": str(model), "architecture": "deepmd"}}}},
+            "deepmd nequip",
+        ),
     ]
     for override, expected in cases:
         path = tmp_path / "overlay.yaml"
