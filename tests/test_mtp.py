@@ -182,6 +182,21 @@ def test_two_members_disagree_but_both_fit_held_out_frames(committee, frames):
     assert atoms.get_potential_energy() == pytest.approx((predictions[0][0][0] + predictions[1][0][0]) / 2)
 
 
+@pytest.mark.slow
+def test_one_calculator_serves_structures_of_different_sizes(committee, frames):
+    calc = load_mtp_calculator(str(committee[0][0]))
+    small, large = frames[0].copy(), frames[1].repeat((1, 1, 2))
+    energies = []
+    for atoms in (small, large, small):
+        atoms.calc = calc
+        energies.append(atoms.get_potential_energy())
+    single = frames[1].copy()
+    single.calc = load_mtp_calculator(str(committee[0][0]))
+    # a periodic repeat: exactly twice the energy of the cell
+    assert energies[1] == pytest.approx(2 * single.get_potential_energy(), rel=1e-10)
+    assert energies[2] == pytest.approx(energies[0], abs=1e-10)
+
+
 def test_a_file_without_species_tag_is_refused(tmp_path, committee):
     text = Path(committee[0][0]).read_text().replace("potential_tag = amlip species 14 8", "potential_tag = ")
     (tmp_path / "mlp.mtp").write_text(text)

@@ -285,11 +285,27 @@ def train_mtp(setting_file: str | Path, model_file: str | Path) -> dict:
     return errors
 
 
-def _rmse(data, images: Sequence, engine: str) -> dict:
-    """Energy (eV/atom) and force (eV/Å) RMSE of the potential ``data`` on the labelled ``images``."""
+def mtp_calculator(data, engine: str = "cext"):
+    """``motep.calculator.MTP`` of the potential ``data`` that can also be handed structures of another size.
+
+    motep 0.2.0 sizes its neighbour list to the first structure it computes ("ValueError: Wrong number of
+    cutoff radii: 24 != 18" on the next of another size): the list is rebuilt whenever the atoms change.
+    """
+    from ase.calculators.calculator import all_changes
     from motep.calculator import MTP
 
-    calc = MTP(copy.deepcopy(data), engine=engine)
+    class ResizableMTP(MTP):
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            if "numbers" in system_changes:
+                self.engine.neighbor_list = None
+            super().calculate(atoms, list(properties), system_changes)
+
+    return ResizableMTP(data, engine=engine)
+
+
+def _rmse(data, images: Sequence, engine: str) -> dict:
+    """Energy (eV/atom) and force (eV/Å) RMSE of the potential ``data`` on the labelled ``images``."""
+    calc = mtp_calculator(copy.deepcopy(data), engine=engine)
     de, df = [], []
     for image in images:
         atoms = image.copy()
@@ -312,10 +328,9 @@ def load_mtp_calculator(model_path: str, device: str = "cpu", engine: str = "cex
     if not path.exists():
         raise FileNotFoundError(f"MTP model file {path} does not exist")
     try:
-        from motep.calculator import MTP
         from motep.io.mlip.mtp import read_mtp
     except ImportError as exc:
         raise ImportError("MTP models need motep 0.2.0 (requirements.txt, envs/mtp.yaml): make install") from exc
     data = read_mtp(path)
     data.species = tagged_species(data.potential_tag, path)
-    return MTP(data, engine=engine)
+    return mtp_calculator(data, engine=engine)
