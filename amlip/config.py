@@ -216,6 +216,13 @@ def config_errors(config: Mapping) -> list[str]:
             "set produce.melt_quench.structure (a starting structure) or produce.melt_quench.units (a packing per glass)"
         )
 
+    if config["train"]["architecture"] == "mtp":
+        from amlip.models.mtp import mtp_settings
+
+        try:
+            mtp_settings(config["train"]["mtp"]["preset"], config["train"]["mtp"]["overrides"])
+        except ValueError as exc:
+            errors.append(str(exc))
     architecture, preset = config["train"]["architecture"], config["train"]["nequip"]["preset"]
     if architecture in ("nequip", "allegro") and not preset.endswith(architecture):
         errors.append(

@@ -18,6 +18,7 @@ from amlip.md.batched import check_batched
 from amlip.models.deepmd import deepmd_command, deepmd_settings
 from amlip.models.device import check_devices, gpus_for
 from amlip.models.loading import model_file
+from amlip.models.mtp import mtp_settings
 from amlip.models.nequip import PRESETS as NEQUIP_PRESETS
 from amlip.models.nequip import nequip_commands
 
@@ -58,6 +59,7 @@ MODEL_ENV = {
     "nequip": "../envs/nequip.yaml",
     "allegro": "../envs/nequip.yaml",
     "deepmd": "../envs/deepmd.yaml",
+    "mtp": "../envs/mtp.yaml",
 }[ARCHITECTURE]
 MODEL_PYTHON = {family: config["train"][family]["python"] for family in ("nequip", "deepmd")}
 # Active-learning settings per domain (learn.domain_settings over the global values).
@@ -567,6 +569,12 @@ def deepmd_train_settings(wildcards):
     """train.deepmd.preset (ns_deepmd, tiny_deepmd) with train.deepmd.overrides on top."""
     block = config["train"]["deepmd"]
     return deepmd_settings(block["preset"], block["overrides"])
+
+
+def mtp_train_settings(wildcards):
+    """train.mtp.preset (as_mtp16, tiny_mtp) with train.mtp.overrides on top."""
+    block = config["train"]["mtp"]
+    return mtp_settings(block["preset"], block["overrides"])
 
 
 def deepmd_command_line(wildcards, input, output, threads):

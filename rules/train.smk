@@ -183,3 +183,53 @@ rule train_deepmd:
         "action=$({params.reuse} 2> {log}); "
         "if [ \"$action\" = reused ]; then echo 'member copied: the loop stopped before this iteration' >> {log}; "
         "else (export OMP_NUM_THREADS={threads}; {params.commands}) > {log} 2>&1; fi"
+
+
+# MTP members (train.architecture: mtp; AS presets) trained by motep in the main environment:
+# training.cfg, the untrained initial.mtp of the level and motep.toml, then motep's Trainer writes
+# the member's model.mtp (MLIP-2 format), e.g.
+#   snakemake results/train/syn/iter_2/member_0/model.mtp
+rule write_mtp_input:
+    input:
+        train="results/learn/{domain}/iter_{i}/train.extxyz",
+    output:
+        setting="results/train/{domain}/iter_{i}/member_{m}/mtp/motep.toml",
+        cfg="results/train/{domain}/iter_{i}/member_{m}/mtp/training.cfg",
+        initial="results/train/{domain}/iter_{i}/member_{m}/mtp/initial.mtp",
+    log:
+        "logs/train/{domain}/iter_{i}/mtp_input_{m}.log",
+    conda:
+        "../envs/mtp.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        settings=mtp_train_settings,
+        elements=config["elements"],
+        seed=lambda wildcards: config["seed"] + int(wildcards.m),
+    script:
+        "../scripts/write_mtp_input.py"
+
+
+rule train_mtp:
+    input:
+        unpack(lambda wildcards: previous_member(wildcards, "model.mtp")),
+        setting="results/train/{domain}/iter_{i}/member_{m}/mtp/motep.toml",
+        cfg="results/train/{domain}/iter_{i}/member_{m}/mtp/training.cfg",
+        initial="results/train/{domain}/iter_{i}/member_{m}/mtp/initial.mtp",
+    output:
+        model=protected("results/train/{domain}/iter_{i}/member_{m}/model.mtp"),
+    log:
+        "logs/train/{domain}/iter_{i}/member_{m}_mtp.log",
+    benchmark:
+        "results/benchmarks/train/{domain}/iter_{i}/member_{m}_mtp.tsv"
+    conda:
+        "../envs/mtp.yaml"
+    threads: 1
+    # motep's C engine on one core; level 16 with 1000 BFGS iterations on a few thousand frames takes hours
+    resources:
+        mem_mb=4000,
+        runtime=480,
+    script:
+        "../scripts/train_mtp.py"

@@ -139,6 +139,11 @@ def _update(base: dict, override: dict) -> None:
         ),
         ({"structures": {"random": {"units": {"MgO": 2}}}}, "structures.random.units.MgO is not a precursor unit"),
         ({"pore": {}}, "pore (its hydroxyls) has H, which elements ['Si', 'O'] lacks"),
+        ({"train": {"mtp": {"preset": "mtp16"}}}, "'mtp16' is not one of ['as_mtp16', 'tiny_mtp']"),
+        (
+            {"train": {"architecture": "mtp", "mtp": {"overrides": {"min_dist_A": 6.0}}}},
+            "train.mtp min_dist_A 6.0 must be > 0 and < max_dist_A 5.0",
+        ),
         ({"select": {"soap": {"centers": ["Al"]}}}, "select.soap.centers has Al, which elements ['Si', 'O'] lacks"),
         ({"structures": {"crystals": {"x": {"cif": "nowhere.cif"}}}}, "structures.crystals.x.cif nowhere.cif cannot be read"),
         ({"explore": {"classical": {"potential": {"potential": "reaxff"}}}}, "ReaxFF needs ffield and elements"),

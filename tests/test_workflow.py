@@ -174,6 +174,24 @@ def test_deepmd_committee_drives_the_loop_in_a_dry_run(snakemake, tmp_path):
     assert "mace.model" not in result.stdout
 
 
+def test_mtp_committee_drives_the_loop_in_a_dry_run(snakemake, tmp_path):
+    # train.architecture: mtp on the tiny config: every member is write_mtp_input + train_mtp (motep),
+    # and every consumer of the committee asks for the .mtp files.
+    override = tmp_path / "mtp.yaml"
+    override.write_text("train: {architecture: mtp, mtp: {preset: tiny_mtp}}\n")
+    result = snakemake(
+        "-n", "--forceall", "results/learn/syn/final/choice.json", "--configfile", "config/tests/tiny.yaml", str(override)
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rule train_model:" not in result.stdout and "rule train_deepmd:" not in result.stdout
+    # 2 members x 3 iterations (0, 1, 2)
+    assert result.stdout.count("rule train_mtp:") == 6 and result.stdout.count("rule write_mtp_input:") == 6
+    assert "output: results/train/syn/iter_2/member_1/model.mtp" in result.stdout
+    explore = re.search(r"rule explore_production:\n\s+input: ([^\n]+)\n\s+output: results/explore/syn/iter_1/", result.stdout)
+    assert explore and "results/train/syn/iter_0/member_1/model.mtp" in explore.group(1)
+    assert "mace.model" not in result.stdout
+
+
 def test_eq_domain_starts_from_the_final_syn_model(snakemake):
     result = snakemake("-n", "--forceall", "results/explore/eq/iter_1/pool.extxyz", "--configfile", "config/examples/syn_eq.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
