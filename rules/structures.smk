@@ -16,6 +16,7 @@ rule build_random_structure:
         units=config["structures"]["random"]["units"],
         density_g_cm3=config["structures"]["random"]["density_g_cm3"],
         min_distance_A=config["structures"]["random"]["min_distance_A"],
+        pair_min_distance_A=config["structures"]["random"]["pair_min_distance_A"],
         seed=lambda wildcards: config["seed"] + int(wildcards.k),
     script:
         "../scripts/build_random_structure.py"
@@ -40,6 +41,7 @@ rule build_glass_start:
         units=GLASS_UNITS,
         density_g_cm3=config["structures"]["random"]["density_g_cm3"],
         min_distance_A=config["structures"]["random"]["min_distance_A"],
+        pair_min_distance_A=config["structures"]["random"]["pair_min_distance_A"],
         seed=lambda wildcards: config["seed"] + 10000 + int(wildcards.g),
     script:
         "../scripts/build_random_structure.py"

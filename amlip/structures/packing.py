@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -52,6 +52,7 @@ def random_packing(
     max_attempts: int = 20000,
     cell: np.ndarray | None = None,
     allowed=None,
+    pair_min_distance_A: Mapping[str, float] | None = None,
 ) -> Atoms:
     """Insert precursor units at random into a box at the target density.
 
@@ -61,6 +62,10 @@ def random_packing(
     image). ``allowed(positions) -> bool`` can veto a placement (e.g. atoms inside a pore).
     The array ``unit_id`` says which unit each atom came from.
     Raises ``RuntimeError`` naming the unit when no placement is found.
+
+    ``pair_min_distance_A`` ({"Si-Si": 2.8, "O-O": 2.3}) then spreads the packing until those element
+    pairs are at least that far apart (:func:`spread_pairs`): random insertion alone leaves Si-Si pairs
+    at 1.7 Å and forces of 30 eV/Å in a silica packing, far outside anything the melt ever visits.
     """
     rng = np.random.default_rng(seed)
     for name in units:
@@ -97,6 +102,72 @@ def random_packing(
         unit_ids.extend([unit_id] * len(unit_symbols))
     atoms = Atoms(placed_symbols, positions=placed, cell=cell, pbc=True)
     atoms.arrays["unit_id"] = np.array(unit_ids)
+    if pair_min_distance_A:
+        spread_pairs(atoms, pair_min_distance_A, default_A=min_distance_A)
     atoms.wrap()
     atoms.info["source"] = "random_packing"
     return atoms
+
+
+def pair_distance_table(symbols: Sequence[str], pair_min_distance_A: Mapping[str, float], default_A: float) -> dict:
+    """{(a, b): distance} for every element pair of ``symbols`` (both orders): the ``"A-B"`` entries of
+    ``pair_min_distance_A`` (in either order), ``default_A`` for the others. A key that is not two element
+    symbols joined by '-' raises ValueError naming it."""
+    table = {(a, b): float(default_A) for a in set(symbols) for b in set(symbols)}
+    for key, value in pair_min_distance_A.items():
+        parts = key.split("-")
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f"pair_min_distance_A key {key!r} is not two element symbols joined by '-', e.g. 'Si-Si'")
+        a, b = parts
+        if (a, b) in table:
+            table[(a, b)] = table[(b, a)] = float(value)
+    return table
+
+
+def spread_pairs(
+    atoms: Atoms,
+    pair_min_distance_A: Mapping[str, float],
+    default_A: float = 0.0,
+    tolerance_A: float = 0.02,
+    max_iter: int = 2000,
+) -> float:
+    """Move atoms (cell fixed, in place) until every pair is at least its minimum distance apart, or as close
+    to that as L-BFGS gets on the overlap penalty sum (d_min - d)^2 over pairs closer than d_min (minimum
+    image; scipy.optimize). Returns the largest remaining shortfall in Å (logged when above ``tolerance_A``)."""
+    from ase.neighborlist import neighbor_list
+    from scipy.optimize import minimize
+
+    symbols = atoms.get_chemical_symbols()
+    table = pair_distance_table(symbols, pair_min_distance_A, default_A)
+    numbers = atoms.numbers
+    by_number = {}
+    for (a, b), d in table.items():
+        by_number[(Atoms(a).numbers[0], Atoms(b).numbers[0])] = d
+    cutoff = max(table.values())
+    work = atoms.copy()
+
+    def penalty(flat):
+        work.positions = flat.reshape(-1, 3)
+        i, j, d, vec = neighbor_list("ijdD", work, cutoff)
+        need = np.array([by_number[(numbers[a], numbers[b])] for a, b in zip(i, j)]) if len(i) else np.zeros(0)
+        short = np.clip(need - d, 0.0, None)
+        # each pair appears twice (i, j) and (j, i): half the sum is the penalty
+        value = 0.5 * float(np.sum(short**2))
+        grad = np.zeros_like(work.positions)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pull = np.where(d > 0, short / d, 0.0)[:, None] * vec  # d(short^2 / 2)/d(r_j) = -short * vec / d
+        np.add.at(grad, i, pull)
+        np.add.at(grad, j, -pull)
+        return value, grad.ravel()
+
+    result = minimize(penalty, atoms.positions.ravel(), jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-10})
+    atoms.positions = result.x.reshape(-1, 3)
+    work.positions = atoms.positions
+    i, j, d = neighbor_list("ijd", work, cutoff)
+    need = np.array([by_number[(numbers[a], numbers[b])] for a, b in zip(i, j)]) if len(i) else np.zeros(0)
+    worst = float(np.max(need - d, initial=0.0))
+    if worst > tolerance_A:
+        import logging
+
+        logging.getLogger(__name__).warning("spread_pairs: a pair stays %.3f Å short of its minimum distance", worst)
+    return worst
