@@ -1,4 +1,4 @@
-"""Model files by architecture and the one loader: ``load_model`` picks MACE, NequIP/Allegro or DeePMD by the file suffix."""
+"""Model files by architecture and the one loader: ``load_model`` picks MACE, NequIP/Allegro, DeePMD or GRACE by the file suffix."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ MODEL_FILES = {
     "nequip": "model.nequip.pt2",
     "allegro": "model.nequip.pt2",
     "deepmd": "model.deepmd.pth",
+    # GRACE members: gracemaker's SavedModel directory packed into one file (amlip.models.grace).
+    "grace": "model.grace.tar",
 }
 # Without compilation (train.nequip.compile: false) the best checkpoint is the member, run eagerly.
 UNCOMPILED_NEQUIP_FILE = "model.ckpt"
@@ -24,7 +26,7 @@ NEQUIP_SUFFIXES = (".nequip.pt2", ".ckpt", ".nequip.zip")
 
 
 def model_file(architecture: str, compiled: bool = True) -> str:
-    """The committee member's model file name for ``train.architecture`` (mace, nequip, allegro, deepmd).
+    """The committee member's model file name for ``train.architecture`` (mace, nequip, allegro, deepmd, grace).
 
     ``compiled=False`` (NequIP/Allegro only) names the copied best checkpoint, run eagerly.
     """
@@ -37,7 +39,7 @@ def model_file(architecture: str, compiled: bool = True) -> str:
 
 def model_family(path: str | Path) -> str:
     """``mace`` for ``*.model`` files, ``nequip`` for ``*.nequip.pt2`` / ``*.ckpt`` / ``*.nequip.zip``,
-    ``deepmd`` for ``*.pth`` (a frozen DeePMD model)."""
+    ``deepmd`` for ``*.pth`` (a frozen DeePMD model), ``grace`` for ``*.grace.tar`` (a packed GRACE SavedModel)."""
     name = Path(path).name
     if name.endswith(".model"):
         return "mace"
@@ -45,8 +47,11 @@ def model_family(path: str | Path) -> str:
         return "nequip"
     if name.endswith(".pth"):
         return "deepmd"
+    if name.endswith(".grace.tar"):
+        return "grace"
     raise ValueError(
-        f"unknown model file {path}: expected *.model (MACE), one of {NEQUIP_SUFFIXES} (NequIP/Allegro) or *.pth (DeePMD)"
+        f"unknown model file {path}: expected *.model (MACE), one of {NEQUIP_SUFFIXES} (NequIP/Allegro), *.pth (DeePMD) "
+        "or *.grace.tar (GRACE)"
     )
 
 
@@ -65,9 +70,10 @@ def load_model(model_paths: Sequence[str] | str, dtype: str = "float64", device:
 
     ``*.model``: MACE (``MACECalculator``; a committee gives the mean and ``forces_comm``).
     ``*.nequip.pt2`` (compiled), ``*.ckpt`` or ``*.nequip.zip`` (eager): NequIP/Allegro through
-    ``nequip.integrations.ase``; ``*.pth``: a frozen DeePMD model through ``deepmd.calculator.DP``.
-    Several NequIP or DeePMD files become a :class:`CommitteeCalculator`. ``dtype`` applies to MACE
-    only (NequIP and DeePMD models carry their own). ``device`` is a ``device.<family>`` setting
+    ``nequip.integrations.ase``; ``*.pth``: a frozen DeePMD model through ``deepmd.calculator.DP``;
+    ``*.grace.tar``: a GRACE SavedModel through ``tensorpotential.calculator.TPCalculator``.
+    Several NequIP, DeePMD or GRACE files become a :class:`CommitteeCalculator`. ``dtype`` applies to MACE
+    only (the others carry their own). ``device`` is a ``device.<family>`` setting
     (auto, cpu, cuda; :func:`amlip.models.device.resolve_device`); MACE on CUDA uses cuEquivariance when
     installed. Energies eV, forces eV/Å, stress eV/Å^3.
     """
@@ -79,6 +85,8 @@ def load_model(model_paths: Sequence[str] | str, dtype: str = "float64", device:
         return load_mace(paths, dtype=dtype, device=device, enable_cueq=use_cueq(device))
     if family == "deepmd":
         from amlip.models.deepmd import load_deepmd_calculator as load
+    elif family == "grace":
+        from amlip.models.grace import load_grace_calculator as load
     else:
         from amlip.models.nequip import load_nequip_calculator as load
 
