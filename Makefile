@@ -3,6 +3,7 @@
 #   .venv         the pipeline, MACE (e3nn 0.4.4), tblite, analysis  (requirements.txt)
 #   .venv-nequip  NequIP / Allegro (e3nn 0.6)                        (requirements-nequip.txt)
 #   .venv-deepmd  DeePMD (deepmd-kit 3.2.0 built against torch 2.13)  (requirements-deepmd.txt + sdist build)
+#   .venv-grace   GRACE (tensorpotential 0.6.2.1, tensorflow-cpu 2.20) (requirements-grace.txt + GRACE_NODEPS)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -15,6 +16,11 @@ DEEPMD_STAMP := $(DEEPMD_VENV)/.installed
 # deepmd-kit's PyPI wheel carries PyTorch ops built for torch 2.11 (they refuse to load on 2.13): build it from the
 # sdist against the venv's torch, PyTorch backend only, without MPI (the Python backend does not use it; ~1.5 min).
 DEEPMD_BUILD := DP_ENABLE_TENSORFLOW=0 DP_ENABLE_PYTORCH=1 CMAKE_ARGS="-DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON"
+GRACE_VENV := .venv-grace
+GRACE_STAMP := $(GRACE_VENV)/.installed
+# tensorpotential's metadata asks for tensorflow[and-cuda] on Linux and tf_keras for the 620 MB `tensorflow` wheel:
+# both go in without their dependencies, on top of tensorflow-cpu (requirements-grace.txt), which provides the module.
+GRACE_NODEPS := tf_keras==2.20.1 tensorpotential==0.6.2.1
 SYSTEM_STAMP := .system-deps
 CORES ?= 2
 # Extra pip options, e.g. PIP_OPTS="--extra-index-url https://download.pytorch.org/whl/cpu" for a CPU torch.
@@ -24,8 +30,9 @@ PIP_OPTS ?=
 # that need them skip with the reason.
 APT_PACKAGES := cp2k quantum-espresso libgsl-dev
 
-# .venv first; .venv-nequip and .venv-deepmd last, so only nequip-train / nequip-compile and dp come from them.
-export PATH := $(abspath $(BIN)):$(PATH):$(abspath $(NEQUIP_VENV)/bin):$(abspath $(DEEPMD_VENV)/bin)
+# .venv first; .venv-nequip, .venv-deepmd and .venv-grace last, so only nequip-train / nequip-compile, dp and
+# gracemaker come from them.
+export PATH := $(abspath $(BIN)):$(PATH):$(abspath $(NEQUIP_VENV)/bin):$(abspath $(DEEPMD_VENV)/bin):$(abspath $(GRACE_VENV)/bin)
 # One thread per job: jobs run side by side on the cores Snakemake is given.
 export OMP_NUM_THREADS ?= 1
 export MPLBACKEND := Agg
@@ -62,7 +69,14 @@ $(DEEPMD_STAMP): requirements-deepmd.txt pyproject.toml
 	$(DEEPMD_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(DEEPMD_STAMP)
 
-install: $(STAMP) $(NEQUIP_STAMP) $(DEEPMD_STAMP)
+$(GRACE_STAMP): requirements-grace.txt pyproject.toml
+	test -x $(GRACE_VENV)/bin/python || $(PYTHON) -m venv $(GRACE_VENV)
+	$(GRACE_VENV)/bin/python -m pip install --quiet $(PIP_OPTS) -r requirements-grace.txt
+	$(GRACE_VENV)/bin/python -m pip install --quiet $(PIP_OPTS) --no-deps $(GRACE_NODEPS)
+	$(GRACE_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(GRACE_STAMP)
+
+install: $(STAMP) $(NEQUIP_STAMP) $(DEEPMD_STAMP) $(GRACE_STAMP)
 
 # The config of `make run` (e.g. make run CONFIG=config/tests/tiny.yaml), checked first: Snakemake
 # reports a YAML syntax error in a --configfile without its file or line. The verdict
@@ -91,6 +105,7 @@ test: lint
 	$(BIN)/python -m pytest -ra tests
 	$(NEQUIP_VENV)/bin/python -m pytest -ra tests/test_nequip.py
 	$(DEEPMD_VENV)/bin/python -m pytest -ra tests/test_deepmd.py
+	$(GRACE_VENV)/bin/python -m pytest -ra tests/test_grace.py
 
 # Unit tests only (no Snakemake runs, no end-to-end runs, no DFT codes): about a minute, for inner loops.
 test-fast: install

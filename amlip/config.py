@@ -463,7 +463,7 @@ def merge_config(base: dict, override: Mapping) -> dict:
 
 
 #: The virtual environment (``.venv-<name>``, Makefile) each architecture needs beside ``.venv``.
-ARCHITECTURE_ENVIRONMENTS = {"nequip": "nequip", "allegro": "nequip", "deepmd": "deepmd"}
+ARCHITECTURE_ENVIRONMENTS = {"nequip": "nequip", "allegro": "nequip", "deepmd": "deepmd", "grace": "grace"}
 
 
 def environments_needed(config: Mapping) -> list[str]:

@@ -17,6 +17,7 @@ from amlip.learning.loop import domain_settings
 from amlip.md.batched import check_batched
 from amlip.models.deepmd import deepmd_command, deepmd_settings
 from amlip.models.device import check_devices, gpus_for
+from amlip.models.grace import grace_command, grace_settings
 from amlip.models.loading import model_file
 from amlip.models.mtp import mtp_settings
 from amlip.models.nequip import PRESETS as NEQUIP_PRESETS
@@ -46,7 +47,7 @@ N_MODELS = config["train"]["n_models"]
 CRYSTALS = list(config["structures"]["crystals"])
 N_RANDOM = config["structures"]["random"]["n_structures"]
 BACKEND = config["label"]["backend"]
-# Committee architecture: model file name, the env its scripts need, the NequIP and DeePMD
+# Committee architecture: model file name, the env its scripts need, the NequIP, DeePMD and GRACE
 # interpreters for local runs (amlip.models.handover).
 ARCHITECTURE = config["train"]["architecture"]
 MODEL_FILE = model_file(ARCHITECTURE, compiled=config["train"]["nequip"]["compile"])
@@ -60,8 +61,11 @@ MODEL_ENV = {
     "allegro": "../envs/nequip.yaml",
     "deepmd": "../envs/deepmd.yaml",
     "mtp": "../envs/mtp.yaml",
+    "grace": "../envs/grace.yaml",
 }[ARCHITECTURE]
-MODEL_PYTHON = {family: config["train"][family]["python"] for family in ("nequip", "deepmd")}
+MODEL_PYTHON = {family: config["train"][family]["python"] for family in ("nequip", "deepmd", "grace")}
+# train.grace.preset with its overrides, resolved at start-up: a wrong override stops the run naming the key.
+GRACE_SETTINGS = grace_settings(config["train"]["grace"]["preset"], config["train"]["grace"]["overrides"])
 # Active-learning settings per domain (learn.domain_settings over the global values).
 DOMAIN_SETTINGS = {d: domain_settings(config, d) for d in DOMAINS}
 COST = config["train"]["cost"]
@@ -580,6 +584,12 @@ def mtp_train_settings(wildcards):
 def deepmd_command_line(wildcards, input, output, threads):
     """dp --pt train in the member's run directory, then dp --pt freeze to the member's model file."""
     return deepmd_command(os.path.dirname(input.input), output.model, threads=threads, device=DEVICE["train"])
+
+
+def grace_command_line(wildcards, input, output, threads):
+    """gracemaker in the member's run directory, then its SavedModel packed into the member's model file."""
+    seed = config["seed"] + int(wildcards.m)
+    return grace_command(os.path.dirname(input.input), output.model, seed=seed, threads=threads, device=DEVICE["train"])
 
 
 # AIMD as exploration (rules/aimd.smk): its frames join iteration 0 of the domains in aimd.domains.

@@ -1,6 +1,6 @@
 # Stage 5: training. Each committee member is one training job with its own seed: mace_run_train
-# (train.architecture: mace), nequip-train + nequip-compile (nequip, allegro) or dp --pt train +
-# dp --pt freeze (deepmd); evaluation writes the AS Table 2 / ZIF Table 1 metrics for every split
+# (train.architecture: mace), nequip-train + nequip-compile (nequip, allegro), dp --pt train +
+# dp --pt freeze (deepmd) or gracemaker (grace); evaluation writes the AS Table 2 / ZIF Table 1 metrics for every split
 # with the same loader for all.
 rule train_model:
     input:
@@ -233,3 +233,59 @@ rule train_mtp:
         runtime=480,
     script:
         "../scripts/train_mtp.py"
+
+
+# GRACE members (train.architecture: grace; presets GRACE-1L, GRACE-2L) in their own environment
+# (tensorpotential on TensorFlow): the extended XYZ sets and input.yaml of gracemaker, then training
+# and the SavedModel packed into the member's model.grace.tar, e.g.
+#   snakemake results/train/syn/iter_2/member_0/model.grace.tar
+rule write_grace_input:
+    input:
+        train="results/learn/{domain}/iter_{i}/train.extxyz",
+        val="results/learn/{domain}/iter_{i}/val.extxyz",
+    output:
+        input="results/train/{domain}/iter_{i}/member_{m}/grace/input.yaml",
+        train="results/train/{domain}/iter_{i}/member_{m}/grace/train.extxyz",
+        test="results/train/{domain}/iter_{i}/member_{m}/grace/test.extxyz",
+    log:
+        "logs/train/{domain}/iter_{i}/grace_input_{m}.log",
+    conda:
+        "../envs/grace.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        settings=GRACE_SETTINGS,
+        elements=config["elements"],
+        seed=lambda wildcards: config["seed"] + int(wildcards.m),
+    script:
+        "../scripts/write_grace_input.py"
+
+
+rule train_grace:
+    input:
+        unpack(lambda wildcards: previous_member(wildcards, "model.grace.tar")),
+        input="results/train/{domain}/iter_{i}/member_{m}/grace/input.yaml",
+        train="results/train/{domain}/iter_{i}/member_{m}/grace/train.extxyz",
+        test="results/train/{domain}/iter_{i}/member_{m}/grace/test.extxyz",
+    output:
+        model=protected("results/train/{domain}/iter_{i}/member_{m}/model.grace.tar"),
+    log:
+        "logs/train/{domain}/iter_{i}/member_{m}_grace.log",
+    benchmark:
+        "results/benchmarks/train/{domain}/iter_{i}/member_{m}_grace.tsv"
+    conda:
+        "../envs/grace.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=GPUS["train"],
+    params:
+        commands=grace_command_line,
+        reuse=reuse_command,
+    shell:
+        "action=$({params.reuse} 2> {log}); "
+        "if [ \"$action\" = reused ]; then echo 'member copied: the loop stopped before this iteration' >> {log}; "
+        "else (export OMP_NUM_THREADS={threads}; {params.commands}) > {log} 2>&1; fi"

@@ -197,7 +197,7 @@ def test_every_script_that_loads_a_model_passes_a_device_and_its_rule_a_family()
             block = re.search(rf"rule {rule}:\n(.*?)(?=\n\s*rule |\Z)", rules_text, re.S)
             assert block, f"rule {rule} of device.{family} not found"
             assert f'gpu=GPUS["{family}"]' in block.group(1), f"rule {rule}: resources gpu does not follow device.{family}"
-            if rule not in ("train_nequip", "train_deepmd"):  # shell rules: the device is in their command line
+            if rule not in ("train_nequip", "train_deepmd", "train_grace"):  # shell rules: the device is in their command line
                 assert f'device=DEVICE["{family}"]' in block.group(1), f"rule {rule}: no device param"
     scripts_of = dict(re.findall(r"rule (\w+):.*?\.\./scripts/(\w+)\.py", rules_text, re.S))
     for rule, script in scripts_of.items():

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 SETTINGS = ("auto", "cpu", "cuda")
 #: Rule families with a device setting, and the rules that run a model in each (the schema describes them).
 FAMILIES = {
-    "train": ("train_model", "train_nequip", "train_deepmd", "evaluate_model"),
+    "train": ("train_model", "train_nequip", "train_deepmd", "train_grace", "evaluate_model"),
     "explore": ("explore_md", "explore_production", "sample_equilibrium", "screen_member"),
     "produce": (
         "melt_quench",
@@ -61,7 +61,14 @@ def gpus_for(setting: str) -> int:
 
 
 def cuda_available() -> bool:
-    """Whether torch sees a CUDA device in this process."""
+    """Whether torch sees a CUDA device in this process; in an environment without torch (GRACE's),
+    whether TensorFlow sees a GPU."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None and importlib.util.find_spec("tensorflow") is not None:
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
     import torch
 
     return bool(torch.cuda.is_available())

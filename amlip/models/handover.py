@@ -1,5 +1,6 @@
 """Handing a job over to the interpreter of a model family that cannot share the main environment:
-NequIP/Allegro (e3nn 0.6 against MACE's 0.4.4) and DeePMD (deepmd-kit built against our torch)."""
+NequIP/Allegro (e3nn 0.6 against MACE's 0.4.4), DeePMD (deepmd-kit built against our torch) and GRACE
+(tensorpotential on TensorFlow)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from typing import Mapping, Sequence
 from amlip.models.loading import model_families
 
 # The package each family's models need, and the environment file that provides it.
-FAMILY_PACKAGES = {"nequip": "nequip", "deepmd": "deepmd"}
-FAMILY_ENVS = {"nequip": "envs/nequip.yaml (requirements-nequip.txt)", "deepmd": "envs/deepmd.yaml (requirements-deepmd.txt)"}
+FAMILY_PACKAGES = {"nequip": "nequip", "deepmd": "deepmd", "grace": "tensorpotential"}
+FAMILY_ENVS = {
+    "nequip": "envs/nequip.yaml (requirements-nequip.txt)",
+    "deepmd": "envs/deepmd.yaml (requirements-deepmd.txt)",
+    "grace": "envs/grace.yaml (requirements-grace.txt)",
+}
 
 
 def needs_model_python(model_paths: Sequence[str] | str) -> bool:
-    """True when the models are NequIP/Allegro or DeePMD files and this interpreter cannot import their package."""
+    """True when the models are NequIP/Allegro, DeePMD or GRACE files and this interpreter cannot import their package."""
     import importlib.util
 
     _, family = model_families(model_paths)

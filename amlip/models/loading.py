@@ -1,4 +1,4 @@
-"""Model files by architecture and the one loader: ``load_model`` picks MACE, NequIP/Allegro, DeePMD or MTP by the file suffix."""
+"""Model files by architecture and the one loader: ``load_model`` picks MACE, NequIP/Allegro, DeePMD, MTP or GRACE by the file suffix."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ MODEL_FILES = {
     "deepmd": "model.deepmd.pth",
     # MTP members: MLIP-2 .mtp files trained by motep (amlip.models.mtp).
     "mtp": "model.mtp",
+    # GRACE members: gracemaker's SavedModel directory packed into one file (amlip.models.grace).
+    "grace": "model.grace.tar",
 }
 # Without compilation (train.nequip.compile: false) the best checkpoint is the member, run eagerly.
 UNCOMPILED_NEQUIP_FILE = "model.ckpt"
@@ -26,7 +28,7 @@ NEQUIP_SUFFIXES = (".nequip.pt2", ".ckpt", ".nequip.zip")
 
 
 def model_file(architecture: str, compiled: bool = True) -> str:
-    """The committee member's model file name for ``train.architecture`` (mace, nequip, allegro, deepmd, mtp).
+    """The committee member's model file name for ``train.architecture`` (mace, nequip, allegro, deepmd, mtp, grace).
 
     ``compiled=False`` (NequIP/Allegro only) names the copied best checkpoint, run eagerly.
     """
@@ -39,7 +41,8 @@ def model_file(architecture: str, compiled: bool = True) -> str:
 
 def model_family(path: str | Path) -> str:
     """``mace`` for ``*.model`` files, ``nequip`` for ``*.nequip.pt2`` / ``*.ckpt`` / ``*.nequip.zip``,
-    ``deepmd`` for ``*.pth`` (a frozen DeePMD model), ``mtp`` for ``*.mtp`` (a moment tensor potential)."""
+    ``deepmd`` for ``*.pth`` (a frozen DeePMD model), ``mtp`` for ``*.mtp`` (a moment tensor potential), ``grace`` for
+    ``*.grace.tar`` (a packed GRACE SavedModel)."""
     name = Path(path).name
     if name.endswith(".model"):
         return "mace"
@@ -49,8 +52,11 @@ def model_family(path: str | Path) -> str:
         return "deepmd"
     if name.endswith(".mtp"):
         return "mtp"
+    if name.endswith(".grace.tar"):
+        return "grace"
     raise ValueError(
-        f"unknown model file {path}: expected *.model (MACE), one of {NEQUIP_SUFFIXES} (NequIP/Allegro), *.pth (DeePMD) or *.mtp (MTP)"
+        f"unknown model file {path}: expected *.model (MACE), one of {NEQUIP_SUFFIXES} (NequIP/Allegro), *.pth (DeePMD), "
+        "*.mtp (MTP) or *.grace.tar (GRACE)"
     )
 
 
@@ -71,8 +77,9 @@ def load_model(model_paths: Sequence[str] | str, dtype: str = "float64", device:
     ``*.nequip.pt2`` (compiled), ``*.ckpt`` or ``*.nequip.zip`` (eager): NequIP/Allegro through
     ``nequip.integrations.ase``; ``*.pth``: a frozen DeePMD model through ``deepmd.calculator.DP``;
     ``*.mtp``: a moment tensor potential through ``motep.calculator.MTP`` (CPU only, whatever ``device``).
-    Several NequIP, DeePMD or MTP files become a :class:`CommitteeCalculator`. ``dtype`` applies to MACE
-    only (NequIP and DeePMD models carry their own). ``device`` is a ``device.<family>`` setting
+    ``*.grace.tar``: a GRACE SavedModel through ``tensorpotential.calculator.TPCalculator``.
+    Several NequIP, DeePMD, MTP or GRACE files become a :class:`CommitteeCalculator`. ``dtype`` applies to MACE
+    only (the others carry their own). ``device`` is a ``device.<family>`` setting
     (auto, cpu, cuda; :func:`amlip.models.device.resolve_device`); MACE on CUDA uses cuEquivariance when
     installed. Energies eV, forces eV/Å, stress eV/Å^3.
     """
@@ -86,6 +93,8 @@ def load_model(model_paths: Sequence[str] | str, dtype: str = "float64", device:
         from amlip.models.mtp import load_mtp_calculator as load
     elif family == "deepmd":
         from amlip.models.deepmd import load_deepmd_calculator as load
+    elif family == "grace":
+        from amlip.models.grace import load_grace_calculator as load
     else:
         from amlip.models.nequip import load_nequip_calculator as load
 
