@@ -153,7 +153,10 @@ def readme_block(summary: dict) -> str:
     lines += [
         "",
         f"{summary['passed']} of {summary['n_checks']} checks pass; {labels}; "
-        f"{summary['cpu_minutes']:.0f} CPU-minutes over {summary['n_jobs_benchmarked']} benchmarked jobs.",
+        f"{summary['cpu_minutes']:.0f} CPU-minutes over {summary['n_jobs_benchmarked']} benchmarked jobs"
+        + (f", {summary['wall_minutes']:.0f} minutes of wall time" if summary.get("wall_minutes") is not None else "")
+        + (f" (commit {summary['commit']})" if summary.get("commit") else "")
+        + ".",
         "",
         README_END,
     ]
@@ -180,9 +183,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--readme", default="README.md")
     parser.add_argument("--keep", default="docs/measured/default_run.json", help="where the summary is kept with the README")
     parser.add_argument("--benchmarks", default="results/benchmarks", help="the run's per-job benchmark tables")
+    parser.add_argument("--wall-minutes", type=float, default=None, help="the run's wall time (make run), if measured")
+    parser.add_argument("--commit", default=None, help="the commit the run ran (default: none named)")
     args = parser.parse_args(argv)
     tables = [pd.read_csv(p, sep="\t") for p in sorted(Path(args.benchmarks).rglob("*.tsv"))]
     summary = add_cpu_time(json.loads(Path(args.summary).read_text()), tables)
+    summary |= {"wall_minutes": args.wall_minutes, "commit": args.commit}
     Path(args.keep).parent.mkdir(parents=True, exist_ok=True)
     Path(args.keep).write_text(json.dumps(summary, indent=1) + "\n")
     readme = Path(args.readme)

@@ -51,6 +51,11 @@ def test_run_summary_and_its_readme_block():
     assert "| shortest Si-O distance | glass 0 | 1.52 Å | ≥ 1.4 | pass |" in lines
     assert "| active learning converged | iteration 2 |  |  | **fail** |" in lines
     assert "2 of 3 checks pass; syn: 82 labels, 2 iterations; 3 CPU-minutes over 2 benchmarked jobs." in lines
+    timed = readme_block(summary | {"wall_minutes": 31.6, "commit": "abc1234"})
+    assert (
+        "2 of 3 checks pass; syn: 82 labels, 2 iterations; 3 CPU-minutes over 2 benchmarked jobs, 32 minutes of wall time (commit abc1234)."
+        in timed
+    )
 
 
 def test_replace_readme_block_keeps_the_rest_and_refuses_a_readme_without_markers():
