@@ -4,6 +4,7 @@ import pandas as pd
 
 from _common import setup
 from amlip.labelers.accounting import check_failed_fraction, merge_label_chunks
+from amlip.labelers.base import FAILED_COLUMNS
 
 
 def main(
@@ -25,7 +26,8 @@ def main(
     merge stops (the chunks stay) and the message names ``failure_report``. Frames are streamed
     (:func:`amlip.labelers.accounting.merge_label_chunks`): memory does not grow with their number.
     """
-    failures = pd.concat([pd.read_csv(p) for p in failed], ignore_index=True)
+    # no chunks at all when the iteration's frames are all imported (aimd.import, e.g. a random-selection baseline)
+    failures = pd.concat([pd.read_csv(p) for p in failed], ignore_index=True) if failed else pd.DataFrame(columns=FAILED_COLUMNS)
     n_merged, n_input, n_aimd = merge_label_chunks(out_labelled, chunks, frames, failures["frame_index"], aimd)
     if aimd:
         log.info("with %d AIMD frames from %s", n_aimd, list(aimd))

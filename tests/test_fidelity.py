@@ -1,6 +1,9 @@
 """Closed-loop fidelity (amlip.properties.fidelity): measurements of a glass and the MLIP-against-reference table."""
 
+import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -315,3 +318,40 @@ def test_silica_closed_loop_config_dry_run(snakemake_copy):
     assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout + run.stderr
     assert re.search(r"melt_quench_reference\s+4\n", out) and "results/fidelity/melt_quench/comparison.png" in out
+
+
+@pytest.mark.slow
+def test_closed_loop_benchmark_collects_the_run_and_a_random_baseline(closed_loop, tmp_path):
+    """benchmarks/closed_loop.py on the tiny loop (resumed: nothing left to run) copies the table and figure,
+    counts the reference labels of every iteration, and trains a random-selection baseline on half as many
+    labels drawn from the frames the loop labelled or explored, through the same DAG."""
+    from conftest import workflow_env
+
+    out = tmp_path / "measured"
+    command = [sys.executable, str(ROOT / "benchmarks/closed_loop.py"), "silica", "--workdir", str(closed_loop)]
+    command += ["--configfile", "config/tests/closed_loop_tiny.yaml", "--out", str(out), "--random-baseline", "--factors", "0.5"]
+    run = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, env=workflow_env(tmp_path) | {"PYTHONPATH": str(ROOT)}
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    record = json.loads((out / "run.json").read_text())
+    summaries = pd.read_csv(out / "learn_summary.csv")
+    assert record["reference_labels"] == summaries.labelled.sum() > 0 and record["iterations"] == 1
+    assert (out / "comparison.png").read_bytes() == (closed_loop / "results/fidelity/melt_quench/comparison.png").read_bytes()
+    table = pd.read_csv(out / "comparison.csv")
+    assert record["targets"] == table[table.group != "provenance"].within_target.notna().sum()
+    baseline = pd.read_csv(out / "random_baseline.csv")
+    n_random = round(0.5 * record["reference_labels"])
+    assert baseline.labels.tolist() == [n_random]
+    random_dir = closed_loop.parent / f"{closed_loop.name}_random_{n_random}"
+    from amlip.io.frames import read_frames
+
+    labels = read_frames(random_dir / "random_labels.extxyz")
+    assert len(labels) == n_random and all(a.info["source"].startswith(("results/label/", "results/explore/")) for a in labels)
+    # the baseline learned from those labels alone, without active learning, and made its own glasses
+    random_summary = pd.read_csv(random_dir / "results/learn/syn/iter_0/summary.csv")
+    assert random_summary.labelled.iloc[0] == n_random and not (random_dir / "results/learn/syn/iter_1").exists()
+    random_table = pd.read_csv(random_dir / "results/fidelity/melt_quench/comparison.csv")
+    assert random_table.set_index("property").loc["reference labels computed", "mlip_mean"] == n_random
+    ratio = record["label_ratio_random_over_al"]
+    assert ratio == pytest.approx(0.5, abs=0.05) if baseline.targets_met.iloc[0] >= record["targets_met"] else ratio == "> 0.5"
