@@ -118,7 +118,7 @@ def _update(base: dict, override: dict) -> None:
         ({"learn": {"sigma_low_eV_A": 2.0}}, "learn.sigma_low_eV_A 2.0 must be below learn.sigma_high_eV_A 1.0"),
         (
             {"learn": {"domain_settings": {"syn": {"sigma_high_eV_A": 0.05}}}},
-            "learn.sigma_low_eV_A 0.1 must be below learn.domain_settings.syn.sigma_high_eV_A 0.05",
+            "learn.sigma_low_eV_A 0.25 must be below learn.domain_settings.syn.sigma_high_eV_A 0.05",
         ),
         (
             {"learn": {"choose_by": {"property": "density"}}},
