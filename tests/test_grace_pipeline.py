@@ -1,6 +1,7 @@
 """End to end with a GRACE committee: the active-learning loop of config/tests/tiny_grace.yaml, every member
 trained by gracemaker and packed, the MD, evaluation and choice jobs of the main environment handed over to
-.venv-grace; and the dry run of the default tiny config with train.architecture: grace."""
+.venv-grace; and a wrong override refused at start-up (the dry run of tiny.yaml with a GRACE committee is in
+test_workflow.py, beside DeePMD and MTP)."""
 
 import json
 import re
@@ -11,24 +12,6 @@ import pytest
 from conftest import ROOT, check_committee_loop, copy_workflow, run_snakemake
 
 GRACE_VENV = ROOT / ".venv-grace"
-
-
-def test_grace_committee_drives_the_loop_in_a_dry_run(snakemake_copy, tmp_path):
-    # train.architecture: grace on the tiny config: every member is write_grace_input + train_grace,
-    # and every consumer of the committee asks for the packed GRACE models.
-    override = tmp_path / "grace.yaml"
-    override.write_text("train: {architecture: grace, grace: {preset: tiny_grace}}\n")
-    result = snakemake_copy(
-        "-n", "--forceall", "results/learn/syn/final/choice.json", "--configfile", "config/tests/tiny.yaml", str(override)
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "rule train_model:" not in result.stdout and "rule train_deepmd:" not in result.stdout
-    # 2 members x 3 iterations (0, 1, 2)
-    assert result.stdout.count("rule train_grace:") == 6 and result.stdout.count("rule write_grace_input:") == 6
-    assert "output: results/train/syn/iter_2/member_1/model.grace.tar" in result.stdout
-    explore = re.search(r"rule explore_production:\n\s+input: ([^\n]+)\n\s+output: results/explore/syn/iter_1/", result.stdout)
-    assert explore and "results/train/syn/iter_0/member_1/model.grace.tar" in explore.group(1)
-    assert "mace.model" not in result.stdout
 
 
 def test_a_wrong_grace_override_stops_the_run_naming_the_key(snakemake_copy, tmp_path):

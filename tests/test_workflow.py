@@ -156,39 +156,34 @@ def test_nequip_committee_drives_the_loop_in_a_dry_run(snakemake):
     assert "mace.model" not in result.stdout
 
 
-def test_deepmd_committee_drives_the_loop_in_a_dry_run(snakemake, tmp_path):
-    # train.architecture: deepmd on the tiny config: every member is write_deepmd_input + train_deepmd,
-    # and every consumer of the committee asks for the frozen DeePMD models.
-    override = tmp_path / "deepmd.yaml"
-    override.write_text("train: {architecture: deepmd, deepmd: {preset: tiny_deepmd}}\n")
+COMMITTEE_ARCHITECTURES = {
+    # architecture: (its tiny preset, the member's file); its rules are write_<architecture>_input + train_<architecture>
+    "deepmd": ("tiny_deepmd", "model.deepmd.pth"),
+    "mtp": ("tiny_mtp", "model.mtp"),
+    "grace": ("tiny_grace", "model.grace.tar"),
+}
+
+
+@pytest.mark.parametrize("architecture", sorted(COMMITTEE_ARCHITECTURES))
+def test_committee_of_each_architecture_drives_the_loop_in_a_dry_run(snakemake, tmp_path, architecture):
+    # train.architecture on the tiny config: every member is write_<a>_input + train_<a>, no other architecture's
+    # training rule runs, and every consumer of the committee asks for that architecture's model files.
+    preset, member_file = COMMITTEE_ARCHITECTURES[architecture]
+    override = tmp_path / f"{architecture}.yaml"
+    override.write_text(f"train: {{architecture: {architecture}, {architecture}: {{preset: {preset}}}}}\n")
     result = snakemake(
         "-n", "--forceall", "results/learn/syn/final/choice.json", "--configfile", "config/tests/tiny.yaml", str(override)
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "rule train_model:" not in result.stdout and "rule train_nequip:" not in result.stdout
+    for other in ["model", "nequip", *COMMITTEE_ARCHITECTURES]:
+        if other != architecture:
+            assert f"rule train_{other}:" not in result.stdout, other
     # 2 members x 3 iterations (0, 1, 2)
-    assert result.stdout.count("rule train_deepmd:") == 6 and result.stdout.count("rule write_deepmd_input:") == 6
-    assert "output: results/train/syn/iter_2/member_1/model.deepmd.pth" in result.stdout
+    assert result.stdout.count(f"rule train_{architecture}:") == 6
+    assert result.stdout.count(f"rule write_{architecture}_input:") == 6
+    assert f"output: results/train/syn/iter_2/member_1/{member_file}" in result.stdout
     explore = re.search(r"rule explore_production:\n\s+input: ([^\n]+)\n\s+output: results/explore/syn/iter_1/", result.stdout)
-    assert explore and "results/train/syn/iter_0/member_1/model.deepmd.pth" in explore.group(1)
-    assert "mace.model" not in result.stdout
-
-
-def test_mtp_committee_drives_the_loop_in_a_dry_run(snakemake, tmp_path):
-    # train.architecture: mtp on the tiny config: every member is write_mtp_input + train_mtp (motep),
-    # and every consumer of the committee asks for the .mtp files.
-    override = tmp_path / "mtp.yaml"
-    override.write_text("train: {architecture: mtp, mtp: {preset: tiny_mtp}}\n")
-    result = snakemake(
-        "-n", "--forceall", "results/learn/syn/final/choice.json", "--configfile", "config/tests/tiny.yaml", str(override)
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "rule train_model:" not in result.stdout and "rule train_deepmd:" not in result.stdout
-    # 2 members x 3 iterations (0, 1, 2)
-    assert result.stdout.count("rule train_mtp:") == 6 and result.stdout.count("rule write_mtp_input:") == 6
-    assert "output: results/train/syn/iter_2/member_1/model.mtp" in result.stdout
-    explore = re.search(r"rule explore_production:\n\s+input: ([^\n]+)\n\s+output: results/explore/syn/iter_1/", result.stdout)
-    assert explore and "results/train/syn/iter_0/member_1/model.mtp" in explore.group(1)
+    assert explore and f"results/train/syn/iter_0/member_1/{member_file}" in explore.group(1)
     assert "mace.model" not in result.stdout
 
 
