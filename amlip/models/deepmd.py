@@ -28,6 +28,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
+from amlip.models.presets import checked_overrides
 
 # NS (Bertani et al. 2024, as summarised in the NS MACE/DeePMD-D3 paper): the "Se_e3" angular
 # (three-body) embedding descriptor, cutoff 7 Å, an embedding net of two hidden layers and a
@@ -97,12 +98,7 @@ LEARNING_CURVE = "lcurve.out"
 def deepmd_settings(preset: str, overrides: Mapping | None = None) -> dict:
     """A preset of :data:`PRESETS` with ``overrides`` on top; dict-valued keys (``descriptor``,
     ``fitting_net``, ``learning_rate``, ``loss``) merge key by key, the others replace."""
-    if preset not in PRESETS:
-        raise ValueError(f"train.deepmd.preset is '{preset}': use one of {sorted(PRESETS)}")
-    overrides = dict(overrides or {})
-    unknown = set(overrides) - SETTINGS_KEYS
-    if unknown:
-        raise ValueError(f"unknown train.deepmd.overrides {sorted(unknown)}: the keys are {sorted(SETTINGS_KEYS)}")
+    overrides = checked_overrides("deepmd", preset, PRESETS, overrides, SETTINGS_KEYS)
     settings = copy.deepcopy(PRESETS[preset])
     for key, value in overrides.items():
         settings[key] = {**settings[key], **value} if isinstance(settings[key], dict) else copy.deepcopy(value)

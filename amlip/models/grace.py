@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
+from amlip.models.presets import checked_overrides
 
 # Optimiser and loss shared by the paper-size presets: the values gracemaker's input wizard
 # (``gracemaker -t``, tensorpotential.cli.wizard._WizardState) writes for a fit from scratch: Huber
@@ -156,12 +157,7 @@ def grace_settings(preset: str, overrides: Mapping | None = None) -> dict:
     dicts merge key by key at every depth and a null removes a key, e.g. ``{fit: {maxiter: 5}}`` or
     ``{fit: {loss: {stress: null}}}`` (no stress term).
     """
-    if preset not in PRESETS:
-        raise ValueError(f"train.grace.preset is '{preset}': use one of {sorted(PRESETS)}")
-    overrides = dict(overrides or {})
-    unknown = set(overrides) - SETTINGS_KEYS
-    if unknown:
-        raise ValueError(f"unknown train.grace.overrides {sorted(unknown)}: the keys are {sorted(SETTINGS_KEYS)}")
+    overrides = checked_overrides("grace", preset, PRESETS, overrides, SETTINGS_KEYS)
     return _merge(PRESETS[preset], overrides)
 
 

@@ -40,6 +40,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from amlip.io.frames import REF_ENERGY, REF_FORCES, REF_STRESS
+from amlip.models.presets import checked_overrides
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +90,7 @@ ENGINES = ("cext", "numpy", "numba")
 
 def mtp_settings(preset: str, overrides: Mapping | None = None) -> dict:
     """A preset of :data:`PRESETS` with ``overrides`` (keys of :data:`SETTINGS_KEYS`) on top."""
-    if preset not in PRESETS:
-        raise ValueError(f"train.mtp.preset is '{preset}': use one of {sorted(PRESETS)}")
-    overrides = dict(overrides or {})
-    unknown = set(overrides) - SETTINGS_KEYS
-    if unknown:
-        raise ValueError(f"unknown train.mtp.overrides {sorted(unknown)}: the keys are {sorted(SETTINGS_KEYS)}")
+    overrides = checked_overrides("mtp", preset, PRESETS, overrides, SETTINGS_KEYS)
     settings = {**copy.deepcopy(PRESETS[preset]), **overrides}
     check_settings(settings)
     return settings
