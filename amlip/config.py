@@ -462,6 +462,18 @@ def merge_config(base: dict, override: Mapping) -> dict:
     return base
 
 
+def load_config(overlays: Sequence[str | os.PathLike], root: str | os.PathLike = ".") -> dict:
+    """config/config.yaml under ``root`` with ``overlays`` merged on top in order (as Snakemake's
+    --configfile), checked against config/schema.yaml with its defaults filled in."""
+    from snakemake.utils import validate
+
+    config = read_yaml(os.path.join(root, "config", "config.yaml"))
+    for path in overlays:
+        merge_config(config, read_yaml(path))
+    validate(config, os.path.join(root, "config", "schema.yaml"), set_default=True)
+    return config
+
+
 #: The virtual environment (``.venv-<name>``, Makefile) each architecture needs beside ``.venv``.
 ARCHITECTURE_ENVIRONMENTS = {"nequip": "nequip", "allegro": "nequip", "deepmd": "deepmd", "grace": "grace"}
 
@@ -480,17 +492,11 @@ def main(argv: Sequence[str], root: str | os.PathLike = ".") -> int:
     defaults filled), strict types and cross-key checks. Prints what is wrong; returns the exit status.
     With ``--environments`` first, print only the extra virtual environments the run needs (one line,
     space separated: ``make run`` installs those and no others)."""
-    from snakemake.utils import validate
-
     environments = bool(argv) and argv[0] == "--environments"
     argv = argv[1:] if environments else argv
-    schema = os.path.join(root, "config", "schema.yaml")
     try:
-        config = read_yaml(os.path.join(root, "config", "config.yaml"))
-        for path in argv:
-            merge_config(config, read_yaml(path))
-        validate(config, schema, set_default=True)
-        check_config(config, schema)
+        config = load_config(argv, root)
+        check_config(config, os.path.join(root, "config", "schema.yaml"))
     except Exception as error:  # every kind of config error is reported the same way
         print(error, file=sys.stderr)
         return 1

@@ -124,19 +124,6 @@ def label_reference(frames: list, config: dict) -> list:
     return outcome.labelled
 
 
-def load_case_config(workdir: Path, configfiles: list[str]) -> dict:
-    """config/config.yaml with the case's files on top, schema defaults filled (as Snakemake sees it)."""
-    from snakemake.utils import validate
-
-    from amlip.config import merge_config, read_yaml
-
-    config = read_yaml(workdir / "config" / "config.yaml")
-    for path in configfiles:
-        merge_config(config, read_yaml(workdir / path))
-    validate(config, str(workdir / "config" / "schema.yaml"), set_default=True)
-    return config
-
-
 def random_baseline(workdir: Path, configfiles: list[str], config: dict, n_al: int, factors, cores: int, seed: int, log: Path):
     """One Snakemake run per size on random labels of the active-learning run's frames; rows of the result table."""
     from amlip.io.frames import write_frames
@@ -195,7 +182,9 @@ def main(argv=None) -> dict:
     log = out / "snakemake.log"
     wall = snakemake(workdir, configfiles, args.cores, log)
 
-    config = load_case_config(workdir, configfiles)
+    from amlip.config import load_config
+
+    config = load_config([workdir / c for c in configfiles], root=workdir)
     domain = config["produce"]["melt_quench"].get("domain", "syn")
     fidelity = workdir / "results" / "fidelity" / "melt_quench"
     for name in FIDELITY_FILES:

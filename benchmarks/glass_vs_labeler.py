@@ -40,9 +40,7 @@ def main(argv=None) -> pd.DataFrame:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    from snakemake.utils import validate
-
-    from amlip.config import merge_config, read_yaml
+    from amlip.config import load_config
     from amlip.io.frames import read_frames
     from amlip.labelers.registry import make_labeler
     from amlip.models.loading import load_model
@@ -50,10 +48,7 @@ def main(argv=None) -> pd.DataFrame:
     from amlip.structures.crystals import density_g_cm3
 
     run = args.run_dir.resolve()
-    config = read_yaml(run / "config/config.yaml")
-    for path in args.configfile:
-        merge_config(config, read_yaml(run / path))
-    validate(config, str(run / "config/schema.yaml"), set_default=True)
+    config = load_config([run / path for path in args.configfile], root=run)
     backend = config["label"]["backend"]
     labeler = make_labeler(backend, config["label"][backend])
     choice = json.loads((run / "results/learn/syn/final/choice.json").read_text())
