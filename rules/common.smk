@@ -377,6 +377,12 @@ def previous_committee(wildcards):
     return committee(wildcards.domain, int(wildcards.i) - 1)
 
 
+def previous_band(wildcards):
+    """The committee band iteration i works with: iteration i-1's band.json (nothing for iteration 0)."""
+    i = int(wildcards.i)
+    return {} if i == 0 else {"band": f"results/learn/{wildcards.domain}/iter_{i - 1}/band.json"}
+
+
 def previous_dataset(wildcards):
     """The data set of iteration i-1 (nothing for iteration 0)."""
     i = int(wildcards.i)

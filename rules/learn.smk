@@ -35,6 +35,7 @@ rule decide_iteration:
     input:
         unpack(previous_decision),
         unpack(exploration_runs),
+        unpack(previous_band),
         pool="results/explore/{domain}/iter_{i}/pool.extxyz",
     output:
         "results/learn/{domain}/iter_{i}/decision.json",
@@ -56,8 +57,38 @@ rule decide_iteration:
         "../scripts/decide_iteration.py"
 
 
+# The band of the next iteration, calibrated on held-out frames: committee i's sigma_max on iteration i's
+# test frames (labelled, seen by no member); its learn.sigma_low_quantile, at least learn.sigma_low_eV_A,
+# is the lower edge with which iteration i+1 picks candidates and decides convergence.
+rule calibrate_band:
+    input:
+        models=lambda wildcards: committee(wildcards.domain, int(wildcards.i)),
+        test="results/learn/{domain}/iter_{i}/test.extxyz",
+    output:
+        "results/learn/{domain}/iter_{i}/band.json",
+    log:
+        "logs/learn/{domain}/iter_{i}/band.log",
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=scaled_by_input(10, (0.5 if GPUS["train"] else 5) / 60),
+        gpu=GPUS["train"],
+    params:
+        floor=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_low_eV_A"],
+        high=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_high_eV_A"],
+        quantile=lambda wildcards: DOMAIN_SETTINGS[wildcards.domain]["sigma_low_quantile"],
+        dtype=MODEL_DTYPE,
+        model_python=MODEL_PYTHON,
+        device=DEVICE["train"],
+    script:
+        "../scripts/calibrate_band.py"
+
+
 rule summarize_iteration:
     input:
+        unpack(previous_band),
         decision="results/learn/{domain}/iter_{i}/decision.json",
         pool="results/explore/{domain}/iter_{i}/pool.extxyz",
         frames=frames_to_label,

@@ -6,7 +6,8 @@
 
 rule select_candidates:
     input:
-        "results/explore/{domain}/iter_{i}/pool.extxyz",
+        unpack(previous_band),
+        pool="results/explore/{domain}/iter_{i}/pool.extxyz",
     output:
         picked="results/select/{domain}/iter_{i}/picked.extxyz",
         table="results/select/{domain}/iter_{i}/picked.csv",

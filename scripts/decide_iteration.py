@@ -7,7 +7,7 @@ import pandas as pd
 
 from _common import setup
 from amlip.io.frames import iter_frames
-from amlip.learning.loop import loop_decision, production_outcome, read_loop_decision
+from amlip.learning.loop import loop_decision, production_outcome, read_band, read_loop_decision
 from amlip.models.committee import SIGMA_KEY
 
 
@@ -23,11 +23,16 @@ def main(
     log,
     decision=None,
     runs=None,
+    band=None,
 ):
     """The decision of ``iteration`` from the sigma_max of its pool (eV/Å) against ``low`` and
     ``converged_fraction`` and, when it explored the production protocol, from its ``runs``
     (runs.csv: completed, density) against the previous ``decision`` (iteration i-1's; a stopped
-    loop stays stopped) and ``density_tolerance``."""
+    loop stays stopped) and ``density_tolerance``. A ``band`` (band.json of committee i-1) replaces ``low``
+    by its calibrated lower edge, and the decision says how that edge was found."""
+    if band is not None:
+        band = read_band(band)
+        low = band["low_eV_A"]
     previous = read_loop_decision(decision) if decision is not None else None
     sigmas = []
     for k, atoms in enumerate(iter_frames(pool)):
@@ -46,6 +51,8 @@ def main(
         production=production,
         density_tolerance=density_tolerance,
     )
+    if band is not None and result["fraction_uncertain"] is not None:
+        result["decision"] += f" (uncertain: sigma_max above {low:.3f} eV/Å, the {band['how']})"
     with open(output, "w") as fh:
         json.dump(result, fh, indent=1)
     log.info("iteration %d (%d explored frames): %s", iteration, len(sigmas), result["decision"])
@@ -61,4 +68,5 @@ if __name__ == "__main__":
         log=setup(snakemake),
         decision=i.decision if "decision" in i.keys() else None,
         runs=i.runs if "runs" in i.keys() else None,
+        band=i.band if "band" in i.keys() else None,
     )

@@ -5,6 +5,7 @@ import pandas as pd
 
 from _common import setup
 from amlip.io.frames import read_frames, write_frames
+from amlip.learning.loop import read_band
 from amlip.models.committee import SIGMA_KEY
 from amlip.selection.candidates import band_candidates, select_diverse
 from amlip.selection.provenance import selection_info, stamp_selection
@@ -42,5 +43,6 @@ def main(pool_file, picked_file, table_file, low, high, max_new_frames, method, 
 
 
 if __name__ == "__main__":
-    o = snakemake.output
-    main(snakemake.input[0], o.picked, o.table, **snakemake.params, n_jobs=snakemake.threads, log=setup(snakemake))
+    o, params = snakemake.output, dict(snakemake.params)
+    params["low"] = read_band(snakemake.input.band)["low_eV_A"]  # the previous committee's calibrated edge
+    main(snakemake.input.pool, o.picked, o.table, **params, n_jobs=snakemake.threads, log=setup(snakemake))

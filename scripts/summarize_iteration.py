@@ -5,13 +5,16 @@ import pandas as pd
 
 from _common import setup
 from amlip.io.frames import read_frames
-from amlip.learning.loop import IterationSummary, read_loop_decision
+from amlip.learning.loop import IterationSummary, read_band, read_loop_decision
 from amlip.models.committee import SIGMA_KEY
 
 
 def main(inputs, output: str, domain: str, iteration: int, low: float, high: float, log) -> None:
     """One row for ``iteration``: the pool's sigma_max against the band (``low``, ``high``, eV/Å), the
-    labels and splits, the committee's mean test errors and the decision (``inputs``: rule summarize_iteration's)."""
+    labels and splits, the committee's mean test errors and the decision (``inputs``: rule summarize_iteration's;
+    from iteration 1 on ``low`` is the calibrated edge of committee i-1's band.json)."""
+    if "band" in inputs.keys():
+        low = read_band(inputs.band)["low_eV_A"]
     pool = read_frames(inputs.pool)
     sigmas = np.array([a.info[SIGMA_KEY] for a in pool if SIGMA_KEY in a.info])
     decision = read_loop_decision(inputs.decision)
@@ -23,6 +26,7 @@ def main(inputs, output: str, domain: str, iteration: int, low: float, high: flo
         explored=len(pool),
         candidates=int(((sigmas > low) & (sigmas < high)).sum()) if len(sigmas) else len(pool),
         picked=len(read_frames(inputs.frames)),
+        sigma_low_eV_A=low,
         fraction_above_band=float((sigmas >= high).mean()) if len(sigmas) else float("nan"),
         fraction_uncertain=float("nan") if decision["fraction_uncertain"] is None else decision["fraction_uncertain"],
         labelled=len(read_frames(inputs.labelled)),

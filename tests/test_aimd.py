@@ -165,13 +165,16 @@ def test_bad_aimd_config_fails_before_any_job(snakemake_copy, tmp_path, override
 
 
 def test_dry_run_wires_aimd_into_iteration_0(snakemake_copy, tmp_path):
-    result = _dry_run(snakemake_copy, tmp_path, "aimd: {structures: [random_0, crystal_alpha_quartz]}\n")
+    # AIMD with the xTB labeler (the default labels with BKS and has no AIMD)
+    result = _dry_run(
+        snakemake_copy, tmp_path, "label: {backend: xtb}\naimd: {domains: [syn], structures: [random_0, crystal_alpha_quartz]}\n"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert "results/aimd/syn/run_crystal_alpha_quartz" in out and "results/aimd/syn/run_random_0" in out
     merge = [block for block in out.split("\n\n") if "rule merge_labels:" in block and "iter_0" in block]
     assert merge and "results/aimd/syn/imported.extxyz" in merge[0]
-    off = _dry_run(snakemake_copy, tmp_path, "aimd: {domains: []}\n")
+    off = _dry_run(snakemake_copy, tmp_path, "label: {backend: xtb}\naimd: {domains: []}\n")
     assert off.returncode == 0 and "run_aimd" not in off.stdout
 
 

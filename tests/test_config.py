@@ -148,10 +148,6 @@ def _update(base: dict, override: dict) -> None:
         ({"structures": {"crystals": {"x": {"cif": "nowhere.cif"}}}}, "structures.crystals.x.cif nowhere.cif cannot be read"),
         ({"explore": {"classical": {"potential": {"potential": "reaxff"}}}}, "ReaxFF needs ffield and elements"),
         ({"explore": {"classical": {"potential": {"potential": "tersoff"}}}}, "the LAMMPS engine runs bks or reaxff"),
-        (
-            {"label": {"backend": "lammps"}},
-            "explore.classical.potential is bks, the reference labeler itself (label.backend lammps)",
-        ),
     ],
 )
 def test_cross_field_errors_name_the_keys(override, message):
@@ -334,6 +330,7 @@ def test_level_of_theory_changes_name_the_key_and_the_file(tmp_path):
     from amlip.config import level_of_theory_changes
 
     config = copy.deepcopy(CONFIG)
+    _update(config, {"label": {"backend": "xtb"}, "aimd": {"domains": ["syn"]}})  # the default labels with BKS
     validate(config, str(SCHEMA), set_default=True)
     settings = dict(config["label"]["xtb"])
     e0s = tmp_path / "label/syn/isolated_atoms.json"

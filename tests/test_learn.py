@@ -4,7 +4,7 @@ import pytest
 from ase.calculators.lj import LennardJones
 
 from amlip.learning.choice import choose_member, screen_density
-from amlip.learning.loop import domain_settings, uncertain_fraction
+from amlip.learning.loop import calibrated_band, domain_settings, read_band, uncertain_fraction
 from amlip.models.committee import committee_force_deviation
 from amlip.selection.candidates import band_candidates, select_diverse
 from amlip.structures.crystals import build_crystal, density_g_cm3
@@ -33,13 +33,36 @@ def test_sigma_max_rejects_wrong_shape():
 def test_band_is_open_on_both_sides():
     sigmas = [0.01, 0.06, 0.07, 0.2, 0.24, 0.5]
     np.testing.assert_array_equal(band_candidates(sigmas, 0.06, 0.24), [2, 3])
-    with pytest.raises(ValueError, match="low < high"):
+    with pytest.raises(ValueError, match="low <= high, got 0.3 > 0.1"):
         band_candidates(sigmas, 0.3, 0.1)
 
 
 def test_uncertain_fraction():
     assert uncertain_fraction([0.01, 0.02, 0.03, 0.1], 0.06) == 0.25
     assert uncertain_fraction([], 0.06) is None
+
+
+def test_calibrated_band_takes_the_test_quantile_above_the_floor_and_caps_at_the_upper_edge():
+    sigmas = np.linspace(0.1, 0.5, 21)  # 0.02 eV/Å apart: the 0.95 quantile is 0.48
+    band = calibrated_band(sigmas, 0.25, 1.0, 0.95)
+    assert band["low_eV_A"] == pytest.approx(0.48) == band["quantile_sigma_eV_A"]
+    assert band["n_test_frames"] == 21 and band["test_sigma_median_eV_A"] == pytest.approx(0.3) and not band["capped"]
+    assert "0.95 quantile of the committee's sigma_max on its 21 test frames 0.480 eV/Å, floor 0.25" == band["how"]
+    # the floor wins over a committee that agrees on its test frames; null quantile or no frames: the fixed edge
+    assert calibrated_band(sigmas, 0.6, 1.0, 0.95)["low_eV_A"] == 0.6
+    assert calibrated_band(sigmas, 0.25, 1.0, None)["low_eV_A"] == 0.25
+    assert calibrated_band([], 0.25, 1.0, 0.95)["how"].startswith("no test frames to calibrate on")
+    # a committee that deviates on its own test frames more than the upper edge: an empty band, said so
+    capped = calibrated_band(sigmas + 1.0, 0.25, 1.0, 0.95)
+    assert capped["low_eV_A"] == 1.0 and capped["capped"] and "capped at the upper edge 1" in capped["how"]
+    assert len(band_candidates(np.array([0.5, 1.0, 2.0]), capped["low_eV_A"], capped["high_eV_A"])) == 0
+
+
+def test_read_band_names_the_file_and_the_missing_keys(tmp_path):
+    path = tmp_path / "band.json"
+    path.write_text('{"low_eV_A": 0.3}')
+    with pytest.raises(ValueError, match=r"band.json lacks \['high_eV_A', 'how'\]; rerun rule calibrate_band"):
+        read_band(path)
 
 
 def test_loop_decision_stops_once_and_stays_stopped():
@@ -188,6 +211,7 @@ def base_config(**learn):
         "learn": {
             "sigma_low_eV_A": 0.1,
             "sigma_high_eV_A": 1.0,
+            "sigma_low_quantile": None,
             "max_new_frames": 12,
             "converged_fraction": 0.05,
             "density_tolerance": 0.02,

@@ -68,6 +68,34 @@ def test_dataset_grows_over_iterations_and_splits_are_disjoint(tiny_run):
 
 
 @pytest.mark.slow
+def test_band_json_holds_the_committee_sigma_on_its_own_test_frames(tiny_run):
+    """Committee 1's sigma_max on iteration 1's test frames, recomputed here member by member, is what
+    band.json records; with learn.sigma_low_quantile null the edge iteration 2 used is sigma_low_eV_A."""
+    import json
+
+    from amlip.models.committee import committee_force_deviation
+    from amlip.models.loading import load_model
+
+    band = json.loads((tiny_run / "results/learn/syn/iter_1/band.json").read_text())
+    assert band["quantile"] is None and band["low_eV_A"] == 0.0 and band["high_eV_A"] == 100.0
+    test = read_frames(tiny_run / "results/learn/syn/iter_1/test.extxyz")
+    members = [load_model(str(tiny_run / f"results/train/syn/iter_1/member_{m}/mace.model")) for m in range(2)]
+    expected = []
+    for atoms in test:
+        forces = []
+        for member in members:
+            copy = atoms.copy()
+            copy.calc = member
+            forces.append(copy.get_forces())
+        expected.append(committee_force_deviation(np.array(forces)))
+    assert band["n_test_frames"] == len(test) > 0
+    assert band["test_sigma_max_per_frame_eV_A"] == pytest.approx(expected, rel=1e-6)
+    assert min(expected) > 0
+    summary = pd.read_csv(tiny_run / "results/learn/syn/iter_2/summary.csv")
+    assert summary.sigma_low_eV_A.iloc[0] == 0.0
+
+
+@pytest.mark.slow
 def test_models_and_accuracy_table(tiny_run):
     for m in range(2):
         assert (tiny_run / f"results/train/syn/iter_2/member_{m}/mace.model").stat().st_size > 10_000

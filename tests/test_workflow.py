@@ -9,9 +9,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 CONFIGS = sorted(p.relative_to(ROOT) for p in (ROOT / "config").rglob("*.yaml") if p.name != "schema.yaml")
-STAGES = ["structures", "explore", "label", "aimd", "select", "train", "learn", "produce", "validate", "report"]
+STAGES = ["structures", "explore", "label", "select", "train", "learn", "produce", "validate", "fidelity", "report"]
 # Stage files whose rules only an opt-in config block requests (each has its own dry-run test).
-OPT_IN_STAGES = ["pore", "mof", "fidelity", "systems", "papers"]
+OPT_IN_STAGES = ["aimd", "pore", "mof", "systems", "papers"]
 # Whole configs (first line "# Whole config"): they replace config/config.yaml (--replace-workflow-config).
 WHOLE = {c for c in CONFIGS if (ROOT / c).read_text().startswith("# Whole config")}
 

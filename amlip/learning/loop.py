@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
@@ -17,6 +18,7 @@ class IterationSummary:
     explored: int
     candidates: int
     picked: int
+    sigma_low_eV_A: float
     fraction_above_band: float
     fraction_uncertain: float
     labelled: int
@@ -38,6 +40,60 @@ def uncertain_fraction(sigmas: Sequence[float], low_eV_A: float) -> float | None
     """Fraction of explored frames whose sigma_max lies above the band's lower edge (None without frames)."""
     sigmas = np.asarray(sigmas, dtype=float)
     return float((sigmas > low_eV_A).mean()) if len(sigmas) else None
+
+
+def calibrated_band(test_sigmas: Sequence[float], floor_eV_A: float, high_eV_A: float, quantile: float | None) -> dict:
+    """The committee band used by the next iteration (``band.json``), calibrated on held-out frames.
+
+    ``test_sigmas`` are the sigma_max (eV/Å) of a committee on its own test frames: labelled frames of
+    the distribution it was trained on, seen by no member. A frame explored later is uncertain only
+    when the committee deviates on it more than on those (DP-GEN's advice: the lower trust level just
+    above the model deviation of the training data): the lower edge is the larger of ``floor_eV_A``
+    (learn.sigma_low_eV_A) and the ``quantile`` of ``test_sigmas``; ``quantile`` None keeps the fixed
+    floor. An edge at or above ``high_eV_A`` is capped there (an empty band: every frame either
+    certain or unphysical, and ``capped`` says so). Returns the edges, the test statistics and ``how``.
+    """
+    sigmas = np.asarray(test_sigmas, dtype=float)
+    stats = {
+        "n_test_frames": int(len(sigmas)),
+        "test_sigma_median_eV_A": float(np.median(sigmas)) if len(sigmas) else None,
+        "test_sigma_max_eV_A": float(sigmas.max()) if len(sigmas) else None,
+    }
+    quantile_sigma = float(np.quantile(sigmas, quantile)) if quantile is not None and len(sigmas) else None
+    if quantile is None:
+        low, how = float(floor_eV_A), f"fixed learn.sigma_low_eV_A {floor_eV_A:g} eV/Å"
+    elif quantile_sigma is None:
+        low, how = float(floor_eV_A), f"no test frames to calibrate on: learn.sigma_low_eV_A {floor_eV_A:g} eV/Å"
+    else:
+        low = max(float(floor_eV_A), quantile_sigma)
+        how = (
+            f"{quantile:g} quantile of the committee's sigma_max on its {len(sigmas)} test frames "
+            f"{quantile_sigma:.3f} eV/Å, floor {floor_eV_A:g}"
+        )
+    capped = low >= high_eV_A
+    if capped:
+        how += f"; capped at the upper edge {high_eV_A:g} eV/Å (the committee deviates on its own test frames)"
+        low = float(high_eV_A)
+    return {
+        "low_eV_A": low,
+        "high_eV_A": float(high_eV_A),
+        "floor_eV_A": float(floor_eV_A),
+        "quantile": quantile,
+        "quantile_sigma_eV_A": quantile_sigma,
+        "capped": bool(capped),
+        **stats,
+        "how": how,
+    }
+
+
+def read_band(path) -> dict:
+    """A committee's ``band.json`` (:func:`calibrated_band`), checked for its edges."""
+    with open(path) as fh:
+        band = json.load(fh)
+    missing = [k for k in ("low_eV_A", "high_eV_A", "how") if k not in band]
+    if missing:
+        raise ValueError(f"committee band {path} lacks {missing}; rerun rule calibrate_band for it")
+    return band
 
 
 #: Keys of an iteration's ``decision.json`` (:func:`loop_decision`).
@@ -186,6 +242,7 @@ def read_loop_decision(path) -> dict:
 # Keys of learn.domain_settings.<domain> that replace the global learn.* values of that domain.
 DOMAIN_LEARN_KEYS = (
     "sigma_low_eV_A",
+    "sigma_low_quantile",
     "sigma_high_eV_A",
     "max_new_frames",
     "converged_fraction",

@@ -43,8 +43,9 @@ def select_diverse(
 
 
 def band_candidates(sigmas: Sequence[float], low_eV_A: float, high_eV_A: float) -> np.ndarray:
-    """Indices of frames with ``low < sigma_max < high`` (eV/Å): uncertain but not unphysical."""
+    """Indices of frames with ``low < sigma_max < high`` (eV/Å): uncertain but not unphysical. ``low == high``
+    (a calibrated edge capped at the upper one, :func:`amlip.learning.loop.calibrated_band`) is an empty band."""
     sigmas = np.asarray(sigmas, dtype=float)
-    if low_eV_A >= high_eV_A:
-        raise ValueError(f"learn band must have low < high, got {low_eV_A} >= {high_eV_A}")
+    if low_eV_A > high_eV_A:
+        raise ValueError(f"learn band must have low <= high, got {low_eV_A} > {high_eV_A}")
     return np.flatnonzero((sigmas > low_eV_A) & (sigmas < high_eV_A))
