@@ -510,8 +510,14 @@ NEUTRON = config["validate"]["neutron_sq"]
 
 
 def fq_comparison(wildcards=None):
-    """The neutron F(Q) comparison summary when validate.neutron_sq.experiment names a measured F(Q)."""
-    return {"fq": "results/validate/melt_quench/neutron_fq_summary.csv"} if NEUTRON["experiment"] else {}
+    """The neutron F(Q) comparison summary when validate.neutron_sq.experiment names a measured F(Q); with a
+    closed loop also the reference's glasses against the same experiment (the verdict shows both)."""
+    if not NEUTRON["experiment"]:
+        return {}
+    files = {"fq": "results/validate/melt_quench/neutron_fq_summary.csv"}
+    if CLOSED_LOOP:
+        files["fq_reference"] = "results/fidelity/melt_quench/reference/neutron_fq_summary.csv"
+    return files
 
 
 def glass_trajectories(wildcards=None):

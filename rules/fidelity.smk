@@ -104,3 +104,37 @@ rule compare_fidelity:
         engine=MELT_QUENCH["engine"],
     script:
         "../scripts/compare_fidelity.py"
+
+
+# The reference's glasses against the measured F(Q), like the MLIP's (rule compare_neutron_fq): the verdict puts the
+# reference's R-factor and first sharp diffraction peak beside the MLIP's, so that a failing row says whether the
+# reference itself, with the same protocol, fails it too.
+rule compare_neutron_fq_reference:
+    input:
+        trajectories=reference_trajectories(),
+        experiment=NEUTRON["experiment"] or [],
+    output:
+        table="results/fidelity/melt_quench/reference/neutron_fq.csv",
+        summary="results/fidelity/melt_quench/reference/neutron_fq_summary.csv",
+        figure=report(
+            "results/fidelity/melt_quench/reference/neutron_fq.png",
+            category="2. Closed-loop fidelity",
+            subcategory="the reference's own glasses",
+            caption="../report/neutron_fq_reference.rst",
+        ),
+    log:
+        "logs/fidelity/compare_neutron_fq_reference.log",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    params:
+        average_last_fraction=config["validate"]["average_last_fraction"],
+        dq_inv_A=NEUTRON["fq_dq_inv_A"],
+        r_factor_range_inv_A=NEUTRON["r_factor_range_inv_A"],
+        fsdp_window_inv_A=NEUTRON["fsdp_window_inv_A"],
+        scattering_lengths_fm=NEUTRON["scattering_lengths_fm"],
+    script:
+        "../scripts/compare_neutron_fq.py"

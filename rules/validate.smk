@@ -2,8 +2,8 @@
 # angles (validate_structure); X-ray PDF with partials (AS), neutron S(Q) with partials (NS),
 # ring statistics (ZIF), Qn speciation (NS), partial RDFs with PMFs (ZIF) and pore volume with a probe
 # (ZIF), each a CSV with its figure beside it.
-# Properties that need the chosen model (validate.vdos, validate.ir, validate.elastic, validate.elastic_fluctuation) run it on the last
-# frame of glass 0; the density is averaged over produce.melt_quench.n_glasses independent glasses.
+# Properties that need the chosen model (validate.vdos, validate.ir, validate.elastic, validate.elastic_fluctuation,
+# validate.elastic_md) run it on the last frame of glass 0; the density is averaged over produce.melt_quench.n_glasses independent glasses.
 # Each rule passes only the validate keys its job reads, so changing one setting reruns only that job.
 
 
@@ -417,6 +417,48 @@ rule validate_elastic_fluctuation:
         device=DEVICE["validate"],
     script:
         "../scripts/validate_elastic_fluctuation.py"
+
+
+# Elastic moduli from MD at temperature (NS, ZIF): a zero-stress reference (fix npt aniso), NS uniaxial strain along x
+# with y and z barostatted (E, nu), NS NpT pressure steps and ZIF NVT P(V) (K), all in LAMMPS with the model through
+# fix external.
+rule validate_elastic_md:
+    input:
+        trajectory="results/produce/melt_quench/trajectory.extxyz",
+        choice=f"results/learn/{PRODUCE_DOMAIN}/final/choice.json",
+        models=committee(PRODUCE_DOMAIN, N_ITER),
+        reference="resources/reference/glass_moduli.csv",
+    output:
+        table="results/validate/melt_quench/elastic_md.csv",
+        runs="results/validate/melt_quench/elastic_md_runs.csv",
+        figure=report(
+            "results/validate/melt_quench/elastic_md.png",
+            category="Validation",
+            subcategory="glass 0",
+            caption="../report/elastic_md.rst",
+        ),
+    log:
+        "logs/validate/melt_quench_elastic_md.log",
+    benchmark:
+        "results/benchmarks/validate/elastic_md.tsv"
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=GPUS["validate"],
+    params:
+        dispersion=config["produce"]["dispersion"],
+        # every key of validate.elastic_md is read
+        settings=config["validate"]["elastic_md"],
+        guards={key: MELT_QUENCH["guards"][key] for key in ("max_T_factor", "min_distance_A", "check_every")},
+        seed=config["seed"],
+        dtype=MODEL_DTYPE,
+        model_python=MODEL_PYTHON,
+        device=DEVICE["validate"],
+    script:
+        "../scripts/validate_elastic_md.py"
 
 
 # The glasses' neutron F(Q), computed on the reciprocal lattice of each periodic cell (exact for the model,

@@ -29,6 +29,7 @@ def main(
     average_last_fraction: float,
     log,
     fq: str | None = None,
+    fq_reference: str | None = None,
 ) -> None:
     """The verdict from the glass ``trajectories`` (their last ``average_last_fraction``), the density table,
     the F(Q) comparison summary ``fq``, the chosen member (``choice``, its row of ``evaluations``) and the
@@ -59,6 +60,7 @@ def main(
         pd.read_csv(fq).iloc[0].to_dict() if fq is not None else None,
         member,
         read_loop_decision(decision),
+        pd.read_csv(fq_reference).iloc[0].to_dict() if fq_reference is not None else None,
     )
     result.to_csv(table, index=False)
     Path(html).write_text(verdict_html(result))
@@ -81,4 +83,5 @@ if __name__ == "__main__":
         **snakemake.params,
         log=setup(snakemake),
         fq=i.fq if "fq" in i.keys() else None,
+        fq_reference=i.fq_reference if "fq_reference" in i.keys() else None,
     )

@@ -15,6 +15,7 @@ RULES = {
     "sample_low_temperature": "validate",
     "validate_elastic": "validate",
     "validate_elastic_fluctuation": "validate",
+    "validate_elastic_md": "validate",
     "screen_member": "learn",
 }
 

@@ -174,7 +174,11 @@ def test_provenance_rows_count_labels_and_iterations():
 # ---- the closed loop end to end: config/examples/closed_loop_silica.yaml + config/tests/closed_loop_tiny.yaml ----
 
 CLOSED_LOOP = ["--configfile", "config/examples/closed_loop_silica.yaml", "config/tests/closed_loop_tiny.yaml"]
-FIDELITY_TARGETS = ["results/fidelity/melt_quench/comparison.csv", "results/fidelity/melt_quench/comparison.png"]
+FIDELITY_TARGETS = [
+    "results/fidelity/melt_quench/comparison.csv",
+    "results/fidelity/melt_quench/comparison.png",
+    "results/validate/verdict.csv",
+]
 
 
 @pytest.fixture(scope="module")
@@ -291,6 +295,28 @@ def test_closed_loop_provenance_counts_the_labels(closed_loop):
     assert table.loc["reference labels computed", "mlip_mean"] == summaries.labelled.sum() + summaries.failed.sum() > 0
     assert table.loc["reference labels computed", "mlip_mean"] >= labelled
     assert table.loc["reference potential", "note"] == "bks" and table.loc["MLIP MD engine", "note"] == "lammps"
+
+
+def test_closed_loop_verdict_puts_the_reference_glasses_beside_the_fq_rows(closed_loop):
+    """The reference's own glasses against the measured F(Q), recomputed here from their trajectories, are in the
+    notes of the verdict's F(Q) rows (a failing row then says whether BKS with the same protocol fails it too)."""
+    from amlip.io.frames import read_frames
+    from amlip.properties.reference import read_mint01
+    from amlip.properties.scattering import fq_r_factor, neutron_fq_kspace, peak_position
+
+    frames = []
+    for g in range(2):
+        trajectory = read_frames(closed_loop / f"results/reference/melt_quench/glass_{g}/trajectory.extxyz")
+        frames += trajectory[-max(1, round(len(trajectory) * 0.3)) :]  # validate.average_last_fraction
+    q, f, _ = neutron_fq_kspace(frames, q_max=16.05, dq=0.05, lengths={})
+    q_exp, f_exp, _ = read_mint01(ROOT / "resources/reference/SiO2_NIMROD.mint01")
+    r_factor = fq_r_factor(q, f, q_exp, f_exp, max(0.5, q.min()), 16.0)
+    verdict = pd.read_csv(closed_loop / "results/validate/verdict.csv").set_index("check")
+    same = "the reference potential's own glasses (same protocol): "
+    assert verdict.loc["neutron F(Q) R-factor vs experiment", "note"] == f"{same}{r_factor:.3g}"
+    assert verdict.loc["first sharp diffraction peak", "note"] == f"{same}{peak_position(q, f, 1.0, 2.2):.3g} 1/Å"
+    mlip = pd.read_csv(closed_loop / "results/validate/melt_quench/neutron_fq_summary.csv").iloc[0]
+    assert verdict.loc["neutron F(Q) R-factor vs experiment", "value"] == pytest.approx(mlip.r_factor)
 
 
 def test_zif4_closed_loop_config_plans_the_reaxff_reference(snakemake_copy):

@@ -132,6 +132,8 @@ def test_each_paper_config_dry_runs_to_its_design(snakemake_copy, paper):
     n_samples = sum(spec.get("samples", config.get("samples", 1)) for spec in systems.values())
     for rule in ("build_system_packing", "produce_system", "measure_system_sample"):
         assert counts.get(rule, 0) == n_samples
+    # the MD elastic protocols (uniaxial strain, pressure steps) belong to the NS paper only
+    assert counts.get("validate_elastic_md", 0) == (1 if paper == "NS" else 0)
     if paper == "NS":
         assert n_samples == 8 * 50  # NS: 50 glasses of each of the eight Table 1 compositions
         packing = re.search(

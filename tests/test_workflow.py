@@ -211,6 +211,31 @@ def test_choose_by_density_screens_every_final_member(snakemake, tmp_path):
         assert f"results/learn/syn/final/screen_member_{m}.csv" in result.stdout
 
 
+def test_md_elastic_moduli_only_when_listed_in_the_analyses(snakemake, tmp_path):
+    """validate_elastic_md (many MD runs) stays out of the default run; listed in validate.analyses, the default target
+    asks for it, after the glass and the chosen model, with the reference moduli."""
+    default = snakemake("-n", "--forceall")
+    assert default.returncode == 0, default.stderr[-3000:]
+    assert "rule validate_elastic_md:" not in default.stdout
+    assert "rule validate_elastic_fluctuation:" in default.stdout
+    override = tmp_path / "elastic_md.yaml"
+    override.write_text("validate: {analyses: [density, elastic_md]}\n")
+    result = snakemake("-n", "--forceall", "--configfile", str(override))
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = re.split(r"\n(?=rule |localrule )", result.stdout)
+    job = [j for j in jobs if j.startswith("rule validate_elastic_md:")]
+    assert len(job) == 1 and "rule validate_elastic_fluctuation:" not in result.stdout
+    for path in (
+        "results/produce/melt_quench/trajectory.extxyz",
+        "results/learn/syn/final/choice.json",
+        "resources/reference/glass_moduli.csv",
+        "results/validate/melt_quench/elastic_md.csv",
+        "results/validate/melt_quench/elastic_md_runs.csv",
+        "results/validate/melt_quench/elastic_md.png",
+    ):
+        assert path in job[0], path
+
+
 def test_choose_by_per_domain_dehydrogenation_for_eq_density_for_syn(snakemake, tmp_path):
     """AS: the syn model by density, the eq model by dehydrogenation energies against the reference labeler."""
     override = tmp_path / "choose.yaml"

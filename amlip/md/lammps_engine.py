@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 BAR_PER_GPA = 1.0e4
 ATM_PER_GPA = 1.0e9 / 101325.0
+#: LAMMPS thermo keywords of the pressure tensor in ASE's Voigt order (xx yy zz yz xz xy).
+STRESS_THERMO = ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,17 @@ def stage_fix(
         # converts it) and flip no keeps the cell continuous, so its strains stay meaningful.
         p = stage.pressure_GPa / unit_style.GPa_per_pressure
         return f"fix {fix_id} all npt {temp} tri {p:g} {p:g} {pdamp:g} flip no"
-    raise ValueError(f"stage {stage.name}: ensemble must be 'nve', 'nvt', 'npt' or 'npt_tri', got '{stage.ensemble}'")
+    if stage.ensemble == "npt_aniso":
+        # each box length barostatted on its own: zero stress on every axis (NS: reference of the strain runs)
+        p = stage.pressure_GPa / unit_style.GPa_per_pressure
+        return f"fix {fix_id} all npt {temp} aniso {p:g} {p:g} {pdamp:g}"
+    if stage.ensemble == "npt_yz":
+        # uniaxial strain along x (NS): the x length stays as it is, y and z are barostatted on their own
+        p = stage.pressure_GPa / unit_style.GPa_per_pressure
+        return f"fix {fix_id} all npt {temp} y {p:g} {p:g} {pdamp:g} z {p:g} {p:g} {pdamp:g} couple none"
+    raise ValueError(
+        f"stage {stage.name}: ensemble must be 'nve', 'nvt', 'npt', 'npt_tri', 'npt_aniso' or 'npt_yz', got '{stage.ensemble}'"
+    )
 
 
 def write_data(
@@ -302,8 +314,8 @@ def run_protocol_lammps(
     ``committee_sigma_max_eV_A``.
 
     Returns frames every ``sample_every`` steps with info ``step``, ``time_ps``, ``stage``,
-    ``target_T_K``, ``T_K``, ``density_g_cm3``, ``epot_eV`` (model + D3 + extra fixes), and
-    ``press_GPa``. The guards run every ``guards.check_every`` steps and at the end of every
+    ``target_T_K``, ``T_K``, ``density_g_cm3``, ``epot_eV`` (model + D3 + extra fixes), ``press_GPa``
+    and ``stress_GPa`` (Voigt, ASE sign, kinetic part included). The guards run every ``guards.check_every`` steps and at the end of every
     stage. A guard violation (lost atoms, temperature, close contact, committee
     deviation) raises :class:`MDGuardError` with the frames so far as ``exc.frames``.
     """
@@ -399,6 +411,8 @@ def run_protocol_lammps(
                         density_g_cm3=density_g_cm3(frame),
                         epot_eV=float(lmp.get_thermo("pe")) * unit_style.eV_per_energy,
                         press_GPa=float(lmp.get_thermo("press")) * unit_style.GPa_per_pressure,
+                        # ASE Voigt order and sign (positive in tension), kinetic part included
+                        stress_GPa=-np.array([lmp.get_thermo(k) for k in STRESS_THERMO]) * unit_style.GPa_per_pressure,
                     )
                     frames.append(frame)
                 now = time.perf_counter()

@@ -38,6 +38,7 @@ FAMILIES = {
         "sample_low_temperature",
         "validate_elastic",
         "validate_elastic_fluctuation",
+        "validate_elastic_md",
         "validate_pore",
         "validate_binding",
         "adsorb_ml",

@@ -308,6 +308,33 @@ def plot_elastic_fluctuation(running, tensor, path: str) -> None:
     plt.close(fig)
 
 
+def plot_elastic_md(fits, path: str) -> None:
+    """Four panels of the MD moduli runs (``fits``, :func:`amlip.properties.md_moduli.moduli_from_runs`): axial
+    stress and lateral strain against the uniaxial strain (NS), volume against pressure of the NpT steps (NS),
+    pressure against volume of the NVT runs (ZIF), each point with its block error and its fit."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(9, 7))
+    ok = fits[fits.status == "ok"]
+    strain = "uniaxial strain $\\epsilon_{xx}$"
+    panels = [
+        (axes[0, 0], "uniaxial", "strain_xx", "sigma_xx_GPa", "fit_sigma_xx_GPa", strain, "$\\sigma_{xx}$ (GPa)"),
+        (axes[0, 1], "uniaxial", "strain_xx", "lateral_strain", "fit_lateral_strain", strain, "mean lateral strain"),
+        (axes[1, 0], "pressure", "target_pressure_GPa", "volume_A3", "fit_volume_A3", "pressure (GPa)", "volume (Å$^3$)"),
+        (axes[1, 1], "volume", "volume_A3", "pressure_GPa", "fit_pressure_GPa", "volume (Å$^3$)", "pressure (GPa)"),
+    ]
+    for ax, protocol, x, y, fit, xlabel, ylabel in panels:
+        points = ok[(ok.protocol == protocol) | (ok.protocol == "reference")].sort_values(x)
+        ax.errorbar(points[x], points[y], yerr=points[f"{y}_err"] if f"{y}_err" in points else None, fmt="o", label="MD average")
+        if points[fit].notna().any():
+            ax.plot(points[x], points[fit], "-", label="fit")
+            ax.legend(fontsize=8)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_dehydrogenation(table, summary: dict, path: str) -> None:
     """Bar chart of the mean dehydrogenation energy per site type (error bars: std), OH density in the title."""
     plt = _pyplot()

@@ -66,6 +66,7 @@ def verdict_table(
     fq: Mapping | None,
     member: Mapping,
     decision: Mapping,
+    fq_reference: Mapping | None = None,
 ):
     """The verdict as a DataFrame (:data:`VERDICT_COLUMNS`), one row per check.
 
@@ -74,7 +75,8 @@ def verdict_table(
     ``validate.verdict``; ``fq`` the neutron F(Q) comparison (``r_factor``, ``fsdp_model``,
     ``fsdp_experiment``; None without a measured F(Q)); ``member`` the chosen member's test errors
     (``member``, ``test_energy_mae_meV_atom``, ``test_force_mae_meV_A``, ``fit_flag``); ``decision``
-    the last iteration's decision.json.
+    the last iteration's decision.json; ``fq_reference`` the same F(Q) comparison of a closed loop's reference
+    glasses (same protocol), whose R-factor and peak go into the notes of the F(Q) rows.
     """
     import pandas as pd
 
@@ -93,6 +95,8 @@ def verdict_table(
             )
         )
     if fq is not None:
+        ref = fq_reference or {}
+        same = "the reference potential's own glasses (same protocol): "
         rows.append(
             _row(
                 "neutron F(Q) R-factor vs experiment",
@@ -102,11 +106,21 @@ def verdict_table(
                 0.0,
                 0.0,
                 bands["fq_r_factor_max"],
+                note=f"{same}{ref['r_factor']:.3g}" if ref else "",
             )
         )
         exp, tol_q = fq["fsdp_experiment"], bands["fsdp_tolerance_inv_A"]
         rows.append(
-            _row("first sharp diffraction peak", "mean of the glasses", fq["fsdp_model"], "1/Å", exp, exp - tol_q, exp + tol_q)
+            _row(
+                "first sharp diffraction peak",
+                "mean of the glasses",
+                fq["fsdp_model"],
+                "1/Å",
+                exp,
+                exp - tol_q,
+                exp + tol_q,
+                note=f"{same}{ref['fsdp_model']:.3g} 1/Å" if ref else "",
+            )
         )
     who = f"member {member['member']}"
     rows.append(
