@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 SETTINGS = ("auto", "cpu", "cuda")
 #: Rule families with a device setting, and the rules that run a model in each (the schema describes them).
 FAMILIES = {
-    "train": ("train_model", "train_nequip", "train_deepmd", "train_grace", "evaluate_model"),
+    "train": ("train_model", "train_nequip", "train_deepmd", "train_grace", "evaluate_model", "calibrate_band"),
     "explore": ("explore_md", "explore_production", "sample_equilibrium", "screen_member"),
     "produce": (
         "melt_quench",
