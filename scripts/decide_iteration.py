@@ -50,9 +50,8 @@ def main(
         stop_when_converged=stop_when_converged,
         production=production,
         density_tolerance=density_tolerance,
+        band_how=band["how"] if band is not None else None,
     )
-    if band is not None and result["fraction_uncertain"] is not None:
-        result["decision"] += f" (uncertain: sigma_max above {low:.3f} eV/Å, the {band['how']})"
     with open(output, "w") as fh:
         json.dump(result, fh, indent=1)
     log.info("iteration %d (%d explored frames): %s", iteration, len(sigmas), result["decision"])

@@ -56,6 +56,14 @@ def test_calibrated_band_takes_the_test_quantile_above_the_floor_and_caps_at_the
     capped = calibrated_band(sigmas + 1.0, 0.25, 1.0, 0.95)
     assert capped["low_eV_A"] == 1.0 and capped["capped"] and "capped at the upper edge 1" in capped["how"]
     assert len(band_candidates(np.array([0.5, 1.0, 2.0]), capped["low_eV_A"], capped["high_eV_A"])) == 0
+    # the decision says which edge it counted against, and how that edge was found
+    from amlip.learning.loop import loop_decision
+
+    decision = loop_decision([0.1, 0.6], band["low_eV_A"], 0.1, 1, 2, band_how=band["how"])["decision"]
+    assert decision == (
+        "continue: 0.500 of explored frames uncertain (sigma_max above 0.480 eV/Å: 0.95 quantile of the committee's "
+        "sigma_max on its 21 test frames 0.480 eV/Å, floor 0.25) >= 0.1"
+    )
 
 
 def test_read_band_names_the_file_and_the_missing_keys(tmp_path):

@@ -119,6 +119,7 @@ def loop_decision(
     stop_when_converged: bool = True,
     production: dict | None = None,
     density_tolerance: float = 0.02,
+    band_how: str | None = None,
 ) -> dict:
     """Iteration i's convergence decision and whether the iterations after it run (``decision.json``).
 
@@ -134,7 +135,8 @@ def loop_decision(
     With ``stop_when_converged`` (and i before the last iteration) ``stop_loop`` is true and
     iterations i+1 ... ``max_iterations`` explore nothing, label nothing and copy the models of
     iteration i. A ``previous`` decision with ``stop_loop`` carries over. Reaching the last
-    configured iteration without the criterion is written as *not converged*.
+    configured iteration without the criterion is written as *not converged*. ``band_how`` (band.json's
+    ``how``) says in the fraction's clause how ``low_eV_A`` was found.
     """
     if previous is not None and previous["stop_loop"]:
         k = previous["converged_at"]
@@ -161,12 +163,13 @@ def loop_decision(
         )
     fraction = uncertain_fraction(sigmas, low_eV_A)
     met, missed = [], []
+    edge = f" (sigma_max above {low_eV_A:.3f} eV/Å: {band_how})" if band_how else ""
     if fraction is None:
         missed.append("no explored frames")
     elif fraction < threshold:
-        met.append(f"{fraction:.3f} of explored frames uncertain < {threshold}")
+        met.append(f"{fraction:.3f} of explored frames uncertain{edge} < {threshold}")
     else:
-        missed.append(f"{fraction:.3f} of explored frames uncertain >= {threshold}")
+        missed.append(f"{fraction:.3f} of explored frames uncertain{edge} >= {threshold}")
     density = change = None
     if production is not None:
         density = production["density_g_cm3"]
