@@ -246,6 +246,20 @@ def system_seed(wildcards, offset):
 SYSTEM_VDOS = [(v, name) for v in VARIANTS for name in SYSTEMS] if "vdos" in config["validate"]["analyses"] else []
 
 
+# (variant, system) pairs whose sample 0 gets the MD elastic moduli, when validate.analyses has elastic_md (NS Fig. 7).
+SYSTEM_MODULI = [(v, name) for v in VARIANTS for name in SYSTEMS] if "elastic_md" in config["validate"]["analyses"] else []
+
+
+def system_moduli_tables():
+    """The MD moduli tables of :data:`SYSTEM_MODULI`, in its order."""
+    return [f"results/validate/systems/{v}/{name}/elastic_md.csv" for v, name in SYSTEM_MODULI]
+
+
+def system_moduli_settings(wildcards):
+    """validate.elastic_md for a system: its reference row is the system's reference (else its name)."""
+    return {**config["validate"]["elastic_md"], "reference_system": SYSTEMS[wildcards.system]["reference"] or wildcards.system}
+
+
 def system_vdos_peaks():
     """The VDOS peak tables of :data:`SYSTEM_VDOS`, in its order."""
     return [f"results/validate/systems/{v}/{name}/vdos/peaks.csv" for v, name in SYSTEM_VDOS]
@@ -594,14 +608,31 @@ def mtp_train_settings(wildcards):
 
 
 def deepmd_command_line(wildcards, input, output, threads):
-    """dp --pt train in the member's run directory, then dp --pt freeze to the member's model file."""
-    return deepmd_command(os.path.dirname(input.input), output.model, threads=threads, device=DEVICE["train"])
+    """dp --pt train in the member's run directory (from member m of iteration i-1 with train.budget.warm_start),
+    then dp --pt freeze to the member's model file."""
+    warm = config["train"]["budget"]["warm_start"] and "previous_model" in input.keys()
+    return deepmd_command(
+        os.path.dirname(input.input),
+        output.model,
+        threads=threads,
+        device=DEVICE["train"],
+        init_frozen=input.previous_model if warm else None,
+    )
 
 
 def grace_command_line(wildcards, input, output, threads):
-    """gracemaker in the member's run directory, then its SavedModel packed into the member's model file."""
+    """gracemaker in the member's run directory (from member m of iteration i-1 with train.budget.warm_start), then
+    its SavedModel, model.yaml and checkpoints packed into the member's model file."""
     seed = config["seed"] + int(wildcards.m)
-    return grace_command(os.path.dirname(input.input), output.model, seed=seed, threads=threads, device=DEVICE["train"])
+    warm = config["train"]["budget"]["warm_start"] and "previous_model" in input.keys()
+    return grace_command(
+        os.path.dirname(input.input),
+        output.model,
+        seed=seed,
+        threads=threads,
+        device=DEVICE["train"],
+        init_from=input.previous_model if warm else None,
+    )
 
 
 # AIMD as exploration (rules/aimd.smk): its frames join iteration 0 of the domains in aimd.domains.

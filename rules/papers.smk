@@ -148,7 +148,43 @@ rule fig_ns_fq:
         "../scripts/plot_paper_figure.py"
 
 
+# NS Fig. 7: Young's modulus, Poisson ratio and bulk modulus against Na2O mol % (MD at 300 K, rule
+# elastic_md_system: sample 0 of every system with every variant), experiment where glass_moduli.csv has it.
+rule fig_ns_moduli:
+    input:
+        table="results/validate/systems/table.csv",
+        moduli=[f"results/validate/systems/{v}/{name}/elastic_md.csv" for v in VARIANTS for name in SYSTEMS],
+    output:
+        csv="results/papers/NS/moduli.csv",
+        png=report(
+            "results/papers/NS/moduli.png",
+            category="Paper NS",
+            subcategory="Fig. 7 elastic moduli",
+            caption="../report/paper_ns_moduli.rst",
+        ),
+    log:
+        "logs/papers/fig_ns_moduli.log",
+    conda:
+        "../envs/amlip.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        kind="moduli",
+        options={
+            "unit": NS["unit"],
+            "pairs": [[v, name] for v in VARIANTS for name in SYSTEMS],
+            "title": "elastic moduli at 300 K from MD against composition (NS Fig. 7)",
+        },
+    script:
+        "../scripts/plot_paper_figure.py"
+
+
 # Every NS figure at once (snakemake paper_ns; add --report ns.html for them in one page).
 rule paper_ns:
     input:
-        expand("results/papers/NS/{figure}.png", figure=["density", "fq", "pdf", "bad", "qn"]),
+        expand(
+            "results/papers/NS/{figure}.png",
+            figure=["density", "fq", "pdf", "bad", "qn"] + (["moduli"] if SYSTEM_MODULI else []),
+        ),

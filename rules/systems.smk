@@ -222,6 +222,46 @@ rule vdos_system:
         "../scripts/validate_vdos.py"
 
 
+# MD elastic moduli of sample 0 of every system with every variant (model and D3), when validate.analyses has
+# elastic_md (NS Fig. 7): the validate.elastic_md runs (NS uniaxial strain for E and nu, pressure steps for K,
+# ZIF NVT P(V)) from the last glass frame, compared with the system's reference row of glass_moduli.csv.
+rule elastic_md_system:
+    input:
+        unpack(variant_model),
+        trajectory="results/produce/systems/{variant}/{system}/sample_0/trajectory.extxyz",
+        reference="resources/reference/glass_moduli.csv",
+    output:
+        table="results/validate/systems/{variant}/{system}/elastic_md.csv",
+        runs="results/validate/systems/{variant}/{system}/elastic_md_runs.csv",
+        figure=report(
+            "results/validate/systems/{variant}/{system}/elastic_md.png",
+            category="Validation",
+            subcategory="Systems",
+            caption="../report/elastic_md_system.rst",
+        ),
+    log:
+        "logs/validate/systems/{variant}/{system}/elastic_md.log",
+    benchmark:
+        "results/benchmarks/validate/systems/{variant}/{system}/elastic_md.tsv"
+    conda:
+        MODEL_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=GPUS["validate"],
+    params:
+        dispersion=variant_dispersion,
+        settings=system_moduli_settings,
+        guards={key: MELT_QUENCH["guards"][key] for key in ("max_T_factor", "min_distance_A", "check_every")},
+        seed=config["seed"],
+        dtype=variant_dtype,
+        model_python=MODEL_PYTHON,
+        device=DEVICE["validate"],
+    script:
+        "../scripts/validate_elastic_md.py"
+
+
 # The variants side by side (NS: MACE, MACE+D3, DeePMD, DeePMD+D3): per variant and system the density with its
 # reference error, the first-peak positions, Qn and coordination, the VDOS peaks, with the variant's E/F/S errors and cost.
 rule compare_variants:
@@ -229,6 +269,7 @@ rule compare_variants:
         table="results/validate/systems/table.csv",
         evaluations=expand("results/validate/variants/{variant}/evaluation.csv", variant=list(VARIANTS)),
         vdos_peaks=system_vdos_peaks(),
+        moduli=system_moduli_tables(),
     output:
         csv="results/validate/variants/comparison.csv",
         png=report(
@@ -248,5 +289,6 @@ rule compare_variants:
     params:
         variants=VARIANTS,
         vdos_keys=SYSTEM_VDOS,
+        moduli_keys=SYSTEM_MODULI,
     script:
         "../scripts/compare_variants.py"

@@ -4,22 +4,32 @@ import numpy as np
 import pandas as pd
 
 from _common import setup
-from amlip.plots.systems import plot_density_vs_composition, plot_qn_vs_composition, plot_system_curves
+from amlip.plots.systems import (
+    plot_density_vs_composition,
+    plot_moduli_vs_composition,
+    plot_qn_vs_composition,
+    plot_system_curves,
+)
 from amlip.properties.fidelity import overlap_r_factor
 from amlip.properties.reference import read_mint01
-from amlip.properties.systems import curve_figure_table, density_figure_table, qn_figure_table
+from amlip.properties.systems import curve_figure_table, density_figure_table, moduli_figure_table, qn_figure_table
 
 
 def main(inputs, csv: str, png: str, kind: str, options: dict, log) -> None:
     """``kind`` density (density vs mol % of options.unit with the reference), qn (Qn vs composition), curves
     (options.names of options.systems, options.xlabel/ylabel), fq (the F(Q) of every system with the measured
-    options.experiment system's F(Q) overlaid and the R-factor of that system against it)."""
+    options.experiment system's F(Q) overlaid and the R-factor of that system against it), moduli (E, nu, K of
+    sample 0 of each (variant, system) in options.pairs, one MD moduli table each in inputs.moduli)."""
     if kind == "density":
         figure = density_figure_table(pd.read_csv(inputs.table), options["unit"])
         plot_density_vs_composition(figure, f"{options['unit']}_mol_percent", png, options["title"])
     elif kind == "qn":
         figure = qn_figure_table(pd.read_csv(inputs.table), options["unit"])
         plot_qn_vs_composition(figure, f"{options['unit']}_mol_percent", png)
+    elif kind == "moduli":
+        tables = {tuple(pair): pd.read_csv(path) for pair, path in zip(options["pairs"], inputs.moduli)}
+        figure = moduli_figure_table(tables, pd.read_csv(inputs.table), options["unit"])
+        plot_moduli_vs_composition(figure, f"{options['unit']}_mol_percent", png, options["title"])
     elif kind in ("curves", "fq"):
         figure = curve_figure_table(pd.read_csv(inputs.curves), options["names"], options["systems"])
         title = options["title"]

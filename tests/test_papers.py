@@ -18,12 +18,13 @@ from amlip.properties.systems import (
     composition_mol_percent,
     curve_figure_table,
     density_figure_table,
+    moduli_figure_table,
     system_table,
 )
 from amlip.structures.crystals import density_g_cm3
 from conftest import ROOT, copy_workflow, run_snakemake
 
-NS_TARGETS = ["fig_ns_density", "fig_ns_qn", "fig_ns_fq", "fig_ns_bad", "fig_ns_pdf"]
+NS_TARGETS = ["fig_ns_density", "fig_ns_qn", "fig_ns_fq", "fig_ns_bad", "fig_ns_pdf", "fig_ns_moduli"]
 TINY_NS = ["--configfile", "config/tests/tiny.yaml", "config/tests/tiny_ns.yaml"]
 
 
@@ -70,6 +71,34 @@ def test_system_table_compares_with_table_1_and_names_an_unknown_reference():
         system_table(summary, systems | {"NS20": {"units": {"SiO2": 8}, "reference": "NS21"}}, references)
     with pytest.raises(KeyError, match=r"no curve \['angle Si-O-Si'\]"):
         curve_figure_table(pd.DataFrame({"system": ["A"], "curve": ["F(Q)"], "x": [1.0], "y": [0.0]}), ["angle Si-O-Si"])
+
+
+def test_moduli_figure_takes_each_variants_ns_moduli_and_the_reference_error():
+    """NS Fig. 7's rows: E and nu from the uniaxial runs, K from the pressure steps (not the Birch-Murnaghan fits),
+    at the system's mol % Na2O, with the reference where the moduli table has one."""
+
+    def moduli(e, nu, k, reference_e=np.nan):
+        return pd.DataFrame(
+            {
+                "property": ["young_modulus", "poisson_ratio", "bulk_modulus", "bulk_modulus"],
+                "method": ["uniaxial_md", "uniaxial_md", "pressure_steps_md", "pressure_steps_bm2"],
+                "value": [e, nu, k, 99.0],
+                "stderr": [1.0, 0.01, 2.0, 5.0],
+                "status": ["ok"] * 4,
+                "reference": [reference_e, np.nan, np.nan, np.nan],
+            }
+        )
+
+    table = pd.DataFrame({"variant": ["a", "a"], "system": ["SiO2", "NS20"], "Na2O_mol_percent": [0.0, 20.0]})
+    tables = {("a", "NS20"): moduli(60.0, 0.25, 40.0), ("a", "SiO2"): moduli(70.0, 0.2, 35.0, reference_e=73.0)}
+    figure = moduli_figure_table(tables, table, "Na2O").set_index(["property", "system"])
+    assert len(figure) == 6 and 99.0 not in figure.value.to_list()
+    assert figure.loc[("bulk_modulus", "NS20"), "value"] == 40.0
+    assert figure.loc[("young_modulus", "NS20"), "Na2O_mol_percent"] == 20.0
+    assert figure.loc[("young_modulus", "SiO2"), "rel_error_percent"] == pytest.approx(100 * (70.0 - 73.0) / 73.0)
+    assert np.isnan(figure.loc[("young_modulus", "NS20"), "rel_error_percent"])
+    with pytest.raises(KeyError, match="system 'NS40' of the moduli tables is not in the systems table"):
+        moduli_figure_table({("a", "NS40"): moduli(1.0, 0.1, 1.0)}, table, "Na2O")
 
 
 def test_custom_stages_give_the_preset_schedule_and_refuse_bad_stages():
@@ -132,8 +161,11 @@ def test_each_paper_config_dry_runs_to_its_design(snakemake_copy, paper):
     n_samples = sum(spec.get("samples", config.get("samples", 1)) for spec in systems.values())
     for rule in ("build_system_packing", "produce_system", "measure_system_sample"):
         assert counts.get(rule, 0) == n_samples
-    # the MD elastic protocols (uniaxial strain, pressure steps) belong to the NS paper only
+    # the MD elastic protocols (uniaxial strain, pressure steps) belong to the NS paper only: glass 0, and sample 0 of
+    # every system with every variant (NS Fig. 7)
     assert counts.get("validate_elastic_md", 0) == (1 if paper == "NS" else 0)
+    n_variants = len(config.get("variants") or {"chosen": None})
+    assert counts.get("elastic_md_system", 0) == (n_variants * len(systems) if paper == "NS" else 0)
     if paper == "NS":
         assert n_samples == 8 * 50  # NS: 50 glasses of each of the eight Table 1 compositions
         packing = re.search(
@@ -261,6 +293,34 @@ def test_ns_structure_figures(tiny_ns):
     samples = pd.read_csv(tiny_ns / "results/validate/systems/samples.csv")
     assert samples.groupby("system")["sample"].nunique().to_dict() == {"NS33": 2, "SiO2": 2}
     assert samples.groupby("variant").size().nunique() == 1  # every variant measured alike
+
+
+@pytest.mark.slow
+def test_ns_moduli_figure_from_md_of_every_system_and_variant(tiny_ns):
+    """NS Fig. 7: the MD moduli of sample 0 of each composition with each variant; the figure and the comparison carry
+    the values of the per-system tables, the external copy of the chosen model gives its numbers, D3 changes them."""
+    figure = pd.read_csv(tiny_ns / "results/papers/NS/moduli.csv")
+    assert sorted(set(figure.variant)) == VARIANTS and set(figure.system) == {"SiO2", "NS33"}
+    assert set(figure.property) == {"young_modulus", "poisson_ratio", "bulk_modulus"} and len(figure) == 4 * 2 * 3
+    comparison = pd.read_csv(tiny_ns / "results/validate/variants/comparison.csv").set_index(["variant", "system"])
+    for row in figure.itertuples():
+        folder = tiny_ns / f"results/validate/systems/{row.variant}/{row.system}"
+        table = pd.read_csv(folder / "elastic_md.csv")
+        value = table[(table.property == row.property) & (table.method == row.method)].value.iloc[0]
+        assert row.value == pytest.approx(value, nan_ok=True)
+        assert comparison.loc[(row.variant, row.system), f"elastic_md|{row.property}"] == pytest.approx(value, nan_ok=True)
+        runs = pd.read_csv(folder / "elastic_md_runs.csv")  # reference, two strains, one pressure step
+        assert runs.protocol.value_counts().to_dict() == {"uniaxial": 2, "reference": 1, "pressure": 1}
+        assert row.Na2O_mol_percent == pytest.approx(0.0 if row.system == "SiO2" else 100 / 3)
+    by = figure.set_index(["variant", "system", "property"]).value
+    assert np.isfinite(by.loc[("chosen", "SiO2", "young_modulus")])
+    # the same model file from the same glass with the same seed: the same modulus to MD round-off (measured 2e-5)
+    assert by.loc[("theirs", "SiO2", "young_modulus")] == pytest.approx(by.loc[("chosen", "SiO2", "young_modulus")], rel=1e-3)
+    assert by.loc[("chosen_d3", "SiO2", "young_modulus")] != by.loc[("chosen", "SiO2", "young_modulus")]
+    silica = figure[(figure.system == "SiO2") & (figure.property == "young_modulus")]
+    assert (silica.reference == 73.0).all()  # resources/reference/glass_moduli.csv (fused silica)
+    assert figure[figure.system == "NS33"].reference.isna().all()
+    assert (tiny_ns / "results/papers/NS/moduli.png").stat().st_size > 10_000
 
 
 def test_a_missing_external_model_file_stops_the_run_naming_the_key(snakemake_copy, tmp_path):

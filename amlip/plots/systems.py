@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from amlip.plots import _pyplot
-from amlip.properties.systems import DENSITY, composition_axis
+from amlip.properties.systems import DENSITY, NS_MODULI, composition_axis
 
 # Panels of the property-vs-composition figure: (quantity prefix or name, y label); Qn fractions share one panel.
 LINES = ("-", "--", ":", "-.")
@@ -145,6 +145,28 @@ def plot_variant_comparison(comparison: pd.DataFrame, path: str) -> None:
     cost.set_ylabel("cost (µs/atom/call)")
     for ax in (force, cost):
         ax.tick_params(axis="x", rotation=45, labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_moduli_vs_composition(figure: pd.DataFrame, column: str, path: str, title: str) -> None:
+    """Young's modulus, Poisson ratio and bulk modulus against composition (NS Fig. 7, rows of
+    :func:`amlip.properties.systems.moduli_figure_table`): one line per variant with the block standard error,
+    the reference values (experiment) as open black squares where the moduli table has them."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(NS_MODULI), figsize=(4.0 * len(NS_MODULI), 3.6))
+    for ax, (prop, _, label, unit) in zip(axes, NS_MODULI):
+        part = figure[figure.property == prop]
+        for k, (variant, rows) in enumerate(part.groupby("variant", sort=False)):
+            ax.errorbar(rows[column], rows.value, yerr=rows.stderr, fmt="o-", capsize=3, color=f"C{k}", label=variant)
+        reference = part.drop_duplicates("system").dropna(subset=["reference"])
+        if len(reference):
+            ax.plot(reference[column], reference.reference, "ks", mfc="none", ms=7, label="experiment")
+        ax.set_xlabel(column.replace("_mol_percent", " (mol %)"))
+        ax.set_ylabel(f"{label} ({unit})" if unit else label)
+        ax.legend(frameon=False, fontsize=7)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -152,6 +152,54 @@ def qn_figure_table(table: pd.DataFrame, unit: str = "Na2O") -> pd.DataFrame:
     return out.sort_values(["variant", column], kind="stable").reset_index(drop=True)
 
 
+# The moduli of NS Fig. 7 (rule validate_elastic_md / elastic_md_system rows): (property, method, label, unit).
+NS_MODULI = (
+    ("young_modulus", "uniaxial_md", "Young's modulus", "GPa"),
+    ("poisson_ratio", "uniaxial_md", "Poisson ratio", ""),
+    ("bulk_modulus", "pressure_steps_md", "bulk modulus", "GPa"),
+)
+
+
+def moduli_figure_table(moduli: Mapping[tuple[str, str], pd.DataFrame], table: pd.DataFrame, unit: str = "Na2O") -> pd.DataFrame:
+    """The moduli-vs-composition figure's data (NS Fig. 7): one row per variant, system and modulus of
+    :data:`NS_MODULI` (Young's modulus and Poisson ratio from the uniaxial strain runs, the bulk modulus from the
+    pressure steps), with its block standard error, the run's status, the mol % of ``unit`` of the system (from
+    the systems' ``table``) and the reference with its relative error where the moduli table has one.
+
+    ``moduli``: {(variant, system): the MD moduli table of that variant's sample 0 of the system
+    (:func:`amlip.properties.md_moduli.moduli_from_runs` + :func:`amlip.properties.mechanics.compare_moduli`)}.
+    A system missing from ``table`` is a KeyError naming it."""
+    column, x = composition_axis(table, unit)
+    where = dict(zip(table.system, x))
+    rows = []
+    for (variant, system), values in moduli.items():
+        if system not in where:
+            raise KeyError(f"system '{system}' of the moduli tables is not in the systems table ({sorted(where)})")
+        for prop, method, label, prop_unit in NS_MODULI:
+            match = values[(values.property == prop) & (values.method == method)]
+            row = match.iloc[0] if len(match) else None
+            reference = float(row.reference) if row is not None and "reference" in values and pd.notna(row.reference) else np.nan
+            value = float(row.value) if row is not None else np.nan
+            rows.append(
+                {
+                    "variant": variant,
+                    "system": system,
+                    column: where[system],
+                    "property": prop,
+                    "label": label,
+                    "method": method,
+                    "value": value,
+                    "stderr": float(row.stderr) if row is not None else np.nan,
+                    "unit": prop_unit,
+                    "status": str(row.status) if row is not None else "missing",
+                    "reference": reference,
+                    "rel_error_percent": 100.0 * (value - reference) / reference if np.isfinite(reference) else np.nan,
+                }
+            )
+    out = pd.DataFrame(rows)
+    return out.sort_values(["property", "variant", column], kind="stable").reset_index(drop=True)
+
+
 def curve_figure_table(curves: pd.DataFrame, names: list[str], systems: list[str] | None = None) -> pd.DataFrame:
     """The curves ``names`` of ``systems`` (all when None) from the sample-averaged curves; a missing name or
     system is an error naming it (e.g. no Si-O-Si angle without validate.fidelity.angles giving it)."""
@@ -168,13 +216,19 @@ def curve_figure_table(curves: pd.DataFrame, names: list[str], systems: list[str
 
 
 def variant_comparison(
-    table: pd.DataFrame, evaluations: pd.DataFrame, variants: Mapping[str, Mapping], vdos_peaks: Mapping | None = None
+    table: pd.DataFrame,
+    evaluations: pd.DataFrame,
+    variants: Mapping[str, Mapping],
+    vdos_peaks: Mapping | None = None,
+    moduli: Mapping | None = None,
 ) -> pd.DataFrame:
     """The variants side by side (NS: MACE vs MACE+D3 vs DeePMD vs DeePMD+D3): per variant and system the density
     (mean, std, relative error against the reference), first-peak positions, coordination numbers and Qn from the
     per-system ``table``, with the variant's model and D3 and its test-set errors and cost per atom per call
     (``evaluations``: one row per variant); with ``vdos_peaks`` ({(variant, system): spectrum_peaks table}) the
-    VDOS peak positions of sample 0, ``vdos_peak_k_cm1`` for the three most prominent in order of frequency."""
+    VDOS peak positions of sample 0, ``vdos_peak_k_cm1`` for the three most prominent in order of frequency; with
+    ``moduli`` ({(variant, system): MD moduli table}) the moduli of NS Fig. 7 of sample 0 (:data:`NS_MODULI`),
+    ``elastic_md|<property>`` in GPa (Poisson ratio dimensionless)."""
     keep = ["variant", "system", DENSITY, f"{DENSITY} std", "reference_density_g_cm3", "density_rel_error_percent"]
     keep += [c for c in table.columns if c.startswith(("peak_position|", "coordination|", "qn|")) and not c.endswith(" std")]
     out = table[[c for c in keep if c in table.columns]].copy()
@@ -186,6 +240,11 @@ def variant_comparison(
         at = (out.variant == variant) & (out.system == system)
         for k in range(3):
             out.loc[at, f"vdos_peak_{k + 1}_cm1"] = top[k] if k < len(top) else np.nan
+    for (variant, system), values in (moduli or {}).items():
+        at = (out.variant == variant) & (out.system == system)
+        for prop, method, _, _ in NS_MODULI:
+            match = values[(values.property == prop) & (values.method == method)]
+            out.loc[at, f"elastic_md|{prop}"] = float(match.value.iloc[0]) if len(match) else np.nan
     columns = ["variant", "energy_mae_meV_atom", "force_mae_meV_A", "stress_mae_GPa", "cost_us_per_atom_call", "n_frames"]
     return out.merge(evaluations[[c for c in columns if c in evaluations.columns]], on="variant", how="left")
 
