@@ -231,6 +231,9 @@ rule train_mtp:
     resources:
         mem_mb=4000,
         runtime=480,
+    params:
+        # member m of iteration i >= 1 starts from member m of iteration i-1
+        warm_start=config["train"]["budget"]["warm_start"],
     script:
         "../scripts/train_mtp.py"
 

@@ -97,14 +97,18 @@ def test_command_trains_then_freezes_in_the_run_directory(tmp_path):
     assert "DEVICE=cpu" not in deepmd_command("run", "m.pth", device="auto")
     with pytest.raises(ValueError, match="must end in .pth"):
         deepmd_command("run", "model.pt2")
+    warm = deepmd_command("run", "m.pth", init_frozen=str(tmp_path / "previous.pth"))
+    assert f"dp --pt train input.json --init-frz-model {tmp_path / 'previous.pth'} && " in warm
+    assert "--init-frz-model" not in command
 
 
-def _train(frames, run_dir: Path, model: Path, **overrides) -> None:
+def _train(frames, run_dir: Path, model: Path, init_frozen: Path | None = None, **overrides) -> None:
     """dp --pt train + dp --pt freeze, as train_deepmd runs them, on frames 0-29 (validation 30-35)."""
     settings = deepmd_settings("tiny_deepmd", overrides)
     write_deepmd_input(settings, train_frames=frames[:30], val_frames=frames[30:], type_map=TYPE_MAP, seed=0, run_dir=run_dir)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
-    run = subprocess.run(["bash", "-c", deepmd_command(str(run_dir), str(model))], capture_output=True, text=True, env=env)
+    command = deepmd_command(str(run_dir), str(model), init_frozen=init_frozen)
+    run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
 
 
@@ -136,6 +140,20 @@ def test_training_lowers_the_energy_error_on_the_training_frames(trained, frames
     curve = read_learning_curve(trained / "run" / LEARNING_CURVE)
     assert curve.step.iloc[-1] == 200 and curve.rmse_f_trn.iloc[-1] < curve.rmse_f_trn.iloc[0]
     assert json.loads((trained / "run" / "input.json").read_text())["model"]["descriptor"]["type"] == "se_e3"
+
+
+@needs_deepmd
+@pytest.mark.slow
+def test_warm_start_begins_at_the_frozen_model(trained, frames, tmp_path):
+    """--init-frz-model: zero steps from the trained member give back its energies; zero steps from scratch do not."""
+    from amlip.models.loading import load_model
+
+    _train(frames, tmp_path / "warm", tmp_path / "warm.deepmd.pth", init_frozen=trained / "model.deepmd.pth", numb_steps=0)
+    warm, member = (load_model(str(p)) for p in (tmp_path / "warm.deepmd.pth", trained / "model.deepmd.pth"))
+    baseline = load_model(str(trained / "baseline.deepmd.pth"))
+    for atoms in frames[:3]:
+        assert warm.get_potential_energy(atoms) == pytest.approx(member.get_potential_energy(atoms), abs=1e-8)
+        assert abs(baseline.get_potential_energy(atoms) - member.get_potential_energy(atoms)) > 1.0
 
 
 @needs_deepmd

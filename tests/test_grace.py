@@ -136,22 +136,30 @@ def test_overrides_merge_at_every_depth_and_null_removes():
 def test_command_trains_then_packs_the_saved_model(tmp_path):
     command = grace_command(str(tmp_path / "run"), str(tmp_path / "model.grace.tar"), seed=7, threads=2, device="cpu")
     assert command.startswith(f"cd {tmp_path / 'run'} && rm -rf seed && CUDA_VISIBLE_DEVICES=-1 TF_NUM_INTRAOP_THREADS=2")
-    assert command.endswith(f"gracemaker input.yaml && tar -cf {tmp_path / 'model.grace.tar'} -C seed/7 {SAVED_MODEL}")
+    packed = f"tar -cf {tmp_path / 'model.grace.tar'} -C seed/7 {SAVED_MODEL} model.yaml checkpoints"
+    assert command.endswith(f"gracemaker input.yaml && {packed}")
+    assert "warm_start" not in command and "--reset-epoch-and-step" not in command
+    warm = grace_command("run", "m.grace.tar", seed=0, init_from=str(tmp_path / "previous.grace.tar"))
+    assert f"tar -xf {tmp_path / 'previous.grace.tar'} -C warm_start model.yaml checkpoints" in warm
+    assert (
+        "gracemaker input.yaml -p warm_start/model.yaml -cn warm_start/checkpoints/checkpoint.best_test_loss "
+        "--reset-epoch-and-step && "
+    ) in warm
     assert "CUDA_VISIBLE_DEVICES" not in grace_command("run", "m.grace.tar", seed=0, device="auto")
     with pytest.raises(ValueError, match=r"must end in \.grace\.tar"):
         grace_command("run", "final_model", seed=0)
     assert model_file("grace") == "model.grace.tar" and model_family("x/model.grace.tar") == "grace"
 
 
-def _train(frames, run_dir: Path, model: Path, seed: int = 0, **fit) -> None:
-    """gracemaker + tar, as train_grace runs them, on frames 0-29 (test set 30-35)."""
+def _train(frames, run_dir: Path, model: Path, seed: int = 0, init_from: Path | None = None, **fit):
+    """gracemaker + tar, as train_grace runs them, on frames 0-29 (test set 30-35); the finished process."""
     settings = grace_settings("tiny_grace", {"fit": fit} if fit else None)
     write_grace_input(settings, train_frames=frames[:30], val_frames=frames[30:], elements=ELEMENTS, seed=seed, run_dir=run_dir)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
-    run = subprocess.run(
-        ["bash", "-c", grace_command(str(run_dir), str(model), seed=seed)], capture_output=True, text=True, env=env
-    )
+    command = grace_command(str(run_dir), str(model), seed=seed, init_from=init_from)
+    run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +218,22 @@ def test_model_forces_and_stress_are_derivatives_of_its_energy(trained, frames):
     assert np.abs(numerical - forces).max() < 1e-5 and np.abs(forces).max() > 0.5
     # stress (eV/Å^3) against central differences of the energy under strain
     np.testing.assert_allclose(atoms.get_stress(), calculate_numerical_stress(atoms, eps=1e-5), atol=1e-6)
+
+
+@needs_grace
+@pytest.mark.slow
+def test_warm_start_begins_at_the_packed_member(trained, frames, tmp_path):
+    """The packed member carries model.yaml and its best-test checkpoint; a warm start loads them, resets the epoch
+    counter and begins near the member's fit: its first epoch's force error is far below that of a fresh start."""
+    from amlip.models.grace import read_learning_curve
+
+    run = _train(frames, tmp_path / "warm", tmp_path / "warm.grace.tar", init_from=trained / "model.grace.tar", maxiter=1)
+    log = (tmp_path / "warm" / "seed" / "0" / "log.txt").read_text()
+    assert "Loaded checkpoint from warm_start/checkpoints/checkpoint.best_test_loss" in log, run.stdout[-2000:]
+    assert "Reset epochs (30 -> 0)" in log
+    warm = read_learning_curve(tmp_path / "warm", 0)
+    fresh = read_learning_curve(trained / "run", 0)
+    assert len(warm) == 1 and warm["mae/f_comp"].iloc[0] < 0.7 * fresh["mae/f_comp"].iloc[0], (warm, fresh.head(2))
 
 
 @needs_grace

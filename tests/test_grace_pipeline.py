@@ -47,9 +47,13 @@ def test_every_member_is_trained_by_gracemaker_and_packed(grace_loop):
         for m in range(2):
             model = grace_loop / f"results/train/syn/iter_{i}/member_{m}/model.grace.tar"
             with tarfile.open(model) as archive:
-                assert "final_model/saved_model.pb" in archive.getnames()
+                names = archive.getnames()
+            assert {"final_model/saved_model.pb", "model.yaml", "checkpoints/checkpoint.best_test_loss.index"} <= set(names)
             log = (grace_loop / f"logs/train/syn/iter_{i}/member_{m}_grace.log").read_text()
             assert "Iteration #30/30" in log and "Saving model to `final_model`" in log
+            # iteration 1 starts from member m of iteration 0, unpacked from its model.grace.tar
+            warm = "Loaded checkpoint from warm_start/checkpoints/checkpoint.best_test_loss" in log
+            assert warm == (i == 1) and ("Reset epochs (30 -> 0)" in log) == (i == 1)
     inputs = [(grace_loop / f"results/train/syn/iter_1/member_{m}/grace/input.yaml").read_text() for m in range(2)]
     assert [re.search(r"^seed: (\d+)$", text, re.M).group(1) for text in inputs] == ["0", "1"]
     choice = json.loads((grace_loop / "results/learn/syn/final/choice.json").read_text())

@@ -202,3 +202,32 @@ def test_a_file_without_species_tag_is_refused(tmp_path, committee):
     (tmp_path / "mlp.mtp").write_text(text)
     with pytest.raises(ValueError, match="has potential_tag '', not 'amlip species Z0 Z1 ...'"):
         load_mtp_calculator(str(tmp_path / "mlp.mtp"))
+
+
+@pytest.mark.slow
+def test_warm_start_begins_at_the_previous_member(tmp_path, committee, frames):
+    """Member m of the next iteration starts from member m's coefficients: the start error on the grown set is that
+    member's error there (far below a random start), and training from it does not lose the fit."""
+    previous = committee[0][0]
+    setting = write_mtp_input(mtp_settings("tiny_mtp"), train_frames=frames, elements=ELEMENTS, seed=0, run_dir=tmp_path)
+    errors = train_mtp(setting, tmp_path / "model.mtp", start_from=previous)
+    calc = load_mtp_calculator(str(previous))
+    de = []
+    for frame in frames:
+        atoms = frame.copy()
+        atoms.calc = calc
+        de.append((atoms.get_potential_energy() - frame.info[REF_ENERGY]) / len(atoms))
+    start, trained = errors["energy_eV_atom"]
+    assert start == pytest.approx(float(np.sqrt(np.mean(np.square(de)))), rel=1e-6)
+    random_start = committee[0][1]["energy_eV_atom"][0]
+    assert start < random_start / 10 and trained < 0.05
+    assert errors["forces_eV_A"][1] <= errors["forces_eV_A"][0] * 1.05
+
+
+def test_warm_start_from_another_preset_is_refused_naming_both_files(tmp_path, committee, frames):
+    settings = mtp_settings("tiny_mtp", {"radial_basis_size": 5})
+    setting = write_mtp_input(settings, train_frames=frames[:4], elements=ELEMENTS, seed=0, run_dir=tmp_path)
+    with pytest.raises(
+        ValueError, match=rf"warm start {committee[0][0]} .* does not match the untrained potential .*initial.mtp"
+    ):
+        train_mtp(setting, tmp_path / "model.mtp", start_from=committee[0][0])

@@ -205,9 +205,13 @@ def deepmd_input(
     }
 
 
-def deepmd_command(run_dir: str, frozen_file: str, *, threads: int = 1, device: str = "cpu") -> str:
+def deepmd_command(
+    run_dir: str, frozen_file: str, *, threads: int = 1, device: str = "cpu", init_frozen: str | None = None
+) -> str:
     """The shell line that trains (``dp --pt train input.json``) in ``run_dir`` and freezes the
     last checkpoint to ``frozen_file`` (``dp --pt freeze``, TorchScript for ``deepmd.calculator.DP``).
+    ``init_frozen`` (a frozen ``.pth``, e.g. member m of the previous active-learning iteration) is the
+    warm start: ``dp --pt train --init-frz-model`` begins at its weights.
 
     Paths only, so a Snakemake params function can call it before the input exists. ``threads``
     bounds DeePMD's intra- and inter-op thread pools (otherwise all cores of the node). ``device``
@@ -222,8 +226,9 @@ def deepmd_command(run_dir: str, frozen_file: str, *, threads: int = 1, device: 
     pools = f"DP_INTRA_OP_PARALLELISM_THREADS={int(threads)} DP_INTER_OP_PARALLELISM_THREADS={int(threads)}"
     if check_setting(device, "device.train") == "cpu":
         pools = f"DEVICE=cpu {pools}"
+    init = f" --init-frz-model {shlex.quote(str(Path(init_frozen).resolve()))}" if init_frozen else ""
     return (
-        f"cd {shlex.quote(str(run_dir))} && {pools} dp --pt train input.json && "
+        f"cd {shlex.quote(str(run_dir))} && {pools} dp --pt train input.json{init} && "
         f"{pools} dp --pt freeze -o {shlex.quote(str(frozen))}"
     )
 

@@ -130,6 +130,11 @@ SETTINGS_KEYS = frozenset(GRACE_1L)
 # The member's packed SavedModel (model_file('grace')) and what gracemaker writes in its run directory.
 MODEL_SUFFIX = ".grace.tar"
 SAVED_MODEL = "final_model"
+# gracemaker's checkpoints (seed/<seed>/checkpoints/checkpoint.best_test_loss.*: final_model holds those weights)
+# and where a warm start unpacks the previous member's model.yaml and checkpoints.
+CHECKPOINTS = "checkpoints"
+BEST_CHECKPOINT = "checkpoint.best_test_loss"
+WARM_DIR = "warm_start"
 
 
 def _merge(base: dict, overrides: Mapping) -> dict:
@@ -239,15 +244,21 @@ def write_grace_input(
     return path
 
 
-def grace_command(run_dir: str, model_file: str, *, seed: int, threads: int = 1, device: str = "cpu") -> str:
-    """The shell line that trains (``gracemaker input.yaml``) in ``run_dir`` and packs the SavedModel
-    it writes (``seed/<seed>/final_model``) into ``model_file`` (``*.grace.tar``).
+def grace_command(
+    run_dir: str, model_file: str, *, seed: int, threads: int = 1, device: str = "cpu", init_from: str | None = None
+) -> str:
+    """The shell line that trains (``gracemaker input.yaml``) in ``run_dir`` and packs what it writes in
+    ``seed/<seed>``: the SavedModel (``final_model``, what the calculator loads), ``model.yaml`` and the
+    ``checkpoints`` (what a warm start loads) into ``model_file`` (``*.grace.tar``).
 
     Paths only, so a Snakemake params function can call it before the input exists; a previous
     run's ``seed/`` is removed first (gracemaker would append to its log). ``threads`` bounds
     TensorFlow's intra- and inter-op thread pools (otherwise all cores of the node). ``device``
     (``device.train``): ``cpu`` hides the GPUs from TensorFlow; ``auto`` and ``cuda`` let it take
-    the GPU it sees.
+    the GPU it sees. ``init_from`` (a packed member, e.g. member m of the previous active-learning
+    iteration) is the warm start: its model.yaml and best-test checkpoint are unpacked into
+    ``warm_start/`` and gracemaker starts from them (``-p``, ``-cn``) with its epoch and step counters reset,
+    so the fit's ``maxiter`` epochs and learning-rate schedule run again from those weights.
     """
     from amlip.models.device import check_setting
 
@@ -258,9 +269,18 @@ def grace_command(run_dir: str, model_file: str, *, seed: int, threads: int = 1,
     if check_setting(device, "device.train") == "cpu":
         pools = f"CUDA_VISIBLE_DEVICES=-1 {pools}"
     output = f"seed/{int(seed)}"
+    warm, flags = "", ""
+    if init_from:
+        previous = shlex.quote(str(Path(init_from).resolve()))
+        warm = (
+            f"rm -rf {WARM_DIR} && mkdir {WARM_DIR} && {{ tar -xf {previous} -C {WARM_DIR} model.yaml {CHECKPOINTS} || "
+            f"{{ echo 'warm start: {previous} has no model.yaml and {CHECKPOINTS}/ (packed before warm starts): "
+            "retrain that member or set train.budget.warm_start: false' >&2; exit 1; }; } && "
+        )
+        flags = f" -p {WARM_DIR}/model.yaml -cn {WARM_DIR}/{CHECKPOINTS}/{BEST_CHECKPOINT} --reset-epoch-and-step"
     return (
-        f"cd {shlex.quote(str(run_dir))} && rm -rf seed && {pools} gracemaker input.yaml && "
-        f"tar -cf {shlex.quote(str(model))} -C {output} {SAVED_MODEL}"
+        f"cd {shlex.quote(str(run_dir))} && rm -rf seed && {warm}{pools} gracemaker input.yaml{flags} && "
+        f"tar -cf {shlex.quote(str(model))} -C {output} {SAVED_MODEL} model.yaml {CHECKPOINTS}"
     )
 
 

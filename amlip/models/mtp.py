@@ -238,11 +238,15 @@ def write_mtp_input(
     return path
 
 
-def train_mtp(setting_file: str | Path, model_file: str | Path) -> dict:
+def train_mtp(setting_file: str | Path, model_file: str | Path, start_from: str | Path | None = None) -> dict:
     """Train as ``motep train <setting_file>`` does (paths relative to its directory, where motep also
     writes ``intermediate_<step>.mtp``) and write the trained potential to ``model_file`` in the
-    MLIP-2 layout. Returns the training-set RMSEs of the random start and of the trained potential:
-    ``{"energy_eV_atom": (start, trained), "forces_eV_A": (start, trained)}``."""
+    MLIP-2 layout. Returns the training-set RMSEs of the start and of the trained potential:
+    ``{"energy_eV_atom": (start, trained), "forces_eV_A": (start, trained)}``.
+
+    ``start_from`` (a trained ``.mtp``, e.g. member m of the previous active-learning iteration) is the warm
+    start: the optimiser steps begin at its coefficients instead of the setting's random ``initial.mtp``. It
+    must have the initial potential's level, species and radial basis (a ValueError names both files)."""
     from motep.io.mlip.mtp import read_mtp, write_mtp
     from motep.io.utils import read_images
     from motep.parallel import world
@@ -250,6 +254,7 @@ def train_mtp(setting_file: str | Path, model_file: str | Path) -> dict:
     from motep.train.setting import load_setting_train
 
     setting_file, model_file = Path(setting_file).resolve(), Path(model_file).resolve()
+    start_from = Path(start_from).resolve() if start_from is not None else None  # before the chdir below
     cwd = os.getcwd()
     os.chdir(setting_file.parent)
     try:
@@ -257,6 +262,8 @@ def train_mtp(setting_file: str | Path, model_file: str | Path) -> dict:
         images = read_images(setting.configurations.training, species=setting.common.species, comm=world)
         data = read_mtp(setting.potentials.initial)
         data.species = setting.common.species
+        if start_from is not None:
+            data = _warm_start(data, start_from, setting_file.parent / setting.potentials.initial)
         # the random start drawn here as Trainer would (it fills only missing coefficients); the rng is
         # given, since Trainer(seed=0) would draw a random seed (``seed or ...``)
         rng = np.random.default_rng(setting.common.seed)
@@ -279,6 +286,24 @@ def train_mtp(setting_file: str | Path, model_file: str | Path) -> dict:
     errors = {key: (before[key], after[key]) for key in before}
     log.info("training-set RMSE before -> after: %s", errors)
     return errors
+
+
+def _warm_start(initial, path: Path, initial_path: Path):
+    """The trained potential at ``path`` as the start of a training whose untrained potential is ``initial``;
+    ValueError naming both files when its level, species or radial basis differ (another train.mtp preset)."""
+    from motep.io.mlip.mtp import read_mtp
+
+    data = read_mtp(path)
+    data.species = tagged_species(data.potential_tag, path)
+    basis = ("max", "size")  # min may move with motep's update_mindist
+    mine = (data.alpha_scalar_moments, list(data.species), *(getattr(data.radial_basis, k) for k in basis))
+    theirs = (initial.alpha_scalar_moments, list(initial.species), *(getattr(initial.radial_basis, k) for k in basis))
+    if mine != theirs:
+        raise ValueError(
+            f"warm start {path} (moments, species, radial max/size {mine}) does not match the untrained "
+            f"potential {initial_path} {theirs}: train.mtp changed since that member was trained; rerun from iteration 0"
+        )
+    return data
 
 
 def mtp_calculator(data, engine: str = "cext"):
