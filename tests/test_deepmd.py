@@ -98,6 +98,7 @@ def test_command_trains_then_freezes_in_the_run_directory(tmp_path):
     with pytest.raises(ValueError, match="must end in .pth"):
         deepmd_command("run", "model.pt2")
     warm = deepmd_command("run", "m.pth", init_frozen=str(tmp_path / "previous.pth"))
+    assert f"echo warm start from {tmp_path / 'previous.pth'} && " in warm
     assert f"dp --pt train input.json --init-frz-model {tmp_path / 'previous.pth'} && " in warm
     assert "--init-frz-model" not in command
 

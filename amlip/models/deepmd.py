@@ -211,7 +211,7 @@ def deepmd_command(
     """The shell line that trains (``dp --pt train input.json``) in ``run_dir`` and freezes the
     last checkpoint to ``frozen_file`` (``dp --pt freeze``, TorchScript for ``deepmd.calculator.DP``).
     ``init_frozen`` (a frozen ``.pth``, e.g. member m of the previous active-learning iteration) is the
-    warm start: ``dp --pt train --init-frz-model`` begins at its weights.
+    warm start: ``dp --pt train --init-frz-model`` begins at its weights (the line says so first, in the log).
 
     Paths only, so a Snakemake params function can call it before the input exists. ``threads``
     bounds DeePMD's intra- and inter-op thread pools (otherwise all cores of the node). ``device``
@@ -226,9 +226,12 @@ def deepmd_command(
     pools = f"DP_INTRA_OP_PARALLELISM_THREADS={int(threads)} DP_INTER_OP_PARALLELISM_THREADS={int(threads)}"
     if check_setting(device, "device.train") == "cpu":
         pools = f"DEVICE=cpu {pools}"
-    init = f" --init-frz-model {shlex.quote(str(Path(init_frozen).resolve()))}" if init_frozen else ""
+    init = say = ""
+    if init_frozen:
+        previous = shlex.quote(str(Path(init_frozen).resolve()))
+        init, say = f" --init-frz-model {previous}", f"echo warm start from {previous} && "
     return (
-        f"cd {shlex.quote(str(run_dir))} && {pools} dp --pt train input.json{init} && "
+        f"cd {shlex.quote(str(run_dir))} && {say}{pools} dp --pt train input.json{init} && "
         f"{pools} dp --pt freeze -o {shlex.quote(str(frozen))}"
     )
 
