@@ -39,6 +39,7 @@ FAMILIES = {
         "validate_elastic",
         "validate_elastic_fluctuation",
         "validate_elastic_md",
+        "elastic_md_system",
         "validate_pore",
         "validate_binding",
         "adsorb_ml",
