@@ -242,6 +242,15 @@ def test_slurm_dry_run_asks_for_a_gpu_exactly_where_the_config_device_may_use_on
         assert seen == {expected}, f"rule {rule}: gpu={seen}, expected {expected} (device {settings.get(family_of.get(rule))})"
 
 
+def test_the_slurm_profile_sends_every_rule_of_a_device_family_to_the_gpu_partition():
+    """A rule whose resources ask for a GPU (its family on auto or cuda) must not land on the CPU partition: sbatch
+    refuses --gpus there ('Invalid generic resource (gres) specification', calibrate_band in the CI cluster)."""
+    profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    on_gpu = {rule for rule, res in profile["set-resources"].items() if res.get("slurm_partition") == "gpu"}
+    missing = sorted(rule for rules in dev.FAMILIES.values() for rule in rules if rule not in on_gpu)
+    assert not missing, f"profiles/slurm/config.yaml: no slurm_partition gpu for {missing}"
+
+
 def test_cuequivariance_kernels_give_maces_own_numbers(tmp_path):
     """With cuequivariance-torch installed (requirements-gpu.txt), MACE's cuEquivariance path (here its CPU
     fallback) gives the energies and forces of the e3nn kernels: the pins of the GPU extras fit mace-torch 0.3.16."""
