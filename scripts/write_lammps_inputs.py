@@ -9,6 +9,7 @@ from amlip.io.frames import read_frames
 from amlip.md.guards import Guards
 from amlip.md.lammps_deck import check_deck, write_lammps_inputs
 from amlip.md.protocols import schedule
+from amlip.models.loading import model_family
 
 
 def main(structure: str, choice: str, deck: str, md: dict, pair_style: str, model_file, dispersion: dict, seed: int, log) -> None:
@@ -23,7 +24,7 @@ def main(structure: str, choice: str, deck: str, md: dict, pair_style: str, mode
     folder = Path(deck).parent
     if not model_file and pair_style == "deepmd":
         # the chosen frozen member itself, named relative to the deck (run.sh runs there)
-        if not chosen.endswith(".pth"):
+        if model_family(chosen) != "deepmd":
             raise ValueError(
                 f"produce.lammps_cluster.pair_style deepmd needs a frozen DeePMD model, but the chosen model is {chosen}: "
                 "train DeePMD members (train.architecture: deepmd) or give produce.lammps_cluster.model_file"

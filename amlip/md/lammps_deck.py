@@ -39,9 +39,9 @@ KOKKOS_ARGS = "-k on g 1 -sf kk -pk kokkos newton on neigh half"
 RUN_ARGS = {"deepmd": ""}
 
 
-def run_args(pair_style: str) -> str:
-    """The command-line arguments ``lmp`` gets for a deck with ``pair_style`` (KOKKOS on one GPU by default)."""
-    return RUN_ARGS.get(pair_style, KOKKOS_ARGS)
+def lmp_args(pair_style: str) -> str:
+    """The arguments of ``lmp`` for a deck with ``pair_style``: KOKKOS on one GPU (:data:`RUN_ARGS` else), ``-in in.lammps``."""
+    return " ".join(filter(None, [RUN_ARGS.get(pair_style, KOKKOS_ARGS), "-in in.lammps"]))
 
 
 # Files a cluster run writes in the deck's folder (read back by read_cluster_run).
@@ -82,7 +82,7 @@ def lammps_deck(
     model_coeff = f"pair_coeff * * {'' if not dispersion else style.split()[0] + ' '}{model_file + ' ' if model_in_coeff else ''}{' '.join(species)}"
     lines = [
         f"# amlip melt-quench: {len(stages)} stages, {sum(s.n_steps for s in stages)} steps, {len(atoms)} atoms ({atoms.get_chemical_formula()})",
-        f"# run: lmp {run_args(pair_style) + ' ' if run_args(pair_style) else ''}-in in.lammps  (GPU, LAMMPS built with the {pair_style} pair style)",
+        f"# run: lmp {lmp_args(pair_style)}  (GPU, LAMMPS built with the {pair_style} pair style)",
         *setup_commands(species, data_file),
         "",
     ]
@@ -139,7 +139,7 @@ def write_lammps_inputs(
     mace_model: str | None = None,
     **deck,
 ) -> dict[str, Path]:
-    """Write ``in.lammps``, ``structure.data`` and ``run.sh`` (GPU command line, :func:`run_args`) into ``folder``.
+    """Write ``in.lammps``, ``structure.data`` and ``run.sh`` (GPU command line, :func:`lmp_args`) into ``folder``.
 
     With ``mace_model`` (a MACE ``.model`` file, pair styles mace and mace_mliap) run.sh first builds
     ``model_file`` in the folder with ``mace_create_lammps_model`` when it is not there (float64, as the
@@ -168,8 +168,7 @@ def write_lammps_inputs(
             f"    mv {made} {shlex.quote(model_file)}",
             "fi",
         ]
-    args = run_args(pair_style)
-    lines.append(f"${{LMP:-lmp}} {args + ' ' if args else ''}-in in.lammps -log {LOG_FILE} > lammps.out 2>&1")
+    lines.append(f"${{LMP:-lmp}} {lmp_args(pair_style)} -log {LOG_FILE} > lammps.out 2>&1")
     run = folder / "run.sh"
     run.write_text("\n".join(lines) + "\n")
     run.chmod(0o755)

@@ -160,6 +160,12 @@ NS_MODULI = (
 )
 
 
+def ns_modulus(moduli: pd.DataFrame, prop: str, method: str):
+    """The row of an MD moduli table for ``prop`` by ``method`` (an entry of :data:`NS_MODULI`); None without one."""
+    match = moduli[(moduli.property == prop) & (moduli.method == method)]
+    return match.iloc[0] if len(match) else None
+
+
 def moduli_figure_table(moduli: Mapping[tuple[str, str], pd.DataFrame], table: pd.DataFrame, unit: str = "Na2O") -> pd.DataFrame:
     """The moduli-vs-composition figure's data (NS Fig. 7): one row per variant, system and modulus of
     :data:`NS_MODULI` (Young's modulus and Poisson ratio from the uniaxial strain runs, the bulk modulus from the
@@ -176,8 +182,7 @@ def moduli_figure_table(moduli: Mapping[tuple[str, str], pd.DataFrame], table: p
         if system not in where:
             raise KeyError(f"system '{system}' of the moduli tables is not in the systems table ({sorted(where)})")
         for prop, method, label, prop_unit in NS_MODULI:
-            match = values[(values.property == prop) & (values.method == method)]
-            row = match.iloc[0] if len(match) else None
+            row = ns_modulus(values, prop, method)
             reference = float(row.reference) if row is not None and "reference" in values and pd.notna(row.reference) else np.nan
             value = float(row.value) if row is not None else np.nan
             rows.append(
@@ -243,8 +248,8 @@ def variant_comparison(
     for (variant, system), values in (moduli or {}).items():
         at = (out.variant == variant) & (out.system == system)
         for prop, method, _, _ in NS_MODULI:
-            match = values[(values.property == prop) & (values.method == method)]
-            out.loc[at, f"elastic_md|{prop}"] = float(match.value.iloc[0]) if len(match) else np.nan
+            row = ns_modulus(values, prop, method)
+            out.loc[at, f"elastic_md|{prop}"] = float(row.value) if row is not None else np.nan
     columns = ["variant", "energy_mae_meV_atom", "force_mae_meV_A", "stress_mae_GPa", "cost_us_per_atom_call", "n_frames"]
     return out.merge(evaluations[[c for c in columns if c in evaluations.columns]], on="variant", how="left")
 
