@@ -8,6 +8,7 @@ from amlip.io.frames import read_frames
 from amlip.plots import plot_fq_comparison
 from amlip.properties.reference import read_mint01
 from amlip.properties.scattering import fq_r_factor, neutron_fq_kspace, peak_position
+from amlip.properties.structure import glass_tail
 
 
 def main(
@@ -24,13 +25,12 @@ def main(
     scattering_lengths_fm: dict,
     log,
 ) -> None:
-    """F(Q) (barns/sr/atom) over the last ``average_last_fraction`` of every glass trajectory, averaged,
+    """F(Q) (barns/sr/atom) over the last ``average_last_fraction`` of every glass trajectory (within its final stage), averaged,
     against ``experiment`` (a .mint01 file): the table on the experiment's Q points, the R-factor over
     ``r_factor_range_inv_A`` and the first sharp diffraction peaks in ``fsdp_window_inv_A``."""
     frames = []
     for path in trajectories:
-        trajectory = read_frames(path)
-        frames += trajectory[-max(1, int(round(len(trajectory) * average_last_fraction))) :]
+        frames += glass_tail(read_frames(path), average_last_fraction)
     q_lo, q_hi = r_factor_range_inv_A
     q_model, f_model, counts = neutron_fq_kspace(frames, q_max=q_hi + dq_inv_A, dq=dq_inv_A, lengths=scattering_lengths_fm)
     q_exp, f_exp, _ = read_mint01(experiment)

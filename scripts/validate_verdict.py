@@ -8,6 +8,7 @@ import pandas as pd
 from _common import setup
 from amlip.io.frames import read_frames
 from amlip.learning.loop import read_loop_decision
+from amlip.properties.structure import glass_tail
 from amlip.properties.verdict import glass_checks, verdict_html, verdict_lines, verdict_table
 
 
@@ -31,14 +32,13 @@ def main(
     fq: str | None = None,
     fq_reference: str | None = None,
 ) -> None:
-    """The verdict from the glass ``trajectories`` (their last ``average_last_fraction``), the density table,
+    """The verdict from the glass ``trajectories`` (their last ``average_last_fraction`` within the final stage), the density table,
     the F(Q) comparison summary ``fq``, the chosen member (``choice``, its row of ``evaluations``) and the
     last ``decision``; written as CSV (``table``), coloured HTML (the report's first page) and text."""
     glasses = {}
     for k, path in enumerate(trajectories):
         frames = read_frames(path)
-        tail = frames[-max(1, int(round(len(frames) * average_last_fraction))) :]
-        glasses[f"glass {k}"] = glass_checks(tail, former, oxygen, bond_cutoff_A)
+        glasses[f"glass {k}"] = glass_checks(glass_tail(frames, average_last_fraction), former, oxygen, bond_cutoff_A)
     with open(choice) as fh:
         chosen = json.load(fh)
     member_dir = Path(chosen["model"]).parent

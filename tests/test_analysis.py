@@ -7,6 +7,7 @@ from amlip.properties.structure import (
     bond_angles,
     coordination_counts,
     density_statistics,
+    glass_tail,
     mean_coordination,
     mean_squared_displacement,
     partial_rdf,
@@ -105,6 +106,32 @@ def test_density_statistics_over_glasses(quartz):
     assert stats["std"] == pytest.approx(means.std(ddof=1))
     assert stats["sem"] == pytest.approx(means.std(ddof=1) / np.sqrt(2))
     assert stats["n_glasses"] == 2
+
+
+def test_glass_tail_keeps_only_the_final_stage_of_the_averaged_fraction(quartz):
+    """A melt-quench whose last 30 % reaches back into the quench: the quench frames (hot, less dense) are dropped,
+    so the density is the glass's; a trajectory without stage names keeps the plain fraction."""
+
+    def frame(stage, factor, step):
+        atoms = quartz.copy()
+        atoms.set_cell(atoms.cell * factor ** (-1 / 3), scale_atoms=True)
+        atoms.info.update(stage=stage, step=step)
+        return atoms
+
+    stages = ["melt"] * 4 + ["quench"] * 3 + ["glass"] * 3  # the tail (3 of 10 frames) is the glass ...
+    frames = [frame(s, 0.8 if s != "glass" else 1.0, k) for k, s in enumerate(stages)]
+    assert [a.info["step"] for a in glass_tail(frames, 0.3)] == [7, 8, 9]
+    assert [a.info["step"] for a in glass_tail(frames, 0.5)] == [7, 8, 9]  # ... and so is a 50 % tail's
+    stats = density_statistics([frames], 0.5)
+    assert stats["mean"] == pytest.approx(density_g_cm3(quartz)) and stats["n_frames_averaged"] == 3
+    # only the unbroken run at the end: an earlier stage of the same name is not the final one
+    repeated = [frame(s, 1.0, k) for k, s in enumerate(["anneal", "quench", "anneal", "anneal"])]
+    assert [a.info["step"] for a in glass_tail(repeated, 1.0)] == [2, 3]
+    for a in frames:
+        del a.info["stage"]
+    assert [a.info["step"] for a in glass_tail(frames, 0.5)] == [5, 6, 7, 8, 9]
+    with pytest.raises(ValueError, match="no frames"):
+        glass_tail([], 0.3)
 
 
 def test_pmf_is_zero_at_the_peak_and_kT_ln_ratio_elsewhere():

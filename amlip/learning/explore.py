@@ -137,10 +137,12 @@ def production_exploration(
     keeps what it sampled (the frames before a failure are the ones to label). Returns the frames
     and a summary: ``completed``, ``stop_reason``, ``n_frames``, ``last_step`` and
     ``density_g_cm3``, the mean density over the last ``average_last_fraction`` of the frames of a
-    completed run (None otherwise), the production property the convergence decision compares.
+    completed run, within its final stage (None otherwise; amlip.properties.structure.glass_tail),
+    the production property the convergence decision compares.
     """
     from amlip.md.engines import run_md
     from amlip.md.guards import MDGuardError
+    from amlip.properties.structure import glass_tail
 
     try:
         frames = run_md(
@@ -163,8 +165,7 @@ def production_exploration(
         log.warning("production exploration stopped: %s (%d frames kept)", reason, len(frames))
     density = None
     if completed and frames:
-        tail = frames[-max(1, int(round(len(frames) * average_last_fraction))) :]
-        density = float(np.mean([a.info["density_g_cm3"] for a in tail]))
+        density = float(np.mean([a.info["density_g_cm3"] for a in glass_tail(frames, average_last_fraction)]))
     for atoms in frames:
         atoms.info["explore_mode"] = "production"
     summary = {

@@ -25,10 +25,34 @@ def mean_density(frames: Sequence[Atoms]) -> tuple[float, float]:
     return float(d.mean()), float(d.std())
 
 
+def glass_tail(frames: Sequence[Atoms], average_last_fraction: float = 0.3) -> list[Atoms]:
+    """The frames a structure is measured over: the last ``average_last_fraction`` of the trajectory,
+    less any of them sampled before its final protocol stage began.
+
+    Frames carry their stage's name (``info["stage"]``, every MD engine writes it); only the
+    unbroken run of frames at the end with the last frame's stage is kept. A fast melt-quench
+    (time_scale 0.001: the final 300 K stage is 17 % of the protocol) would otherwise average
+    quench frames up to ~1300 K into the "glass" (benchmarks/glass_tail_stage.py). Frames without
+    a stage (imported or single-run trajectories) are kept as the plain fraction. Never empty.
+    """
+    if not frames:
+        raise ValueError("the trajectory has no frames to validate")
+    n_last = max(1, int(round(len(frames) * average_last_fraction)))
+    selected = list(frames[-n_last:])
+    final = selected[-1].info.get("stage")
+    if final is None:
+        return selected
+    start = len(selected) - 1
+    while start > 0 and selected[start - 1].info.get("stage") == final:
+        start -= 1
+    return selected[start:]
+
+
 def density_statistics(trajectories: Sequence[Sequence[Atoms]], average_last_fraction: float = 0.3) -> dict[str, float]:
     """Density (g/cm3) over the end of each trajectory, then over independent glasses (AS: 50 glasses).
 
-    Each trajectory (one glass) is averaged over its last ``average_last_fraction`` of frames;
+    Each trajectory (one glass) is averaged over its :func:`glass_tail` (the last
+    ``average_last_fraction`` of frames within its final protocol stage);
     the glass means are then averaged. ``std`` is the sample standard deviation between glasses
     (ddof = 1) and ``sem`` = std / sqrt(n_glasses); with a single glass both are taken over its frames
     (sem then ignores time correlation and is a lower bound).
@@ -37,8 +61,7 @@ def density_statistics(trajectories: Sequence[Sequence[Atoms]], average_last_fra
         raise ValueError("density_statistics needs at least one non-empty trajectory")
     tails = []
     for frames in trajectories:
-        n_last = max(1, int(round(len(frames) * average_last_fraction)))
-        tails.append(np.array([density_g_cm3(a) for a in frames[-n_last:]]))
+        tails.append(np.array([density_g_cm3(a) for a in glass_tail(frames, average_last_fraction)]))
     means = np.array([t.mean() for t in tails])
     spread = tails[0] if len(tails) == 1 else means
     std = float(spread.std(ddof=1)) if len(spread) > 1 else float("nan")
@@ -223,7 +246,7 @@ def qn_table(frames: Sequence[Atoms], cutoff: float = 2.0, former: str = "Si", o
 
 
 def structure_properties(frames: Sequence[Atoms], settings: dict):
-    """Validation tables of a glass trajectory, averaged over its last frames.
+    """Validation tables of a glass trajectory, averaged over its :func:`glass_tail`.
 
     ``settings`` is the ``validate`` config block (former, oxygen, bond_cutoff_A,
     average_last_fraction, rdf_r_max_A, rdf_bins, reference_density_g_cm3).
@@ -237,8 +260,7 @@ def structure_properties(frames: Sequence[Atoms], settings: dict):
     former = settings.get("former", "Si")
     oxygen = settings.get("oxygen", "O")
     cutoff = settings.get("bond_cutoff_A", 2.0)
-    n_last = max(1, int(round(len(frames) * settings.get("average_last_fraction", 0.3))))
-    tail = list(frames[-n_last:])
+    tail = glass_tail(frames, settings.get("average_last_fraction", 0.3))
     rho, rho_std = mean_density(tail)
     ref = settings.get("reference_density_g_cm3")
     r, g = partial_rdf(tail, former, oxygen, settings.get("rdf_r_max_A", 6.0), settings.get("rdf_bins", 120))
@@ -267,18 +289,16 @@ def structure_properties(frames: Sequence[Atoms], settings: dict):
     properties = pd.DataFrame(rows)
     properties["abs_error"] = properties.value - properties.reference
     properties["rel_error_percent"] = 100 * properties.abs_error / properties.reference
-    properties.insert(0, "n_frames_averaged", n_last)
+    properties.insert(0, "n_frames_averaged", len(tail))
     rdf = pd.DataFrame({"r_A": r, f"g_{former}{oxygen}": g})
     angle_table = pd.DataFrame({"angle_deg": theta, "probability_density": p_theta})
     return properties, rdf, angle_table
 
 
 def tail(frames: Sequence[Atoms], settings: Mapping, max_frames: int | None = None) -> list[Atoms]:
-    """The last ``average_last_fraction`` (default 0.3) of the frames, thinned evenly to at most ``max_frames``."""
-    if not frames:
-        raise ValueError("the trajectory has no frames to validate")
-    n_last = max(1, int(round(len(frames) * settings.get("average_last_fraction", 0.3))))
-    selected = list(frames[-n_last:])
+    """The :func:`glass_tail` of the frames (``average_last_fraction``, default 0.3, within the final
+    stage), thinned evenly to at most ``max_frames``."""
+    selected = glass_tail(frames, settings.get("average_last_fraction", 0.3))
     if max_frames and len(selected) > max_frames:
         selected = [selected[k] for k in np.linspace(0, len(selected) - 1, max_frames).round().astype(int)]
     return selected
