@@ -11,6 +11,9 @@ as rule compare_neutron_fq).
 
     python benchmarks/glass_tail_stage.py RUN_DIR [--fraction 0.3] [--out benchmarks/measured/glass_tail_stage.csv]
 
+Since 9f270ba the validators take the second set (amlip.properties.structure.glass_tail); this script keeps both
+to show the difference on any run.
+
 RUN_DIR is a repository copy where `make run` finished (results/produce/melt_quench/..., results/reference/...).
 Measured: benchmarks/measured/glass_tail_stage.csv (fresh clone of 691afb1, default run; ~1 min on one core).
 """

@@ -138,6 +138,48 @@ def test_production_exploration_converges_only_with_a_completed_run_few_uncertai
     assert not busy["converged"] and busy["decision"].startswith("continue: 1.000 of explored frames uncertain >= 0.05")
 
 
+def test_density_change_quotes_the_spread_between_runs():
+    """runs.csv -> production_outcome: the mean tail density of the completed runs and its standard error;
+    the decision quotes the change's standard error (both iterations' errors in quadrature) and says when the
+    runs' spread exceeds the tolerance, while the decision itself stays the point estimate."""
+    import pandas as pd
+
+    from amlip.learning.loop import loop_decision, production_outcome
+
+    def runs(densities, completed=None):
+        completed = completed or [True] * len(densities)
+        return pd.DataFrame(
+            {
+                "structure": [f"random_{k}" for k in range(len(densities))],
+                "mode": "production",
+                "completed": completed,
+                "stop_reason": ["" if c else "committee force deviation" for c in completed],
+                "density_g_cm3": densities,
+            }
+        )
+
+    one = production_outcome(runs([2.52, 2.33]))
+    assert one["density_g_cm3"] == pytest.approx(2.425)
+    assert one["density_sem_g_cm3"] == pytest.approx(np.std([2.52, 2.33], ddof=1) / np.sqrt(2))
+    single = production_outcome(runs([2.40, 9.9], completed=[True, False]))  # the stopped run does not count
+    assert single["density_g_cm3"] == 2.40 and single["density_sem_g_cm3"] is None and not single["completed"]
+
+    calm = [0.01] * 99 + [0.2]
+    first = loop_decision(calm, 0.06, 0.05, 1, 3, production=one)
+    assert first["production_density_sem_g_cm3"] == pytest.approx(0.095)  # two runs: half their difference
+    noisy = production_outcome(runs([2.54, 2.44]))
+    two = loop_decision(calm, 0.06, 0.05, 2, 3, previous=first, production=noisy, density_tolerance=0.02)
+    noise = np.hypot(0.095, 0.05) / 2.425
+    assert f"changed by {100 * (2.49 - 2.425) / 2.425:.1f} ± {100 * noise:.1f} % since iteration 1 >= 2 %" in two["decision"]
+    assert "the runs' spread exceeds the tolerance" in two["decision"] and not two["converged"]
+    # a spread within the tolerance is quoted without the warning; the point estimate decides
+    steady = loop_decision(calm, 0.06, 0.05, 2, 3, previous=first | {"production_density_sem_g_cm3": 0.01},
+                           production={"completed": True, "stopped": [], "density_g_cm3": 2.43, "density_sem_g_cm3": 0.01},
+                           density_tolerance=0.02)  # fmt: skip
+    assert steady["converged"] and "changed by 0.2 ± 0.6 % since iteration 1 < 2 %" in steady["decision"]
+    assert "spread exceeds" not in steady["decision"]
+
+
 def test_read_loop_decision_names_the_file(tmp_path):
     from amlip.learning.loop import read_loop_decision
 

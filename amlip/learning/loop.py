@@ -131,6 +131,9 @@ def loop_decision(
     ``stopped``, the reasons of runs a guard stopped), it converges only when all of these hold:
     every run completed, the fraction is below ``threshold``, and the density changed by less
     than ``density_tolerance`` (relative) since the previous iteration's production exploration.
+    With ``density_sem_g_cm3`` in both iterations (two or more runs each) the decision quotes the
+    change's standard error and says when it exceeds the tolerance (the criterion cannot then
+    resolve a change of that size; the decision itself stays the point estimate against the tolerance).
 
     With ``stop_when_converged`` (and i before the last iteration) ``stop_loop`` is true and
     iterations i+1 ... ``max_iterations`` explore nothing, label nothing and copy the models of
@@ -144,6 +147,7 @@ def loop_decision(
             iteration=iteration,
             fraction_uncertain=None,
             production_density_g_cm3=previous["production_density_g_cm3"],
+            production_density_sem_g_cm3=previous.get("production_density_sem_g_cm3"),
             density_change=None,
             converged=True,
             stop_loop=True,
@@ -155,6 +159,7 @@ def loop_decision(
             iteration=0,
             fraction_uncertain=None,
             production_density_g_cm3=None,
+            production_density_sem_g_cm3=None,
             density_change=None,
             converged=False,
             stop_loop=False,
@@ -170,9 +175,9 @@ def loop_decision(
         met.append(f"{fraction:.3f} of explored frames uncertain{edge} < {threshold}")
     else:
         missed.append(f"{fraction:.3f} of explored frames uncertain{edge} >= {threshold}")
-    density = change = None
+    density = change = sem = None
     if production is not None:
-        density = production["density_g_cm3"]
+        density, sem = production["density_g_cm3"], production.get("density_sem_g_cm3")
         if not production["completed"]:
             missed.append("production run stopped: " + "; ".join(production["stopped"]))
         before = previous["production_density_g_cm3"] if previous is not None else None
@@ -180,11 +185,15 @@ def loop_decision(
             missed.append("no density of two successive production explorations to compare")
         else:
             change = abs(density - before) / before
-            text = f"density {density:.3f} g/cm3 changed by {100 * change:.1f} % since iteration {iteration - 1}"
-            (met if change < density_tolerance else missed).append(
-                text
-                + (f" < {100 * density_tolerance:g} %" if change < density_tolerance else f" >= {100 * density_tolerance:g} %")
-            )
+            sems = (production.get("density_sem_g_cm3"), previous.get("production_density_sem_g_cm3"))
+            noise = np.hypot(*sems) / before if None not in sems else None
+            spread = f" ± {100 * noise:.1f}" if noise is not None else ""
+            text = f"density {density:.3f} g/cm3 changed by {100 * change:.1f}{spread} % since iteration {iteration - 1}"
+            text += f" < {100 * density_tolerance:g} %" if change < density_tolerance else f" >= {100 * density_tolerance:g} %"
+            if noise is not None and noise >= density_tolerance:
+                # the criterion cannot resolve a change of the tolerance's size: say so, and how to resolve it
+                text += " (the runs' spread exceeds the tolerance: more starting structures or larger cells resolve it)"
+            (met if change < density_tolerance else missed).append(text)
     converged = not missed
     stop = converged and stop_when_converged and iteration < max_iterations
     if converged:
@@ -201,6 +210,7 @@ def loop_decision(
         iteration=iteration,
         fraction_uncertain=fraction,
         production_density_g_cm3=density,
+        production_density_sem_g_cm3=sem,
         density_change=change,
         converged=converged,
         stop_loop=stop,
@@ -212,8 +222,9 @@ def loop_decision(
 def production_outcome(runs) -> dict | None:
     """What an iteration's production-protocol exploration gave, from its runs.csv table (rule
     merge_pool): None when it ran no production protocol; else ``completed`` (every run reached the
-    protocol's end), ``stopped`` (the reasons of those that did not) and ``density_g_cm3``, the
-    mean over the completed runs of their tail density (None without a completed run)."""
+    protocol's end), ``stopped`` (the reasons of those that did not), ``density_g_cm3``, the
+    mean over the completed runs of their tail density (None without a completed run), and
+    ``density_sem_g_cm3``, its standard error from the spread between runs (None below two runs)."""
     production = runs[runs["mode"] == "production"]
     if production.empty or (production.stop_reason == "loop stopped").all():
         return None
@@ -224,6 +235,7 @@ def production_outcome(runs) -> dict | None:
         "completed": not stopped,
         "stopped": stopped,
         "density_g_cm3": float(densities.mean()) if len(densities) else None,
+        "density_sem_g_cm3": float(densities.std(ddof=1) / np.sqrt(len(densities))) if len(densities) > 1 else None,
     }
 
 
