@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from amlip.io.frames import read_frames  # noqa: E402
 from amlip.properties.reference import read_mint01  # noqa: E402
 from amlip.properties.scattering import fq_r_factor, neutron_fq_kspace, peak_position  # noqa: E402
+from amlip.properties.structure import glass_tail  # noqa: E402
 from amlip.properties.verdict import glass_checks  # noqa: E402
 from amlip.structures.crystals import density_g_cm3  # noqa: E402
 
@@ -56,9 +57,10 @@ def main(run: Path, fraction: float, out: Path) -> pd.DataFrame:
             pooled = []
             for k, path in enumerate(paths):
                 trajectory = read_frames(path)
-                tail = trajectory[-max(1, int(round(len(trajectory) * fraction))) :]
-                if frames_of != "tail":
-                    tail = [f for f in tail if f.info.get("stage") == trajectory[-1].info.get("stage")]
+                if frames_of == "tail":  # the tail as the validators took it before 9f270ba
+                    tail = trajectory[-max(1, int(round(len(trajectory) * fraction))) :]
+                else:
+                    tail = glass_tail(trajectory, fraction)
                 pooled += tail
                 checks = glass_checks(tail, "Si", "O", 2.0)
                 rows.append(

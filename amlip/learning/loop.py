@@ -185,7 +185,7 @@ def loop_decision(
             missed.append("no density of two successive production explorations to compare")
         else:
             change = abs(density - before) / before
-            sems = (production.get("density_sem_g_cm3"), previous.get("production_density_sem_g_cm3"))
+            sems = (sem, previous.get("production_density_sem_g_cm3"))
             noise = np.hypot(*sems) / before if None not in sems else None
             spread = f" ± {100 * noise:.1f}" if noise is not None else ""
             text = f"density {density:.3f} g/cm3 changed by {100 * change:.1f}{spread} % since iteration {iteration - 1}"
